@@ -1,0 +1,42 @@
+"""honed: from a dataset and a model family to the best, regularized, compressed, deployable model.
+
+The public API is small; heavy subpackages (torch, data loaders) are imported only when a name
+that needs them is first used, so ``import honed`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "load_spec": "honed.spec",
+    "spec_from_dict": "honed.spec",
+    "Spec": "honed.spec",
+    "prepare_data": "honed.data",
+    "list_datasets": "honed.data",
+    "create_model": "honed.models",
+    "list_models": "honed.models",
+    "register_model": "honed.models",
+    "fit": "honed.train",
+    "evaluate": "honed.train",
+    "train_spec": "honed.train",
+    "lr_find": "honed.train",
+}
+
+__all__ = ["__version__", *_LAZY]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'honed' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

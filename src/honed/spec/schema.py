@@ -1,0 +1,261 @@
+"""Pydantic models of the spec: one class per section, unknown keys rejected.
+
+The models describe a *point*: concrete values. Search dimensions written inline
+(``{float: [lo, hi]}`` ...) are found and resolved by :mod:`honed.spec.space` before a spec
+reaches these models; validation checks every bound and option of a dimension against the rules
+here, so a range that leaves a field's domain is reported like any other bad value.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+__all__ = [
+    "Spec",
+    "DataSpec",
+    "SplitSpec",
+    "CleanSpec",
+    "AugmentSpec",
+    "WindowSpec",
+    "ModelSpec",
+    "TrainSpec",
+    "OptimizerSpec",
+    "ScheduleSpec",
+    "ClipSpec",
+    "EMASpec",
+    "EarlyStoppingSpec",
+    "SearchSpec",
+    "CompressSpec",
+    "ExportSpec",
+]
+
+Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
+PositiveFloat = Annotated[float, Field(gt=0.0)]
+NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+# ---------------------------------------------------------------- data
+class SplitSpec(_Section):
+    """How rows are divided; fractions of the whole table (test is never seen by search)."""
+
+    val: Fraction = 0.15
+    test: Fraction = 0.15
+    stratify: bool = True
+    shuffle: bool = True  # forecasting always splits in time order
+
+    @model_validator(mode="after")
+    def _room_for_train(self) -> SplitSpec:
+        if self.val + self.test >= 0.9:
+            raise ValueError(
+                f"val + test must leave at least 10% for training; got {self.val} + {self.test}"
+            )
+        return self
+
+
+class CleanSpec(_Section):
+    """Table cleaning, fitted on the training split only."""
+
+    impute: Literal["mean", "median", "most_frequent", "drop"] = "median"
+    clip: Literal["none", "iqr", "zscore", "quantile"] = "iqr"
+    clip_factor: PositiveFloat = 3.0  # IQR multiple, z-score bound, or tail fraction x 100
+    encoding: Literal["onehot", "ordinal"] = "onehot"
+    max_categories: Annotated[int, Field(ge=2)] = 50
+
+
+class AugmentSpec(_Section):
+    """Training-time augmentation; every field off by default."""
+
+    rotate: Annotated[float, Field(ge=0.0, le=180.0)] = 0.0  # degrees, uniform in [-r, r]
+    shift: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0  # fraction of width/height
+    zoom: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0  # scale in [1 - z, 1 + z]
+    shear: Annotated[float, Field(ge=0.0, le=45.0)] = 0.0  # degrees
+    flip: bool = False  # horizontal flip with probability 0.5
+    noise: NonNegativeFloat = 0.0  # Gaussian noise std, in scaled units
+    mixup: NonNegativeFloat = 0.0  # Beta(a, a) mixing; 0 turns it off
+
+
+class WindowSpec(_Section):
+    """Sliding windows cut from a time series for forecasting."""
+
+    lookback: Annotated[int, Field(ge=1)] = 52
+    horizon: Annotated[int, Field(ge=1)] = 1
+
+
+class DataSpec(_Section):
+    source: str = Field(min_length=1)
+    target: str | None = None
+    features: list[str] | None = None
+    task: Literal["auto", "classification", "regression", "forecasting"] = "auto"
+    split: SplitSpec = SplitSpec()
+    scale: Literal["none", "standard", "minmax"] = "standard"
+    scale_target: bool = True  # standardize regression/forecast targets (metrics stay in units)
+    clean: CleanSpec = CleanSpec()
+    augment: AugmentSpec = AugmentSpec()
+    window: WindowSpec = WindowSpec()
+    limit: Annotated[int, Field(ge=10)] | None = None  # keep at most this many rows (seeded)
+
+    @field_validator("source")
+    @classmethod
+    def _source_form(cls, value: str) -> str:
+        if value.startswith("builtin:") and len(value) == len("builtin:"):
+            raise ValueError("builtin: must be followed by a dataset name, e.g. builtin:digits")
+        return value
+
+
+# ---------------------------------------------------------------- model
+Activation = Literal["relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid"]
+Init = Literal[
+    "default",
+    "xavier_uniform",
+    "xavier_normal",
+    "kaiming_uniform",
+    "kaiming_normal",
+    "orthogonal",
+    "normal",
+    # DESIGN.md's short names
+    "xavier",
+    "glorot",
+    "he",
+    "kaiming",
+]
+Norm = Literal["none", "batch", "layer"]
+
+
+class ModelSpec(_Section):
+    """A model family and its knobs; ``None`` leaves a knob at the family's default."""
+
+    family: str = Field(min_length=1)
+    depth: Annotated[int, Field(ge=1, le=64)] | None = None
+    hidden: Annotated[int, Field(ge=1, le=65536)] | None = None
+    channels: list[Annotated[int, Field(ge=1, le=4096)]] | None = None
+    heads: Annotated[int, Field(ge=1, le=64)] | None = None
+    kernel_size: Annotated[int, Field(ge=1, le=31)] | None = None
+    dropout: Annotated[float, Field(ge=0.0, lt=1.0)] | None = None
+    activation: Activation | None = None
+    init: Init | None = None
+    norm: Norm | None = None
+    bidirectional: bool | None = None
+    # transfer learning
+    init_from: str | None = None  # safetensors file or run dir
+    init_exclude: list[str] = []  # name patterns not taken from init_from (e.g. a new head)
+    freeze: list[str] = []  # parameter name patterns (fnmatch) kept frozen
+    unfreeze_after: Annotated[int, Field(ge=1)] | None = None  # epochs
+
+    def knobs(self) -> dict:
+        """The architecture knobs the user set, for ``create_model``."""
+        names = ("depth", "hidden", "channels", "heads", "kernel_size", "dropout",
+                 "activation", "init", "norm", "bidirectional")
+        return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
+
+
+# ---------------------------------------------------------------- train
+class OptimizerSpec(_Section):
+    name: Literal["sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"] = "adamw"
+    lr: PositiveFloat = 1e-3
+    weight_decay: NonNegativeFloat = 0.0  # decoupled (AdamW-style) for every optimizer
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9  # momentum, nesterov, rmsprop
+    beta1: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
+    beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
+    eps: PositiveFloat = 1e-8
+
+
+class ScheduleSpec(_Section):
+    name: Literal["constant", "step", "exponential", "cosine", "onecycle", "plateau"] = "constant"
+    warmup_epochs: NonNegativeFloat = 0.0
+    step_size: Annotated[int, Field(ge=1)] = 10  # step: epochs between decays
+    gamma: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1  # step / exponential decay factor
+    min_lr: NonNegativeFloat = 0.0  # cosine / onecycle floor
+    max_lr_factor: Annotated[float, Field(ge=1.0)] = 10.0  # onecycle peak = lr x factor
+    pct_start: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.3  # onecycle rising share
+    factor: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1  # plateau decay factor
+    patience: Annotated[int, Field(ge=0)] = 3  # plateau epochs without improvement
+
+
+class ClipSpec(_Section):
+    norm: PositiveFloat | None = None
+    value: PositiveFloat | None = None
+
+
+class EMASpec(_Section):
+    decay: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.999
+
+
+class EarlyStoppingSpec(_Section):
+    patience: Annotated[int, Field(ge=1)] = 5
+    min_delta: NonNegativeFloat = 0.0
+    monitor: str | None = None  # defaults to train.monitor
+
+
+class TrainSpec(_Section):
+    epochs: Annotated[int, Field(ge=1, le=100000)] = 20
+    batch_size: Annotated[int, Field(ge=1, le=1 << 20)] = 64
+    optimizer: OptimizerSpec = OptimizerSpec()
+    schedule: ScheduleSpec = ScheduleSpec()
+    l1: NonNegativeFloat = 0.0  # explicit penalty added to the loss
+    l2: NonNegativeFloat = 0.0  # explicit penalty added to the loss
+    label_smoothing: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0
+    clip: ClipSpec = ClipSpec()
+    ema: EMASpec | None = None
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = "fp32"
+    early_stopping: EarlyStoppingSpec | None = None
+    monitor: str = "val.loss"  # metric that picks the best checkpoint: val.<metric>
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    threads: Annotated[int, Field(ge=1, le=1024)] | None = None  # torch intra-op threads
+
+
+# ---------------------------------------------------------------- later stages
+class SearchSpec(_Section):
+    """Accepted now; used by ``honed tune`` / ``honed run``."""
+
+    sampler: str = "tpe"
+    pruner: str = "median"
+    trials: Annotated[int, Field(ge=1)] = 20
+    timeout: str | float | None = None
+    objectives: list[str] = ["val.loss:min"]
+    strategy: Literal["default", "coarse-to-fine"] = "default"
+    cv: Annotated[int, Field(ge=2)] | None = None
+    workers: Annotated[int, Field(ge=1)] = 1
+    storage: str | None = None
+    refit: Literal["train+val", "best-trial"] = "best-trial"
+
+
+class PruneSpec(_Section):
+    method: Literal["magnitude", "structured"] = "magnitude"
+    amount: Fraction = 0.5
+
+
+class QuantizeSpec(_Section):
+    method: Literal["int8", "dynamic", "static"] = "int8"
+
+
+class CompressSpec(_Section):
+    """Accepted now; used by ``honed compress``."""
+
+    prune: PruneSpec | None = None
+    quantize: QuantizeSpec | None = None
+    max_accuracy_drop: NonNegativeFloat | None = None
+    max_metric_drop: NonNegativeFloat | None = None
+
+
+class ExportSpec(_Section):
+    """Accepted now; used by ``honed export``."""
+
+    format: Literal["onnx", "triton"] = "onnx"
+    opset: Annotated[int, Field(ge=13)] | None = None
+
+
+class Spec(_Section):
+    name: str = Field(default="run", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    seed: Annotated[int, Field(ge=0)] = 0
+    data: DataSpec
+    model: ModelSpec
+    train: TrainSpec = TrainSpec()
+    search: SearchSpec | None = None
+    compress: CompressSpec | None = None
+    export: ExportSpec | None = None

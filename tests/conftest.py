@@ -21,17 +21,13 @@ def _snapshot(folder: Path) -> set[str]:
     return out
 
 
-@pytest.fixture(scope="session")
-def _tree_before() -> set[str]:
-    return _snapshot(ROOT)
-
-
 @pytest.fixture(autouse=True)
-def no_files_left_behind(_tree_before, monkeypatch, tmp_path):
+def no_files_left_behind(monkeypatch, tmp_path):
     """Run each test in its own temp folder and fail it if it writes into the repository."""
+    before = _snapshot(ROOT)
     monkeypatch.chdir(tmp_path)
     yield
-    added = _snapshot(ROOT) - _tree_before
+    added = _snapshot(ROOT) - before
     if added:
         pytest.fail(f"test left files in the repository: {sorted(added)[:5]}")
 

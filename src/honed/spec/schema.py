@@ -159,7 +159,7 @@ class OptimizerSpec(_Section):
     name: Literal["sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"] = "adamw"
     lr: PositiveFloat = 1e-3
     weight_decay: NonNegativeFloat = 0.0  # decoupled (AdamW-style) for every optimizer
-    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9  # momentum, nesterov, rmsprop
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9  # momentum and nesterov only
     beta1: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
     beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
     eps: PositiveFloat = 1e-8
@@ -170,7 +170,7 @@ class ScheduleSpec(_Section):
     warmup_epochs: NonNegativeFloat = 0.0
     step_size: Annotated[int, Field(ge=1)] = 10  # step: epochs between decays
     gamma: Annotated[float, Field(gt=0.0, le=1.0)] = 0.1  # step / exponential decay factor
-    min_lr: NonNegativeFloat = 0.0  # cosine / onecycle floor
+    min_lr: NonNegativeFloat = 0.0  # floor of every decaying schedule
     max_lr_factor: Annotated[float, Field(ge=1.0)] = 10.0  # onecycle peak = lr x factor
     pct_start: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.3  # onecycle rising share
     factor: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.1  # plateau decay factor

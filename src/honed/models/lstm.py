@@ -1,0 +1,27 @@
+"""``lstm``: a stacked LSTM; the network itself lives in :mod:`honed.models.recurrent`."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from honed.models.recurrent import Recurrent, build_recurrent
+from honed.models.registry import register_model
+
+__all__ = ["build_lstm"]
+
+
+@register_model(
+    "lstm",
+    description="LSTM over steps; head on the final hidden state.",
+    kinds=("sequence", "image", "table"),
+    knobs=("hidden", "depth", "dropout", "bidirectional", "init"),
+)
+def build_lstm(
+    input_shape: Sequence[int], num_outputs: int, *, task: str = "classification",
+    hidden: int = 64, depth: int = 1, dropout: float = 0.0, bidirectional: bool = False,
+    init: str = "default",
+) -> Recurrent:
+    """Build an LSTM over ``(T, C)`` sequences, images read row by row, or tables read one
+    feature per step; see :func:`honed.models.recurrent.build_recurrent` for the knobs."""
+    return build_recurrent("lstm", input_shape, num_outputs, hidden=hidden, depth=depth,
+                           dropout=dropout, bidirectional=bidirectional, init=init)

@@ -1,0 +1,78 @@
+"""The recurrent network behind the ``rnn``, ``lstm`` and ``gru`` families.
+
+Every kind is read as a sequence of steps: a sequence ``(B, T, C)`` as it is, an image
+``(B, C, H, W)`` row by row as ``(B, H, W * C)``, and a table ``(B, F)`` one feature per step as
+``(B, F, 1)``.
+
+The head reads the final hidden state of the last layer, not the mean over time: the state is
+what the recurrence was trained to carry, the latest steps (which matter most when forecasting)
+are not diluted by older ones, and for a bidirectional network the backward direction's final
+state is the one that has seen the whole sequence, which ``output[:, -1]`` would miss.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from honed.models._checks import boolean, fraction, input_kind, positive_int
+from honed.models.layers import init_weights
+
+__all__ = ["CELLS", "Recurrent", "build_recurrent"]
+
+CELLS: dict[str, type[nn.RNNBase]] = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+
+
+class Recurrent(nn.Module):
+    """A stacked RNN, LSTM or GRU, dropout, and a linear ``head`` on the final hidden state."""
+
+    def __init__(self, cell: str, input_shape: tuple[int, ...], num_outputs: int, *,
+                 hidden: int, depth: int, dropout: float, bidirectional: bool):
+        super().__init__()
+        self.kind = input_kind(input_shape)
+        if self.kind == "image":
+            step_size = input_shape[0] * input_shape[2]
+        else:
+            step_size = 1 if self.kind == "table" else input_shape[1]
+        self.directions = 2 if bidirectional else 1
+        # PyTorch's own dropout acts between layers only (and warns with one layer); the
+        # extra Dropout below gives the knob a meaning at depth 1 too.
+        self.rnn = CELLS[cell](step_size, hidden, num_layers=depth, batch_first=True,
+                               dropout=dropout if depth > 1 else 0.0,
+                               bidirectional=bidirectional)
+        self.dropout = nn.Dropout(dropout)
+        self.head = nn.Linear(hidden * self.directions, num_outputs)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.kind == "image":
+            x = x.permute(0, 2, 3, 1).flatten(2)  # (B, H, W, C) -> one row per step
+        elif self.kind == "table":
+            x = x.unsqueeze(-1)
+        _, state = self.rnn(x)
+        hidden = state[0] if isinstance(state, tuple) else state  # LSTM also returns the cell
+        # (layers * directions, B, H): keep the last layer's directions, side by side.
+        last = hidden[-self.directions:].transpose(0, 1).flatten(1)
+        return self.head(self.dropout(last))
+
+
+def build_recurrent(cell: str, input_shape: Sequence[int], num_outputs: int, *, hidden: int,
+                    depth: int, dropout: float, bidirectional: bool, init: str) -> Recurrent:
+    """Build a :class:`Recurrent` network; the thin ``rnn``/``lstm``/``gru`` entries call this.
+
+    Args:
+        cell: rnn, lstm or gru.
+        input_shape: one example's shape, of any kind.
+        num_outputs: width of the final linear layer.
+        hidden: state size per direction.
+        depth: stacked recurrent layers.
+        dropout: probability between layers and before the head.
+        bidirectional: also read each sequence backwards.
+        init: weight init scheme; gates are initialized one block at a time, so that
+            ``orthogonal`` makes each recurrent matrix orthogonal.
+    """
+    model = Recurrent(cell, tuple(input_shape), num_outputs, hidden=positive_int("hidden", hidden),
+                      depth=positive_int("depth", depth), dropout=fraction("dropout", dropout),
+                      bidirectional=boolean("bidirectional", bidirectional))
+    return init_weights(model, init, nonlinearity="tanh")

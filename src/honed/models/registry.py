@@ -1,0 +1,205 @@
+"""The model registry: ``register_model`` / ``create_model`` / ``list_models`` / ``model_info``.
+
+A family is a factory ``fn(input_shape, num_outputs, *, task, **knobs) -> nn.Module`` with an
+entry that says which tasks and input kinds it serves and which knobs it takes, so that a bad
+knob or an unserved input is refused with the valid choices before anything is built.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from torch import nn
+
+from honed.data.dataset import INPUT_KINDS, TASKS
+from honed.errors import ModelError
+from honed.models._checks import input_kind, one_of, positive_int
+from honed.models._factories import Factory, check_binds, qualified, resolve_callable
+
+__all__ = ["ModelInfo", "register_model", "create_model", "list_models", "model_info",
+           "family_reference"]
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What ``honed list models`` shows for one family."""
+
+    name: str
+    description: str
+    tasks: tuple[str, ...]
+    kinds: tuple[str, ...]
+    knobs: tuple[str, ...]
+    defaults: dict[str, Any] = field(default_factory=dict)
+
+
+_REGISTRY: dict[str, tuple[ModelInfo, Factory]] = {}
+
+
+def register_model(name: str, *, description: str, tasks: Sequence[str] = TASKS,
+                   kinds: Sequence[str] = INPUT_KINDS, knobs: Sequence[str] | Mapping[str, Any]
+                   | None = None) -> Callable[[Factory], Factory]:
+    """Decorator that adds a factory to the registry under ``name``.
+
+    Args:
+        name: the family name used in specs (no ``:``, which marks ``module:function``).
+        description: one line for ``honed list models``.
+        tasks: the tasks it serves (classification, regression, forecasting).
+        kinds: the input kinds it serves (table, sequence, image).
+        knobs: knob names whose defaults are read from the factory's keyword arguments, or a
+            mapping of name to default for a factory that takes ``**knobs``. ``None`` takes
+            every keyword argument that has a default.
+
+    Example:
+        >>> @register_model("tiny", description="One linear layer.", kinds=["table"])
+        ... def tiny(input_shape, num_outputs, *, task="classification", bias=True):
+        ...     return nn.Linear(input_shape[0], num_outputs, bias=bias)
+    """
+    if not name or ":" in name or "\n" in description or not description.strip():
+        raise ModelError(f"model family {name!r} needs a name without ':' and a one-line "
+                         f"description; got {description!r}")
+    tasks = (tasks,) if isinstance(tasks, str) else tuple(tasks)
+    kinds = (kinds,) if isinstance(kinds, str) else tuple(kinds)
+    for task in tasks:
+        one_of(f"model family {name!r} task", task, TASKS)
+    for kind in kinds:
+        one_of(f"model family {name!r} kind", kind, INPUT_KINDS)
+
+    def decorator(fn: Factory) -> Factory:
+        defaults = _knob_defaults(name, fn, knobs)
+        old = _REGISTRY.get(name)
+        # Re-running the same definition (a notebook cell, a reload) replaces it; another
+        # factory under a taken name is almost surely a clash.
+        if old is not None and qualified(old[1]) != qualified(fn):
+            raise ModelError(f"model family {name!r} is already registered by "
+                             f"{qualified(old[1])}; choose another name")
+        info = ModelInfo(name=name, description=description.strip(), tasks=tasks, kinds=kinds,
+                         knobs=tuple(defaults), defaults=defaults)
+        _REGISTRY[name] = (info, fn)
+        return fn
+
+    return decorator
+
+
+def create_model(family: str | Factory, *, input_shape: Sequence[int], num_outputs: int,
+                 task: str = "classification", **knobs: Any) -> nn.Module:
+    """Build a model that maps float32 ``(B, *input_shape)`` to ``(B, num_outputs)``.
+
+    Args:
+        family: a registered name, a ``"package.module:function"`` string, or a callable
+            called as ``fn(input_shape=..., num_outputs=..., task=..., **knobs)``.
+        input_shape: one example's shape: ``(F,)``, ``(T, C)`` or ``(C, H, W)``.
+        num_outputs: classes for classification, targets for regression, horizon x targets
+            for forecasting.
+        task: classification, regression or forecasting.
+        **knobs: the family's knobs; ``None`` means the family's default.
+
+    Example:
+        >>> import torch
+        >>> create_model("mlp", input_shape=(4,), num_outputs=3, hidden=16)(torch.zeros(2, 4)).shape
+        torch.Size([2, 3])
+    """
+    one_of("task", task, TASKS)
+    input_shape = tuple(input_shape)
+    kind = input_kind(input_shape)
+    num_outputs = positive_int("num_outputs", num_outputs)
+    knobs = {key: value for key, value in knobs.items() if value is not None}
+    if not callable(family) and not isinstance(family, str):
+        raise ModelError(f"model family must be a name, 'package.module:function' or a "
+                         f"callable; got {type(family).__name__}")
+    if callable(family) or ":" in family:
+        fn = resolve_callable(family)
+        check_binds(fn, input_shape, num_outputs, task, knobs)
+        model = fn(input_shape=input_shape, num_outputs=num_outputs, task=task, **knobs)
+        name = qualified(fn)
+    else:
+        info, fn = _lookup(family)
+        _check_fits(info, task, kind, input_shape, knobs)
+        try:
+            model = fn(input_shape, num_outputs, task=task, **{**info.defaults, **knobs})
+        except ModelError as error:
+            raise ModelError(f"model family {family!r}: {error}") from None
+        name = family
+    if not isinstance(model, nn.Module):
+        raise ModelError(f"model factory {name} returned {type(model).__name__}, not a torch nn.Module")
+    return model
+
+
+def list_models() -> list[ModelInfo]:
+    """Every registered family, sorted by name."""
+    return [copy.deepcopy(info) for _, (info, _) in sorted(_REGISTRY.items())]
+
+
+def model_info(name: str) -> ModelInfo:
+    """The registry entry of one family; unknown names raise :class:`ModelError`."""
+    return copy.deepcopy(_lookup(name)[0])
+
+
+def family_reference(family: str | Factory) -> str:
+    """A string that :func:`create_model` turns back into ``family`` (for ``model.json``)."""
+    if isinstance(family, str):
+        if ":" not in family:
+            _lookup(family)
+        return family
+    reference = qualified(family)
+    try:
+        resolved = resolve_callable(reference)
+    except ModelError:
+        resolved = None
+    if resolved is not family:
+        raise ModelError(f"cannot record model factory {reference} by name: register it or "
+                         f"define it at the top level of an importable module")
+    return reference
+
+
+def _lookup(name: str) -> tuple[ModelInfo, Factory]:
+    if name not in _REGISTRY:
+        close = difflib.get_close_matches(name, _REGISTRY, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ModelError(f"unknown model family {name!r}{hint}; choose one of "
+                         f"{', '.join(sorted(_REGISTRY))}, or give 'package.module:function'")
+    return _REGISTRY[name]
+
+
+def _check_fits(info: ModelInfo, task: str, kind: str, shape: tuple[int, ...],
+                knobs: Mapping[str, Any]) -> None:
+    if task not in info.tasks:
+        raise ModelError(f"model family {info.name!r} does not do {task}; it does "
+                         f"{', '.join(info.tasks)}")
+    if kind not in info.kinds:
+        others = [name for name, (other, _) in sorted(_REGISTRY.items()) if kind in other.kinds]
+        raise ModelError(f"model family {info.name!r} cannot take {kind} input of shape {shape}; "
+                         f"it takes {', '.join(info.kinds)} (for {kind}s use one of "
+                         f"{', '.join(others)})")
+    for key in knobs:
+        if key not in info.defaults:
+            raise ModelError(f"model family {info.name!r} takes no knob {key!r}; its knobs are "
+                             f"{', '.join(info.knobs) or '(none)'}")
+
+
+def _knob_defaults(name: str, fn: Factory,
+                   knobs: Sequence[str] | Mapping[str, Any] | None) -> dict[str, Any]:
+    params = inspect.signature(fn).parameters
+    takes_any = any(p.kind is p.VAR_KEYWORD for p in params.values())
+    if "task" not in params and not takes_any:
+        raise ModelError(f"model family {name!r}: its factory must take a task= keyword, as "
+                         f"fn(input_shape, num_outputs, *, task, **knobs)")
+    fixed = ("input_shape", "num_outputs", "task")
+    with_defaults = {key: p.default for key, p in params.items()
+                     if p.default is not p.empty and key not in fixed}
+    if knobs is None:
+        return with_defaults
+    if isinstance(knobs, Mapping):
+        defaults = dict(knobs)
+        unknown = [key for key in defaults if key not in params and not takes_any]
+    else:
+        defaults = {key: with_defaults[key] for key in knobs if key in with_defaults}
+        unknown = [key for key in knobs if key not in with_defaults]
+    if unknown:
+        raise ModelError(f"model family {name!r} lists knob {unknown[0]!r}, which its factory "
+                         f"does not take with a default")
+    return defaults

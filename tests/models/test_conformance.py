@@ -1,0 +1,108 @@
+"""Conformance: every registered family, on every input kind it takes, for every task, builds,
+has the promised output shape, trains one step, and comes back identical after save/load."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from honed.models import create_model, list_models, load_model, model_info, save_model
+from honed.models.layers import ACTIVATIONS, INITS
+
+SHAPES = {"table": (6,), "sequence": (5, 3), "image": (2, 8, 8)}
+OUTPUTS = {"classification": 3, "regression": 1, "forecasting": 4}
+BATCH = 4
+
+CASES = [
+    pytest.param(info.name, kind, task, id=f"{info.name}-{kind}-{task}")
+    for info in list_models()
+    for kind in info.kinds
+    for task in info.tasks
+]
+
+
+def _batch(kind: str, task: str) -> tuple[torch.Tensor, torch.Tensor]:
+    generator = torch.Generator().manual_seed(1)
+    x = torch.randn(BATCH, *SHAPES[kind], generator=generator)
+    if task == "classification":
+        y = torch.randint(0, OUTPUTS[task], (BATCH,), generator=generator)
+    else:
+        y = torch.randn(BATCH, OUTPUTS[task], generator=generator)
+    return x, y
+
+
+def _loss(task: str, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    if task == "classification":
+        return nn.functional.cross_entropy(out, y)
+    return nn.functional.mse_loss(out, y)
+
+
+def test_every_family_is_covered() -> None:
+    names = {info.name for info in list_models()}
+    assert {"mlp", "cnn", "resnet", "rnn", "lstm", "gru", "transformer"} <= names
+    assert len(CASES) >= 3 * len(names)
+
+
+@pytest.mark.parametrize(("family", "kind", "task"), CASES)
+def test_builds_trains_and_round_trips(family: str, kind: str, task: str, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = create_model(family, input_shape=SHAPES[kind], num_outputs=OUTPUTS[task], task=task)
+    x, y = _batch(kind, task)
+
+    out = model(x)
+    assert out.shape == (BATCH, OUTPUTS[task])
+    assert out.dtype == torch.float32 and torch.isfinite(out).all()
+
+    # One SGD step: every parameter takes part in the graph, and the ones that got a
+    # gradient move.
+    before = {name: p.detach().clone() for name, p in model.named_parameters()}
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    _loss(task, out, y).backward()
+    unused = [name for name, p in model.named_parameters() if p.grad is None]
+    assert not unused, f"parameters outside the graph: {unused}"
+    optimizer.step()
+    moved = [name for name, p in model.named_parameters()
+             if p.grad.abs().max() > 1e-5 and torch.equal(p.detach(), before[name])]
+    assert not moved, f"parameters with a gradient that did not change: {moved}"
+    assert not torch.equal(model.head.weight.detach(), before["head.weight"])
+
+    # Save / load: the same numbers in eval mode (BatchNorm statistics included).
+    model.eval()
+    with torch.no_grad():
+        expected = model(x)
+    save_model(model, tmp_path / "model", family=family, knobs={}, input_shape=SHAPES[kind],
+               num_outputs=OUTPUTS[task], task=task)
+    loaded = load_model(tmp_path / "model")
+    assert not loaded.training
+    with torch.no_grad():
+        assert torch.equal(loaded(x), expected)
+
+
+@pytest.mark.parametrize("family", [info.name for info in list_models()])
+def test_seeded_build_is_deterministic(family: str) -> None:
+    kind = model_info(family).kinds[0]
+    states = []
+    for _ in range(2):
+        torch.manual_seed(123)
+        states.append(create_model(family, input_shape=SHAPES[kind], num_outputs=2).state_dict())
+    assert states[0].keys() == states[1].keys()
+    assert all(torch.equal(states[0][name], states[1][name]) for name in states[0])
+
+
+@pytest.mark.parametrize(("family", "knobs", "kind"), [
+    ("mlp", {"hidden": 8, "depth": 2, "norm": "layer"}, "table"),
+    ("transformer", {"hidden": 8, "heads": 2, "depth": 1}, "sequence"),
+    ("cnn", {"channels": [4], "hidden": 8, "norm": "none"}, "image"),
+])
+@pytest.mark.parametrize("activation", ACTIVATIONS)
+def test_every_activation_and_init_builds(family: str, knobs: dict, kind: str,
+                                          activation: str) -> None:
+    x = torch.randn(2, *SHAPES[kind])
+    for init in INITS:
+        torch.manual_seed(0)
+        model = create_model(family, input_shape=SHAPES[kind], num_outputs=3,
+                             activation=activation, init=init, **knobs)
+        assert torch.isfinite(model(x)).all(), (activation, init)

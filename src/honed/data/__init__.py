@@ -1,0 +1,59 @@
+"""Data sources, cleaning, splits, scaling and augmentation.
+
+``prepare_data(spec, seed=...)`` turns the ``data`` section of a spec into train/val/test
+splits plus a JSON recipe (``preprocess``) that :func:`apply_preprocess` replays on raw inputs
+at serving time. The augmentation names load torch on first use only, so that the serving
+runtime can use :func:`apply_preprocess` without PyTorch.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from .dataset import INPUT_KINDS, TASKS, InputKind, PreparedData, Split, Task
+from .images import read_image
+from .prepare import prepare_data, prepare_folds
+from .raw import RawData
+from .registry import DatasetInfo, list_datasets, load_builtin, register_dataset
+from .sources import load_source
+from .split import kfold_indices
+from .transform import apply_preprocess, inverse_target_scale
+
+_LAZY = {"make_augment": "honed.data.augment", "Augment": "honed.data.augment"}
+
+__all__ = [
+    "prepare_data",
+    "prepare_folds",
+    "load_source",
+    "kfold_indices",
+    "apply_preprocess",
+    "inverse_target_scale",
+    "read_image",
+    "register_dataset",
+    "list_datasets",
+    "load_builtin",
+    "DatasetInfo",
+    "RawData",
+    "PreparedData",
+    "Split",
+    "Task",
+    "InputKind",
+    "TASKS",
+    "INPUT_KINDS",
+    "make_augment",
+    "Augment",
+]
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'honed.data' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

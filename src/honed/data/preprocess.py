@@ -1,0 +1,79 @@
+"""Fitting the preprocessing on the training rows, as a JSON-ready dict.
+
+The dict is the complete recipe that :func:`honed.data.transform.apply_preprocess` follows;
+it is saved as ``model/preprocess.json`` and travels in the export bundle. Its keys:
+
+``format``, ``version``
+    ``"honed.preprocess"`` and ``1``.
+``source``, ``kind``, ``task``, ``input_shape``
+    The spec's source string; ``table`` / ``image`` / ``sequence``; the task; the shape of
+    one model input.
+``target``, ``class_names``, ``feature_names``, ``target_scale``
+    Target column; class names by code; names of the model's input columns (tables) or
+    channels (series); ``{"mean": [...], "std": [...]}`` per output, or ``None``.
+``columns`` (tables)
+    One entry per input column, in order: ``name``, ``type`` (``numeric`` / ``categorical``),
+    ``dtype`` as read, ``impute`` (fill value, ``None`` when rows with gaps were dropped),
+    ``clip`` (``[low, high]`` or ``None``), ``encoding`` and ``categories`` (categorical),
+    ``outputs`` (the model columns it becomes).
+``clean`` (tables)
+    The cleaning settings the entries were fitted with.
+``pixel_scale`` (images, sequences)
+    Raw values are divided by it first (255 for 8-bit images).
+``image`` (image folders)
+    ``mode`` and ``size`` ``[width, height]`` every input image must have.
+``scaler``
+    ``{"method", "center", "scale"}``, one value per model column (tables) or channel.
+``window`` (forecasting)
+    ``lookback``, ``horizon``, ``columns`` (channels in order), ``target``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from honed.spec.schema import DataSpec
+
+from .clean import fit_columns
+from .raw import RawData
+from .scaling import fit_scaler
+from .transform import table_matrix
+
+__all__ = ["fit_preprocess", "raw_rows"]
+
+
+def raw_rows(raw: RawData, rows: np.ndarray):
+    """The raw inputs of the given rows (a DataFrame for tables, an array otherwise)."""
+    if raw.kind in ("table", "series"):
+        return raw.x.iloc[rows]
+    return raw.x[rows]
+
+
+def fit_preprocess(raw: RawData, train_rows: np.ndarray, spec: DataSpec, *, task: str,
+                   class_names: list[str] | None, target_scale: dict | None) -> dict:
+    """Fit cleaning and scaling on ``train_rows`` of ``raw`` (never on other rows)."""
+    train = raw_rows(raw, train_rows)
+    common = {"format": "honed.preprocess", "version": 1, "source": spec.source,
+              "kind": raw.kind, "task": task, "target": raw.target,
+              "class_names": class_names, "target_scale": target_scale}
+    if raw.kind == "table":
+        clean = spec.clean
+        columns = fit_columns(train, impute=clean.impute, clip=clean.clip,
+                              clip_factor=clean.clip_factor, encoding=clean.encoding,
+                              max_categories=clean.max_categories,
+                              dtypes=raw.extra.get("dtypes"))
+        preprocess = {**common, "columns": columns, "clean": clean.model_dump(),
+                      "scaler": {"method": "none"}}
+        matrix = table_matrix(preprocess, train)
+        # categorical outputs (one-hot 0/1, ordinal codes) are left unscaled
+        skip = np.array([c["type"] == "categorical" for c in columns for _ in c["outputs"]],
+                        dtype=bool)
+        preprocess["scaler"] = fit_scaler(spec.scale, matrix.reshape(-1, skip.size), skip=skip)
+        preprocess["feature_names"] = [name for c in columns for name in c["outputs"]]
+        preprocess["input_shape"] = [len(preprocess["feature_names"])]
+        return preprocess
+    values = np.asarray(train, dtype=np.float64) / raw.pixel_scale
+    axis = 1 if raw.kind == "image" else -1
+    return {**common, "feature_names": None, "input_shape": list(raw.x.shape[1:]),
+            "pixel_scale": float(raw.pixel_scale), **raw.extra,
+            "scaler": fit_scaler(spec.scale, values, axis=axis)}

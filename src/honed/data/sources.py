@@ -1,0 +1,75 @@
+"""From ``data.source`` to a :class:`RawData`: built-in name, table, ``.npz`` or image folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from honed.errors import DataError
+from honed.spec.schema import DataSpec
+
+from .arrays import read_npz
+from .images import read_image_folder
+from .raw import RawData
+from .registry import load_builtin
+from .tables import read_table
+from .timeseries import read_series
+
+__all__ = ["load_source", "resolve_path", "TABLE_SUFFIXES"]
+
+TABLE_SUFFIXES = (".csv", ".parquet", ".pq")
+
+
+def resolve_path(source: str, base_dir: str | Path | None) -> Path:
+    """``source`` as a path; a relative one is read from ``base_dir`` (the spec's folder)."""
+    path = Path(source).expanduser()
+    if not path.is_absolute() and base_dir is not None:
+        path = Path(base_dir) / path
+    return path
+
+
+def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawData:
+    """Read ``spec.source`` as it is, before any cleaning, splitting or scaling.
+
+    Tables with ``data.task: forecasting`` are read as a time series of the target column
+    (plus ``data.features``, if given).
+
+    Raises:
+        DataError: The source is unknown, missing or unreadable, or does not fit the spec.
+    """
+    source = spec.source
+    if source.startswith("builtin:"):
+        raw = load_builtin(source[len("builtin:"):])
+        if raw.kind == "table" and spec.features is not None:
+            missing = [name for name in spec.features if name not in raw.x.columns]
+            if missing:
+                listed = ", ".join(raw.x.columns)
+                raise DataError(f"{source} has no column '{missing[0]}' (data.features); "
+                                f"columns: {listed}")
+            if not spec.features:
+                raise DataError("data.features is empty; list at least one column")
+            raw.x = raw.x[list(dict.fromkeys(spec.features))]
+        elif spec.features is not None:
+            raise DataError(f"data.features selects table columns; {source} holds "
+                            f"{raw.kind}s")
+        return raw
+    path = resolve_path(source, base_dir)
+    if path.is_dir():
+        _no_table_keys(spec, path)
+        return read_image_folder(path)
+    suffix = path.suffix.lower()
+    if suffix in TABLE_SUFFIXES:
+        if spec.task == "forecasting":
+            return read_series(path, target=spec.target, features=spec.features)
+        return read_table(path, target=spec.target, features=spec.features)
+    if suffix == ".npz":
+        _no_table_keys(spec, path)
+        return read_npz(path)
+    if not path.exists():
+        raise DataError(f"data source not found: {path}")
+    raise DataError(f"cannot tell how to read {path}: data.source must be builtin:NAME, a "
+                    f".csv, .parquet or .npz file, or a folder of class subfolders of images")
+
+
+def _no_table_keys(spec: DataSpec, path: Path) -> None:
+    if spec.features is not None:
+        raise DataError(f"data.features selects table columns; {path} is not a table")

@@ -1,0 +1,126 @@
+"""CSV and Parquet tables: read, check every column, and sort columns into numbers and text."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from honed.errors import DataError
+
+from .raw import RawData
+
+__all__ = ["read_table", "read_frame", "column_values", "table_raw"]
+
+
+def read_table(path: Path, *, target: str | None, features: list[str] | None) -> RawData:
+    """Read a ``.csv`` or ``.parquet`` file into a table :class:`RawData`.
+
+    Numeric columns become float64, text columns object arrays of ``str`` (``NaN`` where
+    missing); the dtypes as read are kept in ``extra["dtypes"]``.
+
+    Raises:
+        DataError: The file is missing, unreadable or empty; ``target`` or a feature is not a
+            column; a mostly numeric column holds a value that is not a number; the target
+            column has a missing value.
+    """
+    frame = read_frame(path)
+    return table_raw(frame, origin=str(path), target=target, features=features)
+
+
+def table_raw(frame: pd.DataFrame, *, origin: str, target: str | None,
+              features: list[str] | None) -> RawData:
+    """Check a DataFrame as :func:`read_table` does and wrap it (rows numbered from 1)."""
+    frame = frame.reset_index(drop=True)
+    frame.columns = [str(c) for c in frame.columns]
+    if len(frame) == 0:
+        raise DataError(f"{origin} has no data rows")
+    listed = ", ".join(frame.columns)
+    if target is None:
+        raise DataError(f"{origin}: set data.target to the label column; columns: {listed}")
+    if target not in frame.columns:
+        raise DataError(f"{origin} has no column '{target}' (data.target); columns: {listed}")
+    if features is None:
+        features = [c for c in frame.columns if c != target]
+    missing = [c for c in features if c not in frame.columns]
+    if missing:
+        raise DataError(f"{origin} has no column '{missing[0]}' (data.features); columns: {listed}")
+    features = list(dict.fromkeys(c for c in features if c != target))
+    if not features:
+        raise DataError(f"{origin} has no input columns besides the target '{target}'")
+    x = pd.DataFrame({name: column_values(frame[name], origin=origin, name=name)
+                      for name in features})
+    y = column_values(frame[target], origin=origin, name=target)
+    absent = np.flatnonzero(pd.isna(y))
+    if absent.size:
+        raise DataError(f"{origin}: row {absent[0] + 1} has no value in target column '{target}'")
+    dtypes = {name: str(frame[name].dtype) for name in [*features, target]}
+    y = np.asarray(y)
+    if pd.api.types.is_integer_dtype(frame[target]) or pd.api.types.is_bool_dtype(frame[target]):
+        y = y.astype(np.int64)  # integer labels stay integers: they may be class codes
+    # A CSV's integer column is as likely a count as a label: only a few values make classes.
+    return RawData(x=x, y=y, kind="table", target=target, origin=origin,
+                   extra={"dtypes": dtypes}, max_classes=20)
+
+
+def column_values(column: pd.Series, *, origin: str, name: str) -> pd.Series:
+    """One column as float64 numbers, or as ``str`` objects when it holds text.
+
+    A text column whose values mostly read as numbers is taken to be a numeric column with a
+    typo in it, and reported, rather than silently one-hot encoded into hundreds of columns.
+
+    Raises:
+        DataError: Names ``origin``, the column, the 1-based data row and the bad value.
+    """
+    column = column.reset_index(drop=True)
+    if pd.api.types.is_bool_dtype(column):
+        return column.astype(np.float64)
+    if pd.api.types.is_datetime64_any_dtype(column) or pd.api.types.is_timedelta64_dtype(column):
+        raise DataError(f"{origin}: column '{name}' holds dates ({column.dtype}); give numbers "
+                        "or text, or leave it out with data.features")
+    if pd.api.types.is_numeric_dtype(column):
+        values = column.astype(np.float64)
+        _check_finite(values, origin, name, column)
+        return values
+    present = column.notna().to_numpy()
+    text = column[present].astype(str).str.strip()
+    parsed = pd.to_numeric(text, errors="coerce")
+    bad = parsed.isna().to_numpy()
+    if not bad.any():
+        values = pd.Series(np.full(len(column), np.nan))
+        values[present] = parsed.to_numpy(dtype=np.float64)
+        _check_finite(values, origin, name, column)
+        return values
+    if bad.sum() < (~bad).sum():
+        row = int(np.flatnonzero(present)[np.argmax(bad)])
+        raise DataError(f"{origin}: column '{name}' row {row + 1} holds {column[row]!r}, not a "
+                        "number like the rest of the column (fix it, or leave the cell empty "
+                        "for a missing value)")
+    out = np.full(len(column), np.nan, dtype=object)
+    out[present] = text.to_numpy(dtype=object)
+    return pd.Series(out, dtype=object)
+
+
+def _check_finite(values: pd.Series, origin: str, name: str, column: pd.Series) -> None:
+    infinite = np.flatnonzero(np.isinf(values.to_numpy()))
+    if infinite.size:
+        row = int(infinite[0])
+        raise DataError(f"{origin}: column '{name}' row {row + 1} holds {column[row]!r}, "
+                        "which is not a finite number")
+
+
+def read_frame(path: Path) -> pd.DataFrame:
+    """Read a CSV or Parquet file as it is; a missing or unreadable file raises DataError."""
+    if not path.is_file():
+        raise DataError(f"data file not found: {path}")
+    suffix = path.suffix.lower()
+    try:
+        if suffix in (".parquet", ".pq"):
+            return pd.read_parquet(path)
+        return pd.read_csv(path, skipinitialspace=True, low_memory=False)
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path} is empty") from None
+    except (ValueError, OSError, UnicodeDecodeError, ImportError) as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DataError(f"cannot read {path}: {first}") from None

@@ -1,0 +1,71 @@
+"""``honed`` command line: parse arguments, dispatch to one module per command.
+
+Exit codes (DESIGN.md): 0 done; 2 bad input, one line naming what is wrong, nothing written;
+130 interrupted, state saved so the same command resumes; 1 anything else.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from honed import __version__
+from honed.cli import evaluate, listing, lr_find, train, validate
+
+__all__ = ["main", "build_parser"]
+
+COMMANDS = (train, validate, evaluate, lr_find, listing)
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse that reports a usage error on one line and exits with code 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = OneLineParser(prog="honed", description="From a dataset and a model family to the "
+                           "best regularized, compressed, deployable PyTorch model.")
+    parser.add_argument("--version", action="version", version=f"honed {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=OneLineParser)
+    commands.required = True
+    for module in COMMANDS:
+        module.add_parser(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``honed`` console script; returns the exit code."""
+    from honed.errors import HonedError, UserInputError
+
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    # overrides may follow options (`honed train s.yaml --quiet train.epochs=3`), which plain
+    # argparse cannot tell from a stray argument
+    stray = [item for item in extra if item.startswith("-") or "=" not in item]
+    if stray or (extra and not hasattr(args, "overrides")):
+        parser.error(f"unrecognized arguments: {' '.join(stray or extra)}")
+    if extra:
+        args.overrides = [*args.overrides, *extra]
+    try:
+        return int(args.handler(args) or 0)
+    except UserInputError as exc:
+        print(f"honed {args.command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"\nhoned {args.command}: interrupted; the last finished epoch is saved, run the "
+              "same command with --resume to continue", file=sys.stderr)
+        return 130
+    except HonedError as exc:
+        print(f"honed {args.command}: {_one_line(exc)}", file=sys.stderr)
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

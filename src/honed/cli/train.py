@@ -1,0 +1,47 @@
+"""``honed train SPEC [KEY=VALUE ...] [--out DIR] [--resume]``"""
+
+from __future__ import annotations
+
+import argparse
+
+from honed.cli.common import (
+    add_spec_arguments,
+    console,
+    default_out,
+    err_console,
+    load_template,
+    metrics_table,
+)
+
+
+def add_parser(commands) -> None:
+    parser = commands.add_parser("train", help="train one model from a spec into a run dir",
+                                 description="Train the spec (at its default point if it holds "
+                                 "search dimensions) into a run directory.")
+    add_spec_arguments(parser)
+    parser.add_argument("--out", metavar="DIR", help="run directory (default runs/NAME)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue the run in --out from its last checkpoint")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+    parser.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from honed.train.session import train_spec
+
+    template = load_template(args)
+    out = default_out(args, template.default.name)
+    dims = template.dimensions
+    if dims:
+        point = ", ".join(f"{d.name}={d.default_value()!r}" for d in dims)
+        err_console.print(f"[yellow]note:[/] the spec holds {len(dims)} search dimension(s); "
+                          f"training at the default point: {point}. Fix them with KEY=VALUE "
+                          "overrides, or search with honed tune.")
+    outcome = train_spec(template, out_dir=out, resume=args.resume, progress=not args.quiet)
+    metrics = outcome.metrics
+    console.print(metrics_table(metrics, title=f"{template.default.name}: final metrics"))
+    console.print(f"{metrics['params']:,} parameters, {metrics['epochs_run']} epochs "
+                  f"({metrics['stop_reason']}), best epoch {metrics['best_epoch']}, "
+                  f"{metrics['seconds']:.1f}s")
+    console.print(f"run dir: {outcome.run_dir.root}")
+    return 0

@@ -1,0 +1,58 @@
+"""Predictions and metrics of a model on one split, in batches, without gradients."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import nn
+
+from honed.train.losses import make_loss
+from honed.train.metrics import compute_metrics
+from honed.train.precision import autocast
+
+__all__ = ["predict", "evaluate_arrays"]
+
+EVAL_BATCH = 1024
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: np.ndarray | torch.Tensor, *, device: torch.device | str = "cpu",
+            precision: str = "fp32", batch_size: int = EVAL_BATCH) -> torch.Tensor:
+    """Raw model outputs (logits or scaled values) for ``x``, as a float32 CPU tensor."""
+    device = torch.device(device)
+    was_training = model.training
+    model.eval()
+    inputs = torch.as_tensor(x, dtype=torch.float32)
+    outputs = []
+    try:
+        for start in range(0, len(inputs), batch_size):
+            batch = inputs[start:start + batch_size].to(device, non_blocking=True)
+            with autocast(precision, device):
+                outputs.append(model(batch).float().cpu())
+    finally:
+        model.train(was_training)
+    if not outputs:
+        return torch.empty(0)
+    return torch.cat(outputs)
+
+
+def evaluate_arrays(model: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor,
+                    *, task: str, target_scale=None, device: torch.device | str = "cpu",
+                    precision: str = "fp32", with_confusion: bool = False) -> dict:
+    """Loss and every metric of ``task`` on ``(x, y)``.
+
+    The loss is computed in the model's own (scaled) units and without label smoothing;
+    regression metrics are reported in the target's original units.
+    """
+    outputs = predict(model, x, device=device, precision=precision)
+    targets = torch.as_tensor(y)
+    loss = float(make_loss(task)(outputs, targets))
+    metrics = {"loss": loss}
+    metrics.update(compute_metrics(task, targets.numpy(), outputs.numpy(),
+                                   target_scale=target_scale))
+    if with_confusion and task == "classification":
+        from honed.train.metrics import confusion_matrix
+
+        metrics["confusion_matrix"] = confusion_matrix(
+            targets.numpy(), outputs.argmax(1).numpy(), outputs.shape[1])
+    return metrics

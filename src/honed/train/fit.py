@@ -1,0 +1,96 @@
+"""``fit``: the library entry point for training one model, without a spec file."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+from torch import nn
+
+from honed.data.dataset import PreparedData
+from honed.errors import CheckpointError, SpecError
+from honed.spec.schema import TrainSpec
+from honed.spec.validate import format_error
+from honed.train.callbacks import (
+    EMA,
+    Callback,
+    Checkpoint,
+    EarlyStopping,
+    HistoryLogger,
+    ProgressBar,
+    Unfreeze,
+)
+from honed.train.trainer import FitResult, Trainer
+
+__all__ = ["fit", "make_train_spec", "checkpoint_folder"]
+
+
+def make_train_spec(train: TrainSpec | Mapping[str, Any] | None = None, **fields: Any) -> TrainSpec:
+    """A validated :class:`TrainSpec` from a spec, a mapping, keyword fields, or all three."""
+    base = train.model_dump() if isinstance(train, TrainSpec) else dict(train or {})
+    base.update(fields)
+    try:
+        return TrainSpec.model_validate(base)
+    except ValidationError as exc:
+        raise SpecError([f"train.{format_error(e)}" for e in exc.errors(include_url=False)]) from None
+
+
+def checkpoint_folder(out_dir: str | Path) -> Path:
+    return Path(out_dir) / "checkpoints"
+
+
+def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | None = None,
+        seed: int = 0, augment=None, callbacks: list[Callback] = (), out_dir: str | Path | None = None,
+        resume: bool = False, progress: bool = False, unfreeze_after: int | None = None,
+        **train_fields: Any) -> FitResult:
+    """Train ``model`` on ``data`` and return the history.
+
+    Any field of the spec's ``train`` section may be given as a keyword, e.g.
+    ``fit(model, data, epochs=5, optimizer={"name": "sgd", "lr": 0.1})``. Dropout and weight
+    initialization draw from torch's global generator: seed it before building the model.
+
+    Args:
+        model: any ``nn.Module`` mapping ``(B, *data.input_shape)`` to ``(B, data.num_outputs)``.
+        data: prepared splits (see :func:`honed.data.prepare_data`).
+        train: a ``TrainSpec`` or mapping; keyword fields override it.
+        seed: seeds the data order and augmentation generators.
+        augment: a batch augmentation ``(x, y, generator) -> (x, y)``.
+        callbacks: extra callbacks, run with the built-in ones.
+        out_dir: when given, ``history.jsonl`` and resumable ``checkpoints/`` are written there.
+        resume: continue from ``out_dir/checkpoints/last.safetensors``.
+        progress: show progress bars.
+        unfreeze_after: make frozen parameters trainable from this epoch on.
+
+    Example:
+        >>> result = fit(model, data, epochs=3, optimizer={"name": "adam", "lr": 1e-3})
+        >>> result.history[-1]["val"]["loss"]
+    """
+    config = make_train_spec(train, **train_fields)
+    chosen: list[Callback] = list(callbacks)
+    if config.early_stopping is not None:
+        stop = config.early_stopping
+        chosen.append(EarlyStopping(stop.monitor or config.monitor, patience=stop.patience,
+                                    min_delta=stop.min_delta))
+    if config.ema is not None:
+        chosen.append(EMA(config.ema.decay))
+    if unfreeze_after is not None:
+        chosen.append(Unfreeze(unfreeze_after))
+    if progress:
+        chosen.append(ProgressBar())
+    saver = None
+    if out_dir is not None:
+        saver = Checkpoint(checkpoint_folder(out_dir), monitor=config.monitor)
+        chosen += [HistoryLogger(Path(out_dir) / "history.jsonl"), saver]
+    trainer = Trainer(model, data, config, seed=seed, augment=augment, callbacks=chosen)
+    if resume:
+        if saver is None or not saver.last_path.exists():
+            raise CheckpointError(f"nothing to resume: {out_dir}/checkpoints/last.safetensors "
+                                  "does not exist")
+        trainer.load_checkpoint(saver.last_path)
+    result = trainer.fit()
+    if saver is not None:
+        result.best_epoch, result.best_value = saver.best_epoch, saver.best
+    result.extra["trainer"] = trainer
+    return result

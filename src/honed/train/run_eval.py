@@ -1,0 +1,32 @@
+"""``evaluate_run``: metrics of a finished run's model on one of its splits."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from honed.data import prepare_data
+from honed.models import load_model
+from honed.rundir import RunDir
+from honed.spec.validate import validate_point
+from honed.spec.yaml_io import read_yaml
+from honed.train.evaluate import evaluate_arrays
+
+__all__ = ["evaluate_run", "SPLITS"]
+
+SPLITS = ("train", "val", "test")
+
+
+def evaluate_run(run_dir: str | Path, *, split: str = "test") -> dict[str, Any]:
+    """Rebuild the run's data split (same seed, same preprocessing) and score its saved model."""
+    if split not in SPLITS:
+        from honed.errors import UserInputError
+
+        raise UserInputError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
+    run = RunDir(run_dir).require(model=True)
+    spec = validate_point(read_yaml(run.spec))
+    data = prepare_data(spec.data, seed=spec.seed)
+    part = getattr(data, split)
+    model = load_model(run.model)
+    return evaluate_arrays(model, part.x, part.y, task=data.task, target_scale=data.target_scale,
+                           with_confusion=True)

@@ -1,0 +1,176 @@
+"""``train_spec``: a spec in, a finished run directory out (what ``honed train`` calls).
+
+Everything that can be wrong with the input (spec, data, model knobs, init checkpoint, run dir)
+is checked before the first file is written, so bad input leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from honed.data import make_augment, prepare_data
+from honed.data.dataset import PreparedData
+from honed.errors import UserInputError
+from honed.io import atomic_write_json, atomic_write_text
+from honed.models import count_parameters, create_model, freeze, load_weights, save_model
+from honed.rundir import RunDir
+from honed.spec.schema import Spec
+from honed.spec.template import SpecTemplate, dump_spec
+from honed.spec.yaml_io import read_yaml
+from honed.train.checkpoint import read_checkpoint
+from honed.train.evaluate import evaluate_arrays
+from honed.train.fit import fit
+from honed.train.metrics import metrics_for_task
+from honed.train.monitor import check_monitor
+from honed.train.precision import pick_device, pick_precision
+from honed.train.rng import seed_everything
+from honed.train.trainer import FitResult
+
+__all__ = ["train_spec", "preflight", "TrainOutcome", "absolute_paths", "build_model"]
+
+
+@dataclass
+class TrainOutcome:
+    """A finished ``honed train``: where it is and what it measured."""
+
+    run_dir: RunDir
+    metrics: dict[str, Any]
+    result: FitResult
+
+
+def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool = False,
+               progress: bool = True, base_dir: str | Path | None = None) -> TrainOutcome:
+    """Train the spec (at its default point when it holds search dimensions) into ``out_dir``.
+
+    Writes ``spec.yaml``, ``history.jsonl``, ``checkpoints/``, ``model/`` and ``metrics.json``.
+    """
+    if isinstance(spec, SpecTemplate):
+        base_dir = spec.base_dir if base_dir is None else base_dir
+        spec = spec.default
+    spec = absolute_paths(spec, Path(base_dir or "."))
+    run = RunDir(out_dir)
+    _check_run_dir(run, spec, resume)
+    data, model = preflight(spec)
+    augment = make_augment(spec.data.augment, kind=data.kind, task=data.task,
+                           num_classes=data.num_classes)
+
+    started = time.perf_counter()
+    if not resume:
+        run.root.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(run.spec, dump_spec(spec))
+    result = fit(model, data, train=spec.train, seed=spec.seed, augment=augment, out_dir=run.root,
+                 resume=resume, progress=progress, unfreeze_after=spec.model.unfreeze_after)
+    trainer = result.extra["trainer"]
+    final = _restore_best(trainer, run)
+    metrics = {
+        "val": evaluate_arrays(final, data.val.x, data.val.y, task=data.task,
+                               target_scale=data.target_scale, with_confusion=True),
+        "test": evaluate_arrays(final, data.test.x, data.test.y, task=data.task,
+                                target_scale=data.target_scale, with_confusion=True),
+        "params": count_parameters(final),
+        "task": data.task,
+        "monitor": spec.train.monitor,
+        "best_epoch": result.best_epoch,
+        "epochs_run": result.epochs_run,
+        "stop_reason": result.stop_reason,
+        "seconds": round(time.perf_counter() - started, 3),
+        "train_seconds": round(sum(r["seconds"] for r in result.history), 3),
+        "device": str(trainer.device),
+        "precision": trainer.precision,
+        "threads": torch.get_num_threads(),
+    }
+    save_model(final.cpu(), run.model, family=spec.model.family, knobs=spec.model.knobs(),
+               input_shape=data.input_shape, num_outputs=data.num_outputs, task=data.task)
+    atomic_write_json(run.model / "preprocess.json", data.preprocess)
+    atomic_write_json(run.metrics, metrics)
+    return TrainOutcome(run_dir=run, metrics=metrics, result=result)
+
+
+def preflight(spec: Spec, *, base_dir: str | Path | None = None
+              ) -> tuple[PreparedData, torch.nn.Module]:
+    """Check everything short of training: device, data, monitors, model, init checkpoint.
+
+    Writes nothing; every problem is a one-line :class:`UserInputError`.
+    """
+    if base_dir is not None:
+        spec = absolute_paths(spec, Path(base_dir))
+    if spec.train.threads:
+        torch.set_num_threads(spec.train.threads)
+    pick_precision(spec.train.precision, pick_device(spec.train.device))
+    data = prepare_data(spec.data, seed=spec.seed)
+    _check_monitors(spec, data)
+    return data, build_model(spec, data)
+
+
+def build_model(spec: Spec, data: PreparedData) -> torch.nn.Module:
+    """Seed, build the spec's model for ``data`` and apply init_from and freeze."""
+    seed_everything(spec.seed)
+    model = create_model(spec.model.family, input_shape=data.input_shape,
+                         num_outputs=data.num_outputs, task=data.task, **spec.model.knobs())
+    if spec.model.init_from:
+        load_weights(model, spec.model.init_from, exclude=spec.model.init_exclude)
+    if spec.model.freeze:
+        freeze(model, spec.model.freeze)
+    return model
+
+
+def absolute_paths(spec: Spec, base_dir: Path) -> Spec:
+    """The spec with relative file paths made absolute, so the saved spec.yaml stands alone."""
+    data, model = spec.data, spec.model
+    if not data.source.startswith("builtin:") and not Path(data.source).is_absolute():
+        data = data.model_copy(update={"source": str((base_dir / data.source).resolve())})
+    if model.init_from and not Path(model.init_from).is_absolute():
+        model = model.model_copy(update={"init_from": str((base_dir / model.init_from).resolve())})
+    return spec.model_copy(update={"data": data, "model": model})
+
+
+def _check_run_dir(run: RunDir, spec: Spec, resume: bool) -> None:
+    if resume:
+        if not run.last_checkpoint.is_file():
+            raise UserInputError(f"nothing to resume in {run.root}: no "
+                                 "checkpoints/last.safetensors")
+        saved = read_yaml(run.spec)
+        ours = spec.model_dump(mode="json")
+        for section in (saved, ours):
+            section.get("train", {}).pop("epochs", None)  # resuming may extend a run
+        if saved != ours:
+            key = _first_difference(saved, ours)
+            raise UserInputError(f"--resume: the spec differs from {run.spec} at {key}; resume "
+                                 "with the same spec (only train.epochs may change)")
+        read_checkpoint(run.last_checkpoint)  # fail now, before training, if it is corrupt
+    elif run.last_checkpoint.exists() or run.metrics.exists():
+        raise UserInputError(f"{run.root} already holds a run; pass --resume to continue it or "
+                             "--out to start a new one")
+
+
+def _check_monitors(spec: Spec, data: PreparedData) -> None:
+    names = ["loss", *metrics_for_task(data.task)]
+    available = {"val": names, "train": ["loss"]}
+    check_monitor(spec.train.monitor, available, field="train.monitor")
+    stop = spec.train.early_stopping
+    if stop is not None and stop.monitor:
+        check_monitor(stop.monitor, available, field="train.early_stopping.monitor")
+
+
+def _restore_best(trainer, run: RunDir) -> torch.nn.Module:
+    """The model to keep: the best checkpoint by ``train.monitor`` (its EMA average when on)."""
+    model = trainer.eval_model
+    if run.best_checkpoint.is_file():
+        tensors, _ = read_checkpoint(run.best_checkpoint)
+        prefix = "ema." if any(k.startswith("ema.") for k in tensors) else "model."
+        model.load_state_dict({k[len(prefix):]: v for k, v in tensors.items()
+                               if k.startswith(prefix)})
+    return model.eval()
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for key in list(a) + [k for k in b if k not in a]:
+            if a.get(key) != b.get(key):
+                return _first_difference(a.get(key), b.get(key), f"{path}.{key}" if path else key)
+    return path or "<root>"

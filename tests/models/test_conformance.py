@@ -106,3 +106,20 @@ def test_every_activation_and_init_builds(family: str, knobs: dict, kind: str,
         model = create_model(family, input_shape=SHAPES[kind], num_outputs=3,
                              activation=activation, init=init, **knobs)
         assert torch.isfinite(model(x)).all(), (activation, init)
+
+
+def test_transformer_patches_group_steps_into_tokens():
+    import torch
+
+    from honed.errors import ModelError
+    from honed.models import create_model
+
+    model = create_model("transformer", input_shape=(40, 1), num_outputs=10, patch=4, hidden=16,
+                         heads=2)
+    assert model.position.shape == (1, 10, 16)
+    assert model(torch.zeros(3, 40, 1)).shape == (3, 10)
+    image = create_model("transformer", input_shape=(1, 8, 8), num_outputs=10, patch=2,
+                         hidden=16, heads=2)
+    assert image(torch.zeros(3, 1, 8, 8)).shape == (3, 10)
+    with pytest.raises(ModelError, match="patch must divide"):
+        create_model("transformer", input_shape=(40, 1), num_outputs=10, patch=3)

@@ -1,7 +1,7 @@
 """``transformer``: a pre-norm Transformer encoder with mean pooling, for every input kind.
 
-Tokens: a sequence ``(B, T, C)`` gives one token per step and an image ``(B, C, H, W)`` one per
-row (``W * C`` values), each projected to ``hidden`` and given a learned position; a table
+Tokens: a sequence ``(B, T, C)`` gives one token per ``patch`` consecutive steps and an image
+``(B, C, H, W)`` one per ``patch`` rows (``patch * W * C`` values), each projected to ``hidden`` and given a learned position; a table
 ``(B, F)`` gives one token per feature, ``x_j * w_j + b_j`` (the FT-Transformer's feature
 tokenizer, Gorishniy et al. 2021), whose per-feature bias already tells features apart, so it
 needs no positions.
@@ -50,17 +50,22 @@ class Transformer(nn.Module):
     """Token embedding, ``depth`` pre-norm encoder layers, final norm, mean over tokens, ``head``."""
 
     def __init__(self, input_shape: tuple[int, ...], num_outputs: int, *, hidden: int,
-                 depth: int, heads: int, dropout: float, activation: str):
+                 depth: int, heads: int, dropout: float, activation: str, patch: int = 1):
         super().__init__()
         self.kind = input_kind(input_shape)
+        self.patch = patch
         if self.kind == "table":
             self.embed: nn.Module = FeatureTokenizer(input_shape[0], hidden)
             self.register_parameter("position", None)
         else:
             if self.kind == "image":
-                tokens, size = input_shape[1], input_shape[0] * input_shape[2]
+                steps, size = input_shape[1], input_shape[0] * input_shape[2]
             else:
-                tokens, size = input_shape
+                steps, size = input_shape
+            if steps % patch:
+                raise ModelError(f"model family 'transformer': patch must divide the "
+                                 f"{steps} steps (or image rows) of the input; got {patch}")
+            tokens, size = steps // patch, size * patch
             self.embed = nn.Linear(size, hidden)
             self.position = nn.Parameter(torch.zeros(1, tokens, hidden))
             nn.init.normal_(self.position, std=_POSITION_STD)
@@ -77,7 +82,9 @@ class Transformer(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.kind == "image":
-            x = x.permute(0, 2, 3, 1).flatten(2)  # (B, H, W, C) -> one row per token
+            x = x.permute(0, 2, 3, 1).flatten(2)  # (B, H, W, C) -> one row per step
+        if self.kind != "table" and self.patch > 1:
+            x = x.reshape(x.shape[0], x.shape[1] // self.patch, -1)  # patch steps -> one token
         x = self.embed(x)
         if self.position is not None:
             x = x + self.position
@@ -91,12 +98,12 @@ class Transformer(nn.Module):
     "transformer",
     description="Pre-norm Transformer encoder; steps, image rows or table features as tokens.",
     kinds=("sequence", "image", "table"),
-    knobs=("hidden", "depth", "heads", "dropout", "activation", "init"),
+    knobs=("hidden", "depth", "heads", "dropout", "activation", "init", "patch"),
 )
 def build_transformer(input_shape: Sequence[int], num_outputs: int, *,
                       task: str = "classification", hidden: int = 64, depth: int = 2,
                       heads: int = 4, dropout: float = 0.1, activation: str = "gelu",
-                      init: str = "default") -> Transformer:
+                      init: str = "default", patch: int = 1) -> Transformer:
     """Build a :class:`Transformer` encoder.
 
     Args:
@@ -108,6 +115,8 @@ def build_transformer(input_shape: Sequence[int], num_outputs: int, *,
         heads: attention heads; ``hidden`` must be divisible by it.
         dropout: probability on embeddings, attention weights and feed-forward outputs.
         activation: any of relu, leaky_relu, gelu, silu, tanh, sigmoid, in the feed-forward block.
+        patch: consecutive steps (or image rows) per token, as in ViT and PatchTST; a few
+            values per token give attention far more to work with than one scalar each.
         init: weight init scheme for every Linear and the attention projections; positions
             and the feature tokenizer keep their own small init.
     """
@@ -116,5 +125,6 @@ def build_transformer(input_shape: Sequence[int], num_outputs: int, *,
         raise ModelError(f"hidden must be divisible by heads; got hidden={hidden}, heads={heads}")
     model = Transformer(tuple(input_shape), num_outputs, hidden=hidden,
                         depth=positive_int("depth", depth), heads=heads,
-                        dropout=fraction("dropout", dropout), activation=activation)
+                        dropout=fraction("dropout", dropout), activation=activation,
+                        patch=positive_int("patch", patch))
     return init_weights(model, init, nonlinearity=activation)

@@ -136,6 +136,7 @@ class ModelSpec(_Section):
     channels: list[Annotated[int, Field(ge=1, le=4096)]] | None = None
     heads: Annotated[int, Field(ge=1, le=64)] | None = None
     kernel_size: Annotated[int, Field(ge=1, le=31)] | None = None
+    patch: Annotated[int, Field(ge=1, le=4096)] | None = None  # transformer: steps per token
     dropout: Annotated[float, Field(ge=0.0, lt=1.0)] | None = None
     activation: Activation | None = None
     init: Init | None = None
@@ -149,7 +150,7 @@ class ModelSpec(_Section):
 
     def knobs(self) -> dict:
         """The architecture knobs the user set, for ``create_model``."""
-        names = ("depth", "hidden", "channels", "heads", "kernel_size", "dropout",
+        names = ("depth", "hidden", "channels", "heads", "kernel_size", "patch", "dropout",
                  "activation", "init", "norm", "bidirectional")
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 

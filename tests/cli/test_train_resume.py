@@ -71,3 +71,21 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
     assert all(torch.equal(wa[k], wb[k]) for k in wa)
     ma, mb = (json.loads((r / "metrics.json").read_text()) for r in (whole, killed))
     assert ma["test"] == mb["test"]
+
+
+def test_ctrl_c_exits_130_and_the_same_command_resumes(tmp_path):
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC)
+    run = tmp_path / "run"
+    proc = honed("train", str(spec), "--out", str(run))
+    deadline = time.time() + 120
+    while epochs_done(run) < 2 and time.time() < deadline and proc.poll() is None:
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err.decode()
+    assert "--resume" in err.decode()
+    resumed = honed("train", str(spec), "--out", str(run), "--resume")
+    _, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err.decode()
+    assert epochs_done(run) == 8

@@ -8,8 +8,7 @@ runtime can use :func:`apply_preprocess` without PyTorch.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from honed._lazy import lazy_attributes
 
 from .dataset import INPUT_KINDS, TASKS, InputKind, PreparedData, Split, Task
 from .images import read_image
@@ -46,14 +45,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
-    if module is None:
-        raise AttributeError(f"module 'honed.data' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(__all__)
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, __all__)

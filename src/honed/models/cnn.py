@@ -9,7 +9,7 @@ from torch import nn
 
 from honed.models._checks import fraction, int_list, positive_int, require_kind
 from honed.models.layers import activation as make_activation
-from honed.models.layers import conv, init_weights, norm_layer
+from honed.models.layers import conv, global_average_pool, init_weights, norm_layer
 from honed.models.registry import register_model
 
 __all__ = ["CNN", "build_cnn"]
@@ -55,8 +55,7 @@ class CNN(nn.Module):
         if self.dims == 1:
             x = x.transpose(1, 2)
         x = self.features(x)
-        # Global average pool as a plain mean: exports to one ReduceMean.
-        x = x.mean(dim=(2, 3)) if self.dims == 2 else x.mean(dim=2)
+        x = global_average_pool(x)
         return self.head(self.dense(x))
 
 

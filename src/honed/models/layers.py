@@ -13,6 +13,7 @@ from torch import nn
 from honed.models._checks import one_of
 
 __all__ = ["ACTIVATIONS", "NORMS", "INITS", "activation", "norm_layer", "conv", "init_weights",
+           "global_average_pool",
            "canonical_init"]
 
 ACTIVATIONS: tuple[str, ...] = ("relu", "leaky_relu", "gelu", "silu", "tanh", "sigmoid")
@@ -131,3 +132,11 @@ def _fill(weight: torch.Tensor, scheme: str, nonlinearity: str) -> None:
 def _zero(bias: torch.Tensor | None) -> None:
     if bias is not None:
         nn.init.zeros_(bias)
+
+
+def global_average_pool(x: torch.Tensor) -> torch.Tensor:
+    """Mean over every spatial or time axis: ``(B, C, ...) -> (B, C)``.
+
+    A plain mean rather than ``AdaptiveAvgPool``: it exports to a single ReduceMean in ONNX.
+    """
+    return x.mean(dim=tuple(range(2, x.dim())))

@@ -10,7 +10,7 @@ from torch import nn
 from honed.errors import ModelError
 from honed.models._checks import fraction, int_list, positive_int, require_kind
 from honed.models.layers import activation as make_activation
-from honed.models.layers import conv, init_weights, norm_layer
+from honed.models.layers import conv, global_average_pool, init_weights, norm_layer
 from honed.models.registry import register_model
 
 __all__ = ["BasicBlock", "ResNet", "build_resnet"]
@@ -84,8 +84,7 @@ class ResNet(nn.Module):
         if self.dims == 1:
             x = x.transpose(1, 2)
         x = self.stages(self.stem(x))
-        # Global average pool as a plain mean: exports to one ReduceMean.
-        x = x.mean(dim=(2, 3)) if self.dims == 2 else x.mean(dim=2)
+        x = global_average_pool(x)
         return self.head(self.dropout(x))
 
 

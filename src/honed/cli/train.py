@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
         point = ", ".join(f"{d.name}={d.default_value()!r}" for d in dims)
         err_console.print(f"[yellow]note:[/] the spec holds {len(dims)} search dimension(s); "
                           f"training at the default point: {point}. Fix them with KEY=VALUE "
-                          "overrides, or search with honed tune.")
+                          "overrides.")
     outcome = train_spec(template, out_dir=out, resume=args.resume, progress=not args.quiet)
     metrics = outcome.metrics
     console.print(metrics_table(metrics, title=f"{template.default.name}: final metrics"))

@@ -72,7 +72,7 @@ def test_evaluate_reproduces_test_metrics(tmp_path, capsys):
     ("data: {source: builtin:iris}\nmodel: {family: mlp, widht: 3}\n", None, "model.widht is not a known key"),
     ("data: {source: builtin:nope}\nmodel: {family: mlp}\n", None, "nope"),
     ("data: {source: missing.csv, target: y}\nmodel: {family: mlp}\n", None, "missing.csv"),
-    (IRIS, "train.optimizer.lr=-1", "train.optimizer.lr must be greater than 0; got -1"),
+    (IRIS, "train.optimizer.lr=-1", "train.optimizer.lr must be greater than 0, or auto; got -1"),
     (IRIS, "model.family=nosuch", "nosuch"),
     (IRIS, "train.monitor=val.r2", "train.monitor must name a metric"),
     ("data: {source: [\n", None, "malformed YAML"),

@@ -185,3 +185,14 @@ def test_cuda_mixed_precision(precision):
     result = fit(tiny_net(), blobs(), epochs=3, precision=precision, device="cuda",
                  optimizer={"lr": 0.01})
     assert result.history[-1]["val"]["accuracy"] > 0.8
+
+
+def test_lr_auto_runs_the_range_test_and_leaves_the_model_alone():
+    model = tiny_net()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    result = fit(model, blobs(), epochs=2, optimizer={"name": "sgd", "lr": "auto"})
+    chosen = result.extra["lr_find"].suggested_lr
+    assert 1e-7 < chosen < 10
+    same = fit(tiny_net(), blobs(), epochs=2, optimizer={"name": "sgd", "lr": chosen})
+    assert [r["train"] for r in result.history] == [r["train"] for r in same.history]
+    assert set(before) == set(model.state_dict())

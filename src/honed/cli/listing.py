@@ -1,4 +1,4 @@
-"""``honed list datasets|models|optimizers|schedules``"""
+"""``honed list datasets|models|optimizers|schedules|samplers|pruners``"""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from rich.table import Table
 
 from honed.cli.common import console
 
-WHAT = ("datasets", "models", "optimizers", "schedules")
+WHAT = ("datasets", "models", "optimizers", "schedules", "samplers", "pruners")
 
 
 def add_parser(commands) -> None:
@@ -38,12 +38,20 @@ def run(args: argparse.Namespace) -> int:
             table.add_row(info.name, ", ".join(info.kinds), ", ".join(info.knobs),
                           info.description)
     else:
-        from honed.train import list_optimizers, list_schedules
-
-        entries = list_optimizers() if args.what == "optimizers" else list_schedules()
+        entries = _named_entries(args.what)
         table.add_column("name", no_wrap=True)
         table.add_column("description")
         for name, description in entries:
             table.add_row(name, description)
     console.print(table)
     return 0
+
+
+def _named_entries(what: str) -> list[tuple[str, str]]:
+    if what in ("optimizers", "schedules"):
+        from honed.train import list_optimizers, list_schedules
+
+        return list_optimizers() if what == "optimizers" else list_schedules()
+    from honed.search import list_pruners, list_samplers
+
+    return list_samplers() if what == "samplers" else list_pruners()

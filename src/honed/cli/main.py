@@ -11,11 +11,11 @@ import sys
 from collections.abc import Sequence
 
 from honed import __version__
-from honed.cli import evaluate, listing, lr_find, train, validate
+from honed.cli import evaluate, listing, lr_find, train, tune, validate, worker
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = (train, validate, evaluate, lr_find, listing)
+COMMANDS = (train, tune, worker, validate, evaluate, lr_find, listing)
 
 
 class OneLineParser(argparse.ArgumentParser):

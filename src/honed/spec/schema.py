@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+from honed.spec.duration import parse_duration
 
 __all__ = [
     "Spec",
@@ -27,6 +29,8 @@ __all__ = [
     "EMASpec",
     "EarlyStoppingSpec",
     "SearchSpec",
+    "SamplerSpec",
+    "PrunerSpec",
     "CompressSpec",
     "ExportSpec",
 ]
@@ -158,12 +162,22 @@ class ModelSpec(_Section):
 # ---------------------------------------------------------------- train
 class OptimizerSpec(_Section):
     name: Literal["sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"] = "adamw"
-    lr: PositiveFloat = 1e-3
+    lr: float | str = 1e-3  # > 0, or "auto": from the LR range test
     weight_decay: NonNegativeFloat = 0.0  # decoupled (AdamW-style) for every optimizer
     momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9  # momentum and nesterov only
     beta1: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.9
     beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
     eps: PositiveFloat = 1e-8
+
+
+    @field_validator("lr", mode="before")
+    @classmethod
+    def _lr_or_auto(cls, value):
+        if value == "auto":
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError("must be greater than 0, or auto")
+        return float(value)
 
 
 class ScheduleSpec(_Section):
@@ -211,19 +225,61 @@ class TrainSpec(_Section):
 
 
 # ---------------------------------------------------------------- later stages
-class SearchSpec(_Section):
-    """Accepted now; used by ``honed tune`` / ``honed run``."""
+def _named(value):
+    """Let ``sampler: tpe`` stand for ``sampler: {name: tpe}``."""
+    return {"name": value} if isinstance(value, str) else value
 
-    sampler: str = "tpe"
-    pruner: str = "median"
-    trials: Annotated[int, Field(ge=1)] = 20
-    timeout: str | float | None = None
-    objectives: list[str] = ["val.loss:min"]
+
+class SamplerSpec(_Section):
+    """An Optuna sampler by name, with its main knobs (None leaves Optuna's default)."""
+
+    name: Literal["default", "grid", "random", "tpe", "gp", "cmaes", "qmc", "nsga2"] = "default"
+    n_startup_trials: Annotated[int, Field(ge=0)] | None = None  # tpe, gp, cmaes
+    multivariate: bool = True  # tpe: model the parameters jointly
+    population_size: Annotated[int, Field(ge=2)] | None = None  # nsga2, cmaes
+    qmc_type: Literal["sobol", "halton"] = "sobol"  # qmc
+
+
+class PrunerSpec(_Section):
+    """A pruner by name, with its main knobs; every epoch is one step."""
+
+    name: Literal["none", "median", "percentile", "asha", "hyperband"] = "asha"
+    n_startup_trials: Annotated[int, Field(ge=0)] = 5  # median, percentile
+    n_warmup_steps: Annotated[int, Field(ge=0)] = 1  # median, percentile
+    percentile: Annotated[float, Field(gt=0.0, lt=100.0)] = 25.0  # percentile
+    min_resource: Annotated[int, Field(ge=1)] = 1  # asha, hyperband: epochs before a first cut
+    reduction_factor: Annotated[int, Field(ge=2)] = 3  # asha, hyperband
+
+
+class SearchSpec(_Section):
+    """Hyperparameter search: used by ``honed tune`` and ``honed run``."""
+
+    sampler: Annotated[SamplerSpec, BeforeValidator(_named)] = SamplerSpec()
+    pruner: Annotated[PrunerSpec, BeforeValidator(_named)] = PrunerSpec()
+    trials: Annotated[int, Field(ge=1, le=100000)] = 20
+    timeout: Annotated[float, BeforeValidator(lambda v: parse_duration(v) if v is not None
+                                              else None), Field(gt=0)] | None = None
+    objectives: list[str] = Field(default=["val.loss:min"], min_length=1)
     strategy: Literal["default", "coarse-to-fine"] = "default"
-    cv: Annotated[int, Field(ge=2)] | None = None
-    workers: Annotated[int, Field(ge=1)] = 1
+    coarse_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.4  # coarse-to-fine phase 1
+    cv: Annotated[int, Field(ge=2, le=50)] | None = None
+    workers: Annotated[int, Field(ge=1, le=256)] = 1
     storage: str | None = None
     refit: Literal["train+val", "best-trial"] = "best-trial"
+    seed: Annotated[int, Field(ge=0)] | None = None  # sampler seed; defaults to the spec's seed
+
+    @field_validator("objectives")
+    @classmethod
+    def _objective_form(cls, values: list[str]) -> list[str]:
+        for value in values:
+            name, sep, direction = value.rpartition(":")
+            if not sep or direction not in ("min", "max") or not name:
+                raise ValueError(f"each objective is NAME:min or NAME:max, e.g. val.accuracy:max;"
+                                 f" got {value!r}")
+        names = [v.rpartition(":")[0] for v in values]
+        if len(set(names)) != len(names):
+            raise ValueError(f"an objective is listed twice: {values}")
+        return values
 
 
 class PruneSpec(_Section):

@@ -24,7 +24,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Dimension", "is_dimension", "find_dimensions", "resolve", "default_value"]
+__all__ = ["Dimension", "is_dimension", "find_dimensions", "flatten", "resolve", "default_value",
+           "option_label"]
 
 KINDS = ("float", "int", "choice")
 _OPTIONAL_KEYS = {"log", "step", "default"}
@@ -104,6 +105,16 @@ def find_dimensions(raw: Any, errors: list[str] | None = None, *, _path: str = "
 
         raise SpecError(collect)
     return found
+
+
+def flatten(dims: list[Dimension]) -> list[Dimension]:
+    """Every dimension, conditional ones included, each parent before what it holds."""
+    out: list[Dimension] = []
+    for dim in dims:
+        out.append(dim)
+        for inner in dim.nested.values():
+            out += flatten(inner)
+    return out
 
 
 def resolve(raw: Any, pick: Callable[[Dimension], Any] | None = None) -> Any:

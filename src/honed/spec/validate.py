@@ -14,7 +14,7 @@ from pydantic import BaseModel, ValidationError
 
 from honed.errors import SpecError
 from honed.spec.schema import Spec
-from honed.spec.space import Dimension, find_dimensions, is_dimension, resolve
+from honed.spec.space import Dimension, find_dimensions, flatten, is_dimension, resolve
 
 __all__ = ["validate_point", "validate_template", "format_error"]
 
@@ -32,21 +32,21 @@ def validate_template(raw: Mapping) -> Spec:
     errors: list[str] = []
     clean, bad_paths = _without_bad_dimensions(raw, errors)
     dims = find_dimensions(clean)
-    dim_paths = {dim.path for dim in _all_dimensions(dims)} | bad_paths
+    dim_paths = {dim.path for dim in flatten(dims)} | bad_paths
     spec = None
     try:
         spec = Spec.model_validate(resolve(clean))
     except ValidationError as exc:
         # errors at a dimension's own path are reported by its probes below, with the bound
         errors += [m for m in _messages(exc, skip=dim_paths) if m not in errors]
-    for dim in _all_dimensions(dims):
+    for dim in flatten(dims):
         for value, role in _probes(dim):
             probe = resolve(clean, lambda d, dim=dim, value=value: value if d.name == dim.name
                             else d.default_value())
             try:
                 Spec.model_validate(probe)
             except ValidationError as exc:
-                nested = {d.path for inner in dim.nested.values() for d in _all_dimensions(inner)}
+                nested = {d.path for inner in dim.nested.values() for d in flatten(inner)}
                 for message in _messages(exc, role=role, only=dim.path, skip=nested):
                     if message not in errors:
                         errors.append(message)
@@ -101,7 +101,7 @@ def format_error(error: Mapping[str, Any], *, role: str = "") -> str:
     if not rule.startswith(("must", "should")) and kind != "value_error":
         rule = f"must be {rule[3:]}" if rule.startswith("be ") else f"must be {rule}"
     if kind == "value_error":
-        return f"{where}: {rule}"
+        return f"{where} {rule}; got {value!r}" if rule.startswith("must") else f"{where}: {rule}"
     return f"{where} {rule}; got {value!r}"
 
 
@@ -125,15 +125,6 @@ def _probes(dim: Dimension) -> list[tuple[Any, str]]:
     if dim.kind == "choice":
         return [(option, "search choice") for option in dim.choices]
     return [(dim.low, "search low bound"), (dim.high, "search high bound")]
-
-
-def _all_dimensions(dims: list[Dimension]) -> list[Dimension]:
-    out: list[Dimension] = []
-    for dim in dims:
-        out.append(dim)
-        for inner in dim.nested.values():
-            out += _all_dimensions(inner)
-    return out
 
 
 def _dotted(loc: tuple) -> str:

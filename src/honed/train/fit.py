@@ -24,7 +24,7 @@ from honed.train.callbacks import (
 )
 from honed.train.trainer import FitResult, Trainer
 
-__all__ = ["fit", "make_train_spec", "checkpoint_folder"]
+__all__ = ["fit", "make_train_spec", "checkpoint_folder", "resolve_auto_lr"]
 
 
 def make_train_spec(train: TrainSpec | Mapping[str, Any] | None = None, **fields: Any) -> TrainSpec:
@@ -68,6 +68,9 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
         >>> result.history[-1]["val"]["loss"]
     """
     config = make_train_spec(train, **train_fields)
+    auto_lr = None
+    if config.optimizer.lr == "auto":
+        config, auto_lr = resolve_auto_lr(model, data, config, seed=seed)
     chosen: list[Callback] = list(callbacks)
     if config.early_stopping is not None:
         stop = config.early_stopping
@@ -93,4 +96,26 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
     if saver is not None:
         result.best_epoch, result.best_value = saver.best_epoch, saver.best
     result.extra["trainer"] = trainer
+    if auto_lr is not None:
+        result.extra["lr_find"] = auto_lr
     return result
+
+
+def resolve_auto_lr(model: nn.Module, data: PreparedData, config: TrainSpec, *, seed: int = 0):
+    """Replace ``lr: auto`` by the LR range test's suggestion, run on a copy of ``model``.
+
+    The copy keeps ``model`` untouched and the global RNG is restored afterwards, so a fit with
+    ``lr: auto`` draws the same dropout noise as one given the same number by hand (and a
+    resumed fit finds the same value again).
+    """
+    import copy
+
+    import torch
+
+    from honed.train.lr_find import lr_find
+
+    state = torch.get_rng_state()
+    result = lr_find(copy.deepcopy(model), data, config, seed=seed)
+    torch.set_rng_state(state)
+    optimizer = config.optimizer.model_copy(update={"lr": result.suggested_lr})
+    return config.model_copy(update={"optimizer": optimizer}), result

@@ -84,6 +84,8 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
         "precision": trainer.precision,
         "threads": torch.get_num_threads(),
     }
+    if "lr_find" in result.extra:
+        metrics["lr_auto"] = result.extra["lr_find"].suggested_lr
     save_model(final.cpu(), run.model, family=spec.model.family, knobs=spec.model.knobs(),
                input_shape=data.input_shape, num_outputs=data.num_outputs, task=data.task)
     atomic_write_json(run.model / "preprocess.json", data.preprocess)
@@ -149,8 +151,7 @@ def _check_run_dir(run: RunDir, spec: Spec, resume: bool) -> None:
 
 
 def _check_monitors(spec: Spec, data: PreparedData) -> None:
-    names = ["loss", *metrics_for_task(data.task)]
-    available = {"val": names, "train": ["loss"]}
+    available = {"val": metrics_for_task(data.task), "train": ["loss"]}
     check_monitor(spec.train.monitor, available, field="train.monitor")
     stop = spec.train.early_stopping
     if stop is not None and stop.monitor:

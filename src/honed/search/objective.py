@@ -1,0 +1,159 @@
+"""One trial = one honed fit of the spec at the trial's point.
+
+The objective resolves the spec with ``trial.suggest_*``, trains with the trial reporter in the
+callbacks, and returns the objectives at the best epoch (by the first validation objective).
+Every trial writes ``study/trials/NNNN/`` with its resolved ``spec.yaml`` (retrain it exactly
+with ``honed train``), ``history.jsonl``, ``metrics.json`` and, when complete, ``model/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+
+from honed.data import make_augment, prepare_data
+from honed.data.dataset import PreparedData
+from honed.errors import HonedError, NonFiniteLossError, UserInputError
+from honed.io import atomic_write_json, atomic_write_text
+from honed.models import count_parameters, save_model
+from honed.search.objectives import Objective, measure_latency_ms, model_size_mb
+from honed.search.reporting import TrialReporter
+from honed.search.space import suggest
+from honed.spec.schema import Spec
+from honed.spec.template import SpecTemplate, dump_spec
+from honed.train.callbacks import Callback, HistoryLogger
+from honed.train.fit import fit
+from honed.train.metrics import metric_mode
+from honed.train.session import absolute_paths, build_model
+
+__all__ = ["TrialObjective", "TrialFailed", "trial_dir", "CATCH"]
+
+
+class TrialFailed(HonedError):
+    """A trial that cannot give a usable value (non-finite objective, impossible point)."""
+
+
+#: exceptions that end one trial as FAIL without stopping the study
+CATCH = (TrialFailed, NonFiniteLossError)
+
+
+def trial_dir(study_dir: str | Path, number: int) -> Path:
+    return Path(study_dir) / "trials" / f"{number:04d}"
+
+
+class _KeepBest(Callback):
+    """Hold the weights of the best epoch in memory (a trial writes no per-epoch checkpoints)."""
+
+    def __init__(self, monitor: str, mode: str):
+        self.monitor, self.mode = monitor, mode
+        self.best: float | None = None
+        self.state: dict[str, torch.Tensor] | None = None
+        self.epoch = 0
+
+    def on_validation_end(self, trainer, record):
+        split, _, name = self.monitor.partition(".")
+        value = record[split][name]
+        if math.isfinite(value) and (self.best is None or (
+                value < self.best if self.mode == "min" else value > self.best)):
+            self.best, self.epoch = value, record["epoch"]
+            self.state = copy.deepcopy(trainer.eval_model.state_dict())
+
+
+class TrialObjective:
+    """Callable objective for ``study.optimize``; caches prepared data between trials.
+
+    Args:
+        template: the spec with its search dimensions.
+        objectives: the study's objectives.
+        study_dir: where per-trial folders go.
+        bounds: narrowed ranges by dimension name (coarse-to-fine); None for the full space.
+    """
+
+    def __init__(self, template: SpecTemplate, objectives: list[Objective], study_dir: Path,
+                 *, bounds: Mapping[str, Any] | None = None):
+        self.template = template
+        self.objectives = objectives
+        self.study_dir = Path(study_dir)
+        self.bounds = bounds
+        self._data: dict[str, PreparedData] = {}
+
+    def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
+        spec = self.resolve(trial)
+        folder = trial_dir(self.study_dir, trial.number)
+        folder.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(folder / "spec.yaml", dump_spec(spec))
+        trial.set_user_attr("dir", str(folder))
+        data = self.data(spec)
+        model = build_model(spec, data)
+        monitor = self.monitor(spec)
+        keeper = _KeepBest(monitor.name, monitor.mode)
+        reporter = TrialReporter(trial, self.objectives, self.measures(data))
+        train = spec.train.model_copy(update={"monitor": monitor.name})
+        augment = make_augment(spec.data.augment, kind=data.kind, task=data.task,
+                               num_classes=data.num_classes)
+        history = HistoryLogger(folder / "history.jsonl")  # kept for pruned trials too
+        result = fit(model, data, train=train, seed=spec.seed, augment=augment,
+                     callbacks=[reporter, keeper, history],
+                     unfreeze_after=spec.model.unfreeze_after)
+        if keeper.state is None:
+            raise TrialFailed(f"{monitor.name} was never finite")
+        final = result.extra["trainer"].eval_model
+        final.load_state_dict(keeper.state)
+        best = result.history[keeper.epoch - 1]
+        fixed = self.measures(data)(final)
+        values = [best["val"][o.metric] if o.metric else fixed[o.name] for o in self.objectives]
+        if not all(math.isfinite(v) for v in values):
+            raise TrialFailed(f"non-finite objective values {values}")
+        save_model(final.cpu(), folder / "model", family=spec.model.family,
+                   knobs=spec.model.knobs(), input_shape=data.input_shape,
+                   num_outputs=data.num_outputs, task=data.task)
+        atomic_write_json(folder / "model" / "preprocess.json", data.preprocess)
+        atomic_write_json(folder / "metrics.json", {"val": best["val"], "best_epoch": keeper.epoch,
+                                                    "epochs_run": result.epochs_run, **fixed})
+        trial.set_user_attr("best_epoch", keeper.epoch)
+        return values[0] if len(values) == 1 else tuple(values)
+
+    def resolve(self, trial: optuna.Trial) -> Spec:
+        """The trial's spec; a point the schema refuses (e.g. heads not dividing hidden) fails."""
+        try:
+            spec = self.template.resolve(lambda dim: suggest(trial, dim, self.bounds))
+        except UserInputError as exc:
+            raise TrialFailed(f"invalid point: {exc}") from None
+        return absolute_paths(spec, self.template.base_dir)
+
+    def monitor(self, spec: Spec) -> Objective:
+        """The objective that picks a trial's best epoch: the first validation objective."""
+        for objective in self.objectives:
+            if objective.metric is not None:
+                return objective
+        mode = metric_mode(spec.train.monitor.split(".")[-1])
+        return Objective(spec.train.monitor, "minimize" if mode == "min" else "maximize")
+
+    def data(self, spec: Spec) -> PreparedData:
+        key = json.dumps([spec.data.model_dump(mode="json"), spec.seed], sort_keys=True)
+        if key not in self._data:
+            self._data[key] = prepare_data(spec.data, seed=spec.seed)
+        return self._data[key]
+
+    def measures(self, data: PreparedData):
+        """A function giving the model measures the objectives ask for."""
+        wanted = {o.name for o in self.objectives if o.metric is None}
+
+        def measure(model) -> dict[str, float]:
+            out: dict[str, float] = {}
+            if "params" in wanted:
+                out["params"] = float(count_parameters(model))
+            if "size_mb" in wanted:
+                out["size_mb"] = model_size_mb(model)
+            if "latency_ms" in wanted:
+                out["latency_ms"] = measure_latency_ms(copy.deepcopy(model), data.input_shape)
+            return out
+
+        return measure

@@ -1,0 +1,77 @@
+"""Pruners by name (``search.pruner``): Optuna's, and honed's multi-objective halving."""
+
+from __future__ import annotations
+
+import optuna
+
+from honed.registry import Registry
+from honed.spec.schema import PrunerSpec
+
+__all__ = ["create_pruner", "list_pruners"]
+
+_PRUNERS: Registry = Registry("pruner")
+
+
+def create_pruner(spec: PrunerSpec, *, epochs: int, objectives: int = 1
+                  ) -> optuna.pruners.BasePruner:
+    """The pruner ``spec`` names; with several objectives, successive halving by Pareto rank.
+
+    Optuna's pruners read ``trial.report``, which Optuna refuses in multi-objective studies, so
+    asha and hyperband become honed's multi-objective successive halving there, and median and
+    percentile (which have no multi-objective meaning) are refused.
+    """
+    return _PRUNERS.get(spec.name)(spec, epochs=epochs, objectives=objectives)
+
+
+def list_pruners() -> list[tuple[str, str]]:
+    return _PRUNERS.items()
+
+
+def _single(kind: str, objectives: int) -> None:
+    if objectives > 1:
+        from honed.errors import UserInputError
+
+        raise UserInputError(f"search.pruner {kind} needs a single objective; with several use "
+                             "asha (successive halving by Pareto rank) or none")
+
+
+@_PRUNERS.register("none", description="Run every trial to the end")
+def _none(spec, **_):
+    return optuna.pruners.NopPruner()
+
+
+@_PRUNERS.register("median", description="Stop a trial below the median of earlier trials at "
+                   "the same epoch")
+def _median(spec, *, objectives, **_):
+    _single("median", objectives)
+    return optuna.pruners.MedianPruner(n_startup_trials=spec.n_startup_trials,
+                                       n_warmup_steps=spec.n_warmup_steps)
+
+
+@_PRUNERS.register("percentile", description="Stop a trial outside the best percentile at the "
+                   "same epoch")
+def _percentile(spec, *, objectives, **_):
+    _single("percentile", objectives)
+    return optuna.pruners.PercentilePruner(spec.percentile,
+                                           n_startup_trials=spec.n_startup_trials,
+                                           n_warmup_steps=spec.n_warmup_steps)
+
+
+@_PRUNERS.register("asha", description="Asynchronous successive halving: keep the best "
+                   "1/reduction_factor at each rung (Pareto rank for several objectives)")
+def _asha(spec, *, objectives, **_):
+    if objectives > 1:
+        from honed.search.mo_pruner import MultiObjectiveSuccessiveHalvingPruner
+
+        return MultiObjectiveSuccessiveHalvingPruner(min_resource=spec.min_resource,
+                                                     reduction_factor=spec.reduction_factor)
+    return optuna.pruners.SuccessiveHalvingPruner(min_resource=spec.min_resource,
+                                                  reduction_factor=spec.reduction_factor)
+
+
+@_PRUNERS.register("hyperband", description="Hyperband: several successive-halving brackets")
+def _hyperband(spec, *, epochs, objectives, **_):
+    if objectives > 1:
+        return _asha(spec, objectives=objectives)
+    return optuna.pruners.HyperbandPruner(min_resource=spec.min_resource, max_resource=epochs,
+                                          reduction_factor=spec.reduction_factor)

@@ -1,0 +1,95 @@
+"""Optuna samplers by name (``search.sampler``), never wrapped in classes of our own."""
+
+from __future__ import annotations
+
+import optuna
+
+from honed.errors import UserInputError
+from honed.registry import Registry
+from honed.search.space import choice_labels
+from honed.spec.schema import SamplerSpec
+from honed.spec.space import Dimension, flatten
+
+__all__ = ["create_sampler", "list_samplers", "grid_space"]
+
+_SAMPLERS: Registry = Registry("sampler")
+
+
+def create_sampler(spec: SamplerSpec, *, dimensions: list[Dimension], seed: int,
+                   objectives: int = 1) -> optuna.samplers.BaseSampler | None:
+    """The sampler ``spec`` names; None lets Optuna pick its default (TPE, NSGA-II for many)."""
+    return _SAMPLERS.get(spec.name)(spec, dimensions=dimensions, seed=seed, objectives=objectives)
+
+
+def list_samplers() -> list[tuple[str, str]]:
+    return _SAMPLERS.items()
+
+
+@_SAMPLERS.register("default", description="Optuna's default: TPE, or NSGA-II for several "
+                    "objectives")
+def _default(spec, **_):
+    return None
+
+
+@_SAMPLERS.register("tpe", description="Tree-structured Parzen estimator (Bayesian); "
+                    "multivariate by default")
+def _tpe(spec, *, seed, **_):
+    extra = {} if spec.n_startup_trials is None else {"n_startup_trials": spec.n_startup_trials}
+    # group=True lets multivariate TPE model conditional spaces (a choice of mappings) jointly
+    return optuna.samplers.TPESampler(seed=seed, multivariate=spec.multivariate,
+                                      group=spec.multivariate, **extra)
+
+
+@_SAMPLERS.register("random", description="Independent uniform draws: the baseline")
+def _random(spec, *, seed, **_):
+    return optuna.samplers.RandomSampler(seed=seed)
+
+
+@_SAMPLERS.register("gp", description="Gaussian-process Bayesian optimization")
+def _gp(spec, *, seed, **_):
+    extra = {} if spec.n_startup_trials is None else {"n_startup_trials": spec.n_startup_trials}
+    return optuna.samplers.GPSampler(seed=seed, **extra)
+
+
+@_SAMPLERS.register("cmaes", description="CMA evolution strategy for continuous spaces")
+def _cmaes(spec, *, seed, **_):
+    extra = {} if spec.n_startup_trials is None else {"n_startup_trials": spec.n_startup_trials}
+    if spec.population_size is not None:
+        extra["popsize"] = spec.population_size
+    return optuna.samplers.CmaEsSampler(seed=seed, **extra)
+
+
+@_SAMPLERS.register("qmc", description="Quasi-random (Sobol or Halton) space-filling design")
+def _qmc(spec, *, seed, **_):
+    return optuna.samplers.QMCSampler(qmc_type=spec.qmc_type, scramble=True, seed=seed)
+
+
+@_SAMPLERS.register("nsga2", description="NSGA-II genetic algorithm, for several objectives")
+def _nsga2(spec, *, seed, **_):
+    extra = {} if spec.population_size is None else {"population_size": spec.population_size}
+    return optuna.samplers.NSGAIISampler(seed=seed, **extra)
+
+
+@_SAMPLERS.register("grid", description="Every combination of choices and integer ranges")
+def _grid(spec, *, dimensions, **_):
+    return optuna.samplers.GridSampler(grid_space(dimensions), seed=0)
+
+
+def grid_space(dimensions: list[Dimension]) -> dict[str, list]:
+    """The grid of every dimension; a continuous one is a one-line error."""
+    space: dict[str, list] = {}
+    for dim in flatten(dimensions):
+        if dim.kind == "choice":
+            space[dim.name] = choice_labels(dim)
+        elif dim.kind == "int" and not dim.log:
+            space[dim.name] = list(range(int(dim.low), int(dim.high) + 1, int(dim.step or 1)))
+        elif dim.kind == "float" and dim.step:
+            count = int(round((dim.high - dim.low) / dim.step)) + 1
+            space[dim.name] = [dim.low + i * dim.step for i in range(count)]
+        else:
+            raise UserInputError(f"search.sampler grid cannot enumerate {dim.path}: a continuous "
+                                 f"or log-scale dimension; give it a step or write it as "
+                                 "{choice: [...]}")
+    if not space:
+        raise UserInputError("search.sampler grid: the spec has no search dimensions")
+    return space

@@ -25,9 +25,12 @@ def prune_or_continue(trial: optuna.Trial, step: int, values: list[float], messa
         if trial.should_prune():
             raise optuna.TrialPruned(message)
         return
+    import math
+
     from honed.search.mo_pruner import report_vector
 
-    report_vector(trial, step, values)
+    # a diverging metric is reported as NaN, which the pruner ranks last (it refuses inf)
+    report_vector(trial, step, [v if math.isfinite(v) else float("nan") for v in values])
     frozen = trial.study._storage.get_trial(trial._trial_id)
     if trial.study.pruner.prune(trial.study, frozen):
         raise optuna.TrialPruned(message)

@@ -15,16 +15,14 @@ import optuna
 from honed.search.objectives import Objective
 from honed.train.callbacks.base import Callback
 
-__all__ = ["TrialReporter", "prune_or_continue"]
+__all__ = ["TrialReporter", "should_prune"]
 
 
-def prune_or_continue(trial: optuna.Trial, step: int, values: list[float], message: str) -> None:
-    """Report ``values`` at ``step`` and raise ``optuna.TrialPruned`` if the pruner says so."""
+def should_prune(trial: optuna.Trial, step: int, values: list[float]) -> bool:
+    """Report ``values`` at ``step`` and ask the study's pruner."""
     if len(values) == 1:
         trial.report(values[0], step)
-        if trial.should_prune():
-            raise optuna.TrialPruned(message)
-        return
+        return trial.should_prune()
     import math
 
     from honed.search.mo_pruner import report_vector
@@ -32,12 +30,14 @@ def prune_or_continue(trial: optuna.Trial, step: int, values: list[float], messa
     # a diverging metric is reported as NaN, which the pruner ranks last (it refuses inf)
     report_vector(trial, step, [v if math.isfinite(v) else float("nan") for v in values])
     frozen = trial.study._storage.get_trial(trial._trial_id)
-    if trial.study.pruner.prune(trial.study, frozen):
-        raise optuna.TrialPruned(message)
+    return trial.study.pruner.prune(trial.study, frozen)
 
 
 class TrialReporter(Callback):
     """Report the objectives after every validation; stop the fit when the pruner says so.
+
+    The decision is taken after validation and acted on at the end of the same epoch, after
+    the history logger wrote it, so a pruned trial's history shows the epoch that pruned it.
 
     Args:
         trial: the running trial.
@@ -46,6 +46,8 @@ class TrialReporter(Callback):
             latency_ms, size_mb), computed once when the fit starts.
     """
 
+    order = 90  # after history logging, before checkpointing
+
     def __init__(self, trial: optuna.Trial, objectives: list[Objective],
                  measures: Callable[[Any], dict[str, float]] | None = None):
         self.trial = trial
@@ -53,6 +55,7 @@ class TrialReporter(Callback):
         self.measures = measures
         self._fixed: dict[str, float] = {}
         self.enabled = any(o.metric is not None for o in objectives)
+        self._prune_at: int | None = None
 
     def on_fit_start(self, trainer) -> None:
         if self.measures is not None:
@@ -63,5 +66,9 @@ class TrialReporter(Callback):
             return
         values = [record["val"][o.metric] if o.metric else self._fixed[o.name]
                   for o in self.objectives]
-        prune_or_continue(self.trial, record["epoch"] - 1, [float(v) for v in values],
-                          f"pruned after epoch {record['epoch']}")
+        if should_prune(self.trial, record["epoch"] - 1, [float(v) for v in values]):
+            self._prune_at = record["epoch"]
+
+    def on_epoch_end(self, trainer, record: dict[str, Any]) -> None:
+        if self._prune_at is not None:
+            raise optuna.TrialPruned(f"pruned after epoch {self._prune_at}")

@@ -10,8 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-__all__ = ["add_spec_arguments", "load_template", "default_out", "metrics_table", "console",
-           "err_console"]
+__all__ = ["add_spec_arguments", "add_search_arguments", "search_options", "load_template",
+           "default_out", "metrics_table", "console", "err_console"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -21,6 +21,38 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="SPEC", help="YAML spec file")
     parser.add_argument("overrides", metavar="KEY=VALUE", nargs="*",
                         help="dotted overrides, e.g. train.epochs=5 model.dropout=0.2")
+
+
+def add_search_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options ``honed tune`` and ``honed run`` share."""
+    parser.add_argument("--out", metavar="DIR", help="run directory (default runs/NAME)")
+    parser.add_argument("--workers", type=int, help="worker processes on this machine")
+    parser.add_argument("--storage", metavar="URL",
+                        help="study storage (default: SQLite in DIR/study/study.db)")
+    parser.add_argument("--trials", type=int, help="number of trials (search.trials)")
+    parser.add_argument("--timeout", metavar="DURATION", help="e.g. 90s, 5m, 2h")
+    parser.add_argument("--quiet", action="store_true", help="no progress display")
+
+
+def search_options(args: argparse.Namespace) -> dict[str, Any]:
+    """Checked keyword arguments for ``tune``/``run`` from :func:`add_search_arguments`."""
+    from honed.errors import UserInputError
+    from honed.spec.duration import parse_duration
+
+    for flag in ("trials", "workers"):
+        value = getattr(args, flag)
+        if value is not None and value < 1:
+            raise UserInputError(f"--{flag} must be at least 1; got {value}")
+    timeout = None
+    if args.timeout is not None:
+        try:
+            timeout = parse_duration(args.timeout)
+        except ValueError as exc:
+            raise UserInputError(f"--timeout: {exc}") from None
+        if timeout <= 0:
+            raise UserInputError(f"--timeout must be positive; got {args.timeout}")
+    return {"storage": args.storage, "trials": args.trials, "timeout": timeout,
+            "workers": args.workers, "progress": not args.quiet}
 
 
 def load_template(args: argparse.Namespace):

@@ -11,11 +11,11 @@ import sys
 from collections.abc import Sequence
 
 from honed import __version__
-from honed.cli import evaluate, listing, lr_find, train, tune, validate, worker
+from honed.cli import evaluate, listing, lr_find, run, study, train, tune, validate, worker
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = (train, tune, worker, validate, evaluate, lr_find, listing)
+COMMANDS = (run, train, tune, worker, study, validate, evaluate, lr_find, listing)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -1,67 +1,173 @@
-"""Study summaries for people: best trials, parameter importances, the Pareto front."""
+"""Study summaries for people: best trials, parameter importances, the Pareto front.
+
+Also opens a study for reading (``honed study show``, ``honed run``), and names the trial that
+``honed run`` refits: the best one, or on several objectives the Pareto-front trial best on the
+first objective (ties: the next objectives in order, then the earlier trial).
+"""
 
 from __future__ import annotations
 
+import importlib
 import math
+import warnings
+from pathlib import Path
 
 import optuna
-from optuna.trial import TrialState
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
 from rich.table import Table
 
+from honed.errors import UserInputError
 from honed.search.progress import describe
 from honed.search.results import best_trials
 
-__all__ = ["show_study", "importances"]
+__all__ = ["show_study", "importances", "pick_best_trial", "open_study", "open_run_study"]
 
 
 def importances(study: optuna.Study) -> dict[str, float]:
-    """Optuna's fANOVA importances for the first objective; empty when too few trials."""
+    """PED-ANOVA importances for the first objective; empty when too few trials.
+
+    The evaluator is named rather than left to Optuna's default, which changed between
+    versions (fANOVA before Optuna 5). On several objectives the first one is scored, turned so
+    that lower is better, as PED-ANOVA assumes of a ``target``.
+    """
     complete = study.get_trials(deepcopy=False, states=[TrialState.COMPLETE])
     if len(complete) < 3:
         return {}
+    target = None
+    if len(study.directions) > 1:
+        sign = 1.0 if study.directions[0] == StudyDirection.MINIMIZE else -1.0
+        target = lambda t: sign * t.values[0]  # noqa: E731
     try:
-        return optuna.importance.get_param_importances(
-            study, target=(lambda t: t.values[0]) if len(study.directions) > 1 else None)
+        with warnings.catch_warnings():
+            # it warns that a target is minimized: that is what the sign above is for
+            warnings.simplefilter("ignore", UserWarning)
+            return optuna.importance.get_param_importances(
+                study, evaluator=optuna.importance.PedAnovaImportanceEvaluator(), target=target)
     except (ValueError, RuntimeError):  # e.g. a single distinct value per parameter
         return {}
 
 
+def pick_best_trial(study: optuna.Study) -> FrozenTrial | None:
+    """The trial ``honed run`` refits; None while no trial is complete with finite values."""
+    front = best_trials(study)
+    if not front:
+        return None
+    return min(front, key=lambda t: (*_signed(study, t), t.number))
+
+
+def open_study(url: str, name: str | None, *, missing_ok: bool = False) -> optuna.Study | None:
+    """Load a study to read it; a missing one is None (``missing_ok``) or a one-line error.
+
+    ``name`` may be None when the storage holds exactly one study.
+    """
+    from honed.search.storage import open_storage
+
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).is_file():
+        if missing_ok:
+            return None  # opening would create an empty database file
+        raise UserInputError(f"no study database at {url[len('sqlite:///'):]}")
+    storage = open_storage(url)
+    names = optuna.get_all_study_names(storage)
+    if name is None and len(names) == 1:
+        name = names[0]
+    if name not in names:
+        if missing_ok:
+            return None
+        listed = ", ".join(names) or "none"
+        raise UserInputError(f"pass --name with one of the studies in this storage: {listed}"
+                             if name is None else f"no study named {name!r} in this storage; "
+                             f"it holds: {listed}")
+    return optuna.load_study(study_name=name, storage=storage)
+
+
+def open_run_study(run_dir: str | Path | None = None, *, storage: str | None = None,
+                   name: str | None = None) -> optuna.Study:
+    """The study of a run dir (``RUN_DIR/study/study.db``), or the one ``storage`` holds."""
+    if storage is None:
+        if run_dir is None:
+            raise UserInputError("give a RUN_DIR, or --storage URL (with --name NAME)")
+        root = Path(run_dir)
+        if not root.is_dir():
+            raise UserInputError(f"{root} is not a folder")
+        database = root / "study" / "study.db"
+        if not database.is_file():
+            raise UserInputError(f"{root} is not a honed run dir with a study (no "
+                                 "study/study.db); run honed tune or honed run into it first")
+        storage = f"sqlite:///{database.resolve()}"
+    return open_study(storage, name)
+
+
 def show_study(study: optuna.Study, *, console: Console, top: int = 10) -> None:
-    """Print the state counts, the best trials (or the Pareto front) and importances."""
+    """Print the state counts, the best trials, the Pareto front and the importances."""
     _, summary = describe(study)
     console.print(f"study {study.study_name}: {summary}")
     names = study.user_attrs.get("honed.objectives") or [
         f"value{i}" for i in range(len(study.directions))]
-    best = best_trials(study)
-    if not best:
-        console.print("no complete trial with finite values yet")
+    chosen = pick_best_trial(study)
+    if chosen is None:
+        console.print("no complete trial with finite values yet; importances and the best "
+                      "trials appear once one finishes")
         return
+    complete = [t for t in study.get_trials(deepcopy=False, states=[TrialState.COMPLETE])
+                if all(math.isfinite(v) for v in t.values)]
+    ranked = sorted(complete, key=lambda t: (*_signed(study, t), t.number))[:top]
     multi = len(study.directions) > 1
-    ranked = best if multi else sorted(
-        [t for t in study.get_trials(deepcopy=False, states=[TrialState.COMPLETE])
-         if all(math.isfinite(v) for v in t.values)],
-        key=lambda t: t.values[0], reverse=study.direction.name == "MAXIMIZE")[:top]
-    params = sorted({p for t in ranked for p in t.params})
-    table = Table(title="Pareto front" if multi else f"best {len(ranked)} trials")
-    table.add_column("trial", justify="right")
-    for name in names:
-        table.add_column(name, justify="right")
-    for param in params:
-        table.add_column(param)
-    for trial in ranked:
-        table.add_row(str(trial.number), *(f"{v:.5g}" for v in trial.values),
-                      *(_fmt(trial.params.get(p)) for p in params))
-    console.print(table)
+    title = f"best {len(ranked)} trials" + (f" by {names[0]}" if multi else "")
+    console.print(_trial_table(ranked, names, title, chosen))
+    if multi:
+        front = sorted(best_trials(study), key=lambda t: (*_signed(study, t), t.number))
+        table = _trial_table(front, names, f"Pareto front ({len(front)} trials)", chosen)
+        table.caption = f"▶ the trial honed run refits: the best {names[0]} on the front"
+        console.print(table)
     scores = importances(study)
     if scores:
-        bars = Table(title=f"parameter importance ({names[0]}, fANOVA)")
+        bars = Table(title=f"parameter importance ({names[0]}, PED-ANOVA)")
         bars.add_column("parameter")
         bars.add_column("importance", justify="right")
         bars.add_column("")
         for param, score in scores.items():
             bars.add_row(param, f"{score:.3f}", "█" * max(1, round(score * 30)))
         console.print(bars)
+    _print_narrowing(study, console)
+
+
+def _trial_table(trials: list[FrozenTrial], names: list[str], title: str,
+                 chosen: FrozenTrial) -> Table:
+    params = sorted({p for t in trials for p in t.params})
+    table = Table(title=title)
+    table.add_column("trial", justify="right")
+    for name in names:
+        table.add_column(name, justify="right")
+    for param in params:
+        table.add_column(param)
+    for trial in trials:
+        mark = "▶ " if trial.number == chosen.number else ""
+        table.add_row(f"{mark}{trial.number}", *(f"{v:.5g}" for v in trial.values),
+                      *(_fmt(trial.params.get(p)) for p in params))
+    return table
+
+
+def _print_narrowing(study: optuna.Study, console: Console) -> None:
+    """The coarse-to-fine table when that strategy's module provides one (it may not yet)."""
+    module_name = "honed.search.coarse_to_fine"
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name != module_name:  # a broken import inside the module is a real bug
+            raise
+        return
+    make = getattr(module, "narrowing_table", None)
+    table = make(study) if callable(make) else None
+    if table is not None:
+        console.print(table)
+
+
+def _signed(study: optuna.Study, trial: FrozenTrial) -> tuple[float, ...]:
+    """The trial's values turned so that smaller is better on every objective."""
+    return tuple(v if d == StudyDirection.MINIMIZE else -v
+                 for v, d in zip(trial.values, study.directions, strict=True))
 
 
 def _fmt(value) -> str:

@@ -44,10 +44,13 @@ class TrainOutcome:
 
 
 def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool = False,
-               progress: bool = True, base_dir: str | Path | None = None) -> TrainOutcome:
+               progress: bool = True, base_dir: str | Path | None = None,
+               evaluate_test: bool = True) -> TrainOutcome:
     """Train the spec (at its default point when it holds search dimensions) into ``out_dir``.
 
     Writes ``spec.yaml``, ``history.jsonl``, ``checkpoints/``, ``model/`` and ``metrics.json``.
+    ``evaluate_test=False`` leaves the test split untouched (``honed run`` scores it once, in
+    its own stage).
     """
     if isinstance(spec, SpecTemplate):
         base_dir = spec.base_dir if base_dir is None else base_dir
@@ -70,8 +73,6 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
     metrics = {
         "val": evaluate_arrays(final, data.val.x, data.val.y, task=data.task,
                                target_scale=data.target_scale, with_confusion=True),
-        "test": evaluate_arrays(final, data.test.x, data.test.y, task=data.task,
-                                target_scale=data.target_scale, with_confusion=True),
         "params": count_parameters(final),
         "task": data.task,
         "monitor": spec.train.monitor,
@@ -84,6 +85,9 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
         "precision": trainer.precision,
         "threads": torch.get_num_threads(),
     }
+    if evaluate_test:
+        metrics["test"] = evaluate_arrays(final, data.test.x, data.test.y, task=data.task,
+                                          target_scale=data.target_scale, with_confusion=True)
     if "lr_find" in result.extra:
         metrics["lr_auto"] = result.extra["lr_find"].suggested_lr
     save_model(final.cpu(), run.model, family=spec.model.family, knobs=spec.model.knobs(),

@@ -1,0 +1,115 @@
+"""The three ways the refit stage makes the final model; each returns the run's metrics (no test).
+
+Each writes ``spec.yaml``, ``model/`` (weights.safetensors, model.json, preprocess.json) and,
+when it trains, ``history.jsonl`` and resumable ``checkpoints/`` into the run dir.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from honed.data.dataset import PreparedData, Split
+from honed.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from honed.rundir import RunDir
+from honed.spec.schema import Spec
+from honed.spec.template import dump_spec
+
+__all__ = ["copy_trial", "retrain", "train_val", "with_val_in_train"]
+
+
+def copy_trial(run: RunDir, spec: Spec, source: Path) -> dict[str, Any]:
+    """Keep the trial's own model: copy ``source`` (a trial's ``model/``) into the run dir."""
+    from honed.data import prepare_data
+    from honed.models import count_parameters, load_model
+    from honed.train.evaluate import evaluate_arrays
+
+    atomic_write_text(run.spec, dump_spec(spec))
+    partial = run.root / ".model.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    shutil.copytree(source, partial)
+    os.replace(partial, run.model)  # the folder appears whole or not at all
+    history = source.parent / "history.jsonl"
+    if history.is_file():
+        atomic_write_bytes(run.history, history.read_bytes())
+    data = prepare_data(spec.data, seed=spec.seed)
+    model = load_model(run.model)
+    val = evaluate_arrays(model, data.val.x, data.val.y, task=data.task,
+                          target_scale=data.target_scale, with_confusion=True)
+    saved = source.parent / "metrics.json"
+    trial = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}
+    return {"val": val, "params": count_parameters(model), "task": data.task,
+            "monitor": spec.train.monitor, "best_epoch": trial.get("best_epoch"),
+            "epochs_run": trial.get("epochs_run")}
+
+
+def retrain(run: RunDir, spec: Spec, *, epochs: int | None = None, resume: bool = False,
+            progress: bool = True) -> dict[str, Any]:
+    """Train ``spec`` exactly as ``honed train`` does (``epochs`` is unused: the spec's own)."""
+    from honed.train.session import train_spec
+
+    outcome = train_spec(spec, out_dir=run.root, resume=resume, progress=progress)
+    return dict(outcome.metrics)
+
+
+def train_val(run: RunDir, spec: Spec, *, epochs: int | None = None, resume: bool = False,
+              progress: bool = True) -> dict[str, Any]:
+    """Train ``spec`` on train + val for ``epochs`` epochs, early stopping off; keep the last.
+
+    The preprocessing stays the one fitted on train (it is what ``model/preprocess.json``
+    describes and what val and test were transformed with); only the rows are pooled. The
+    learning-rate schedule spans the ``epochs`` run here.
+    """
+    from honed.data import make_augment
+    from honed.models import count_parameters, save_model
+    from honed.train.evaluate import evaluate_arrays
+    from honed.train.fit import fit
+    from honed.train.session import preflight
+
+    data, model = preflight(spec)
+    train = spec.train.model_copy(update={"epochs": epochs or spec.train.epochs,
+                                          "early_stopping": None})
+    augment = make_augment(spec.data.augment, kind=data.kind, task=data.task,
+                           num_classes=data.num_classes)
+    if not resume:
+        atomic_write_text(run.spec, dump_spec(spec))
+    started = time.perf_counter()
+    result = fit(model, with_val_in_train(data), train=train, seed=spec.seed, augment=augment,
+                 out_dir=run.root, resume=resume, progress=progress,
+                 unfreeze_after=spec.model.unfreeze_after)
+    trainer = result.extra["trainer"]
+    final = trainer.eval_model.eval()  # the last epoch (its EMA average when on)
+    save_model(final.cpu(), run.model, family=spec.model.family, knobs=spec.model.knobs(),
+               input_shape=data.input_shape, num_outputs=data.num_outputs, task=data.task)
+    atomic_write_json(run.model / "preprocess.json", data.preprocess)
+    return {
+        "val": evaluate_arrays(final, data.val.x, data.val.y, task=data.task,
+                               target_scale=data.target_scale, with_confusion=True),
+        "params": count_parameters(final),
+        "task": data.task,
+        "monitor": spec.train.monitor,
+        "epochs_run": result.epochs_run,
+        "seconds": round(time.perf_counter() - started, 3),
+        "train_seconds": round(sum(r["seconds"] for r in result.history), 3),
+        "device": str(trainer.device),
+        "precision": trainer.precision,
+        "threads": torch.get_num_threads(),
+    }
+
+
+def with_val_in_train(data: PreparedData) -> PreparedData:
+    """The same data with the val rows appended to train (val itself is kept, for the record)."""
+    train, val = data.train, data.val
+    index = None
+    if train.index is not None and val.index is not None:
+        index = np.concatenate([train.index, val.index])
+    pooled = Split(np.concatenate([train.x, val.x]), np.concatenate([train.y, val.y]), index)
+    return dataclasses.replace(data, train=pooled)

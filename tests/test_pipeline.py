@@ -1,0 +1,121 @@
+"""The stage pipeline behind ``honed run``: order, skipping, and the pieces of the refit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from honed.errors import UserInputError
+from honed.pipeline import RunContext, Stage, StageReport, run_pipeline
+from honed.rundir import RunDir
+from honed.spec.template import spec_from_dict
+from honed.stages import Refit, Test, Tune
+from honed.stages.trainval import with_val_in_train
+from tests.helpers import blobs
+
+RAW = {"name": "p", "data": {"source": "builtin:iris"},
+       "model": {"family": "mlp", "hidden": {"int": [4, 16]}},
+       "search": {"trials": 5, "refit": "train+val"}}
+
+
+class Recorder(Stage):
+    """A stage that is done once it ran, and says so in a shared log."""
+
+    def __init__(self, name: str, log: list[str], *, on: bool = True, done: bool = False):
+        self.name, self.log, self.on, self.finished = name, log, on, done
+
+    def enabled(self, context):
+        return self.on
+
+    def done(self, context):
+        return self.finished
+
+    def run(self, context):
+        self.log.append(self.name)
+        self.finished = True
+
+
+def context(tmp_path, raw=RAW, **settings) -> RunContext:
+    notes: list[str] = []
+    made = RunContext(spec_from_dict(raw, base_dir=tmp_path), RunDir(tmp_path / "run"),
+                      note=notes.append, **settings)
+    made.cache["notes"] = notes
+    return made
+
+
+def test_stages_run_in_order_and_are_skipped_when_done(tmp_path):
+    log: list[str] = []
+    stages = [Recorder("a", log), Recorder("b", log, on=False), Recorder("c", log, done=True),
+              Recorder("d", log)]
+    ctx = context(tmp_path)
+    assert run_pipeline(ctx, stages) == [StageReport("a", "ran"), StageReport("b", "off"),
+                                         StageReport("c", "skipped"), StageReport("d", "ran")]
+    assert log == ["a", "d"]
+    assert [r.status for r in run_pipeline(ctx, stages)] == ["skipped", "off", "skipped",
+                                                             "skipped"]
+    assert log == ["a", "d"] and any("a: already done" in n for n in ctx.cache["notes"])
+
+
+def test_default_stages_are_tune_refit_test():
+    from honed.pipeline import default_stages
+
+    assert [type(s) for s in default_stages()] == [Tune, Refit, Test]
+    assert [s.name for s in default_stages()] == ["tune", "refit", "test"]
+
+
+def test_command_line_settings_override_the_search_section(tmp_path):
+    ctx = context(tmp_path, trials=2, workers=3)
+    assert (ctx.search.trials, ctx.search.workers, ctx.search.refit) == (2, 3, "train+val")
+    assert context(tmp_path).search.trials == 5
+    assert ctx.storage_url.endswith("run/study/study.db")
+
+
+def test_no_study_yet_is_none_and_creates_nothing(tmp_path):
+    ctx = context(tmp_path)
+    assert ctx.study() is None and not (tmp_path / "run").exists()
+    assert ctx.model_fingerprint() is None
+    assert Tune().enabled(ctx) and not Tune().done(ctx)
+    plain = context(tmp_path, raw={**RAW, "model": {"family": "mlp", "hidden": 8}})
+    assert not Tune().enabled(plain)
+
+
+def test_a_run_dir_of_another_command_is_refused(tmp_path):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "metrics.json").write_text('{"val": {}, "test": {}}')
+    with pytest.raises(UserInputError, match="did not make"):
+        run_pipeline(context(tmp_path), [])
+
+
+def test_test_stage_is_done_only_when_metrics_hold_test(tmp_path):
+    ctx = context(tmp_path)
+    assert not Test().done(ctx)
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "metrics.json").write_text('{"val": {}, "refit": {"fingerprint": "x"}}')
+    assert not Test().done(ctx) and ctx.model_fingerprint() == "x"
+    (tmp_path / "run" / "metrics.json").write_text('{"val": {}, "test": {}, "refit": {}}')
+    assert Test().done(ctx)
+
+
+def test_val_rows_join_train_and_val_stays():
+    data = blobs()
+    pooled = with_val_in_train(data)
+    assert len(pooled.train) == len(data.train) + len(data.val)
+    np.testing.assert_array_equal(pooled.train.x[len(data.train):], data.val.x)
+    np.testing.assert_array_equal(pooled.train.y[len(data.train):], data.val.y)
+    assert pooled.val is data.val and pooled.test is data.test
+
+
+def test_a_study_without_a_complete_trial_has_nothing_to_refit(tmp_path):
+    import optuna
+    from optuna.trial import TrialState, create_trial
+
+    from honed.errors import HonedError
+    from honed.stages import refit_plan
+
+    ctx = context(tmp_path)
+    (tmp_path / "run" / "study").mkdir(parents=True)
+    study = optuna.create_study(study_name="p", storage=ctx.storage_url)
+    study.add_trial(create_trial(state=TrialState.FAIL, params={}, distributions={}))
+    with pytest.raises(HonedError, match="no complete trial"):
+        refit_plan(ctx)

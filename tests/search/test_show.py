@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import sys
-import types
 from pathlib import Path
 
 import optuna
 import pytest
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState, create_trial
-from rich.table import Table
 
 from honed.cli.main import main
 from honed.search.show import pick_best_trial
@@ -101,18 +98,11 @@ def test_storage_and_name(tmp_path, capsys):
     assert show(tmp_path / "run", "--top", "0") == 2
 
 
-def test_narrowing_table_hook(tmp_path, capsys, monkeypatch):
-    make_study(tmp_path / "run", [(0.8,), (0.9,), (0.85,)])
-    table = Table(title="narrowed")
-    table.add_column("coarse-to-fine-dimension")
-    module = types.ModuleType("honed.search.coarse_to_fine")
-    module.narrowing_table = lambda study: table
-    monkeypatch.setitem(sys.modules, "honed.search.coarse_to_fine", module)
+def test_show_prints_the_coarse_to_fine_narrowing(tmp_path, capsys):
+    study = make_study(tmp_path / "run", [(0.8,), (0.9,), (0.85,)])
+    study.set_user_attr("honed.coarse_trials", 3)
+    study.set_user_attr("honed.narrowing", {"train.optimizer[sgd].lr": {
+        "from": [1e-4, 1e-1], "to": [1e-3, 1e-2]}})
     assert show(tmp_path / "run") == 0
-    assert "coarse-to-fine-dimension" in capsys.readouterr().out
-    # a module without the function, or no module at all, is skipped silently
-    monkeypatch.delattr(module, "narrowing_table")
-    assert show(tmp_path / "run") == 0
-    monkeypatch.setitem(sys.modules, "honed.search.coarse_to_fine", None)
-    assert show(tmp_path / "run") == 0
-    assert "coarse-to-fine" not in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "narrowed after 3 coarse trials" in out and "train.optimizer[sgd].lr" in out

@@ -1,9 +1,10 @@
-"""One trial = one honed fit of the spec at the trial's point.
+"""One trial = one honed fit of the spec at the trial's point (or k of them, with ``search.cv``).
 
 The objective resolves the spec with ``trial.suggest_*``, trains with the trial reporter in the
 callbacks, and returns the objectives at the best epoch (by the first validation objective).
 Every trial writes ``study/trials/NNNN/`` with its resolved ``spec.yaml`` (retrain it exactly
 with ``honed train``), ``history.jsonl``, ``metrics.json`` and, when complete, ``model/``.
+With ``cv=k`` the value is the mean over k folds instead (see :mod:`honed.search.cv`).
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Mapping
+import os
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import optuna
 import torch
 
-from honed.data import make_augment, prepare_data
+from honed.data import make_augment, prepare_data, prepare_folds
 from honed.data.dataset import PreparedData
 from honed.errors import HonedError, NonFiniteLossError, UserInputError
 from honed.io import atomic_write_json, atomic_write_text
@@ -33,7 +37,7 @@ from honed.train.fit import fit
 from honed.train.metrics import metric_mode
 from honed.train.session import absolute_paths, build_model
 
-__all__ = ["TrialObjective", "TrialFailed", "trial_dir", "CATCH"]
+__all__ = ["TrialObjective", "TrialFailed", "FitOutcome", "trial_dir", "CATCH"]
 
 
 class TrialFailed(HonedError):
@@ -66,6 +70,18 @@ class _KeepBest(Callback):
             self.state = copy.deepcopy(trainer.eval_model.state_dict())
 
 
+@dataclass
+class FitOutcome:
+    """One fit of a trial: the model at its best epoch and what it measured there."""
+
+    model: torch.nn.Module
+    record: dict[str, Any]  # the history record of the best epoch
+    best_epoch: int
+    epochs_run: int
+    fixed: dict[str, float]  # params / size_mb / latency_ms of the best model, when asked for
+    values: list[float]  # the study's objectives, in order
+
+
 class TrialObjective:
     """Callable objective for ``study.optimize``; caches prepared data between trials.
 
@@ -74,51 +90,44 @@ class TrialObjective:
         objectives: the study's objectives.
         study_dir: where per-trial folders go.
         bounds: narrowed ranges by dimension name (coarse-to-fine); None for the full space.
+            Give numbers only within one study: Optuna refuses a categorical parameter whose
+            options change, so coarse-to-fine narrows choices in its sampler instead.
+        cv: k for a k-fold cross-validated objective (``search.cv``); None for one fit.
+        attrs: user attributes set on every trial when it starts (coarse-to-fine's phase).
     """
 
     def __init__(self, template: SpecTemplate, objectives: list[Objective], study_dir: Path,
-                 *, bounds: Mapping[str, Any] | None = None):
+                 *, bounds: Mapping[str, Any] | None = None, cv: int | None = None,
+                 attrs: Mapping[str, Any] | None = None):
         self.template = template
         self.objectives = objectives
         self.study_dir = Path(study_dir)
         self.bounds = bounds
-        self._data: dict[str, PreparedData] = {}
+        self.cv = cv
+        self.attrs = dict(attrs or {})
+        self._data: dict[str, PreparedData | list[PreparedData]] = {}
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
+        for key, value in self.attrs.items():
+            trial.set_user_attr(key, value)
         spec = self.resolve(trial)
         folder = trial_dir(self.study_dir, trial.number)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "spec.yaml", dump_spec(spec))
         trial.set_user_attr("dir", str(folder))
+        # which worker ran it, with how many torch threads (parallel studies, timings)
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        trial.set_user_attr("threads", torch.get_num_threads())
+        if self.cv:
+            from honed.search.cv import cross_validate
+
+            return cross_validate(self, trial, spec, folder)
         data = self.data(spec)
-        model = build_model(spec, data)
-        monitor = self.monitor(spec)
-        keeper = _KeepBest(monitor.name, monitor.mode)
         reporter = TrialReporter(trial, self.objectives, self.measures(data))
-        train = spec.train.model_copy(update={"monitor": monitor.name})
-        augment = make_augment(spec.data.augment, kind=data.kind, task=data.task,
-                               num_classes=data.num_classes)
-        history = HistoryLogger(folder / "history.jsonl")  # kept for pruned trials too
-        result = fit(model, data, train=train, seed=spec.seed, augment=augment,
-                     callbacks=[reporter, keeper, history],
-                     unfreeze_after=spec.model.unfreeze_after)
-        if keeper.state is None:
-            raise TrialFailed(f"{monitor.name} was never finite")
-        final = result.extra["trainer"].eval_model
-        final.load_state_dict(keeper.state)
-        best = result.history[keeper.epoch - 1]
-        fixed = self.measures(data)(final)
-        values = [best["val"][o.metric] if o.metric else fixed[o.name] for o in self.objectives]
-        if not all(math.isfinite(v) for v in values):
-            raise TrialFailed(f"non-finite objective values {values}")
-        save_model(final.cpu(), folder / "model", family=spec.model.family,
-                   knobs=spec.model.knobs(), input_shape=data.input_shape,
-                   num_outputs=data.num_outputs, task=data.task)
-        atomic_write_json(folder / "model" / "preprocess.json", data.preprocess)
-        atomic_write_json(folder / "metrics.json", {"val": best["val"], "best_epoch": keeper.epoch,
-                                                    "epochs_run": result.epochs_run, **fixed})
-        trial.set_user_attr("best_epoch", keeper.epoch)
-        return values[0] if len(values) == 1 else tuple(values)
+        outcome = self.fit_once(spec, data, folder / "history.jsonl", [reporter])
+        self.save(outcome, spec, data, folder, {"val": outcome.record["val"]})
+        trial.set_user_attr("best_epoch", outcome.best_epoch)
+        return outcome.values[0] if len(outcome.values) == 1 else tuple(outcome.values)
 
     def resolve(self, trial: optuna.Trial) -> Spec:
         """The trial's spec; a point the schema refuses (e.g. heads not dividing hidden) fails."""
@@ -127,6 +136,42 @@ class TrialObjective:
         except UserInputError as exc:
             raise TrialFailed(f"invalid point: {exc}") from None
         return absolute_paths(spec, self.template.base_dir)
+
+    def fit_once(self, spec: Spec, data: PreparedData, history: Path,
+                 callbacks: list[Callback]) -> FitOutcome:
+        """Train the spec's model on ``data``; keep the best epoch by the monitor objective."""
+        model = build_model(spec, data)
+        monitor = self.monitor(spec)
+        keeper = _KeepBest(monitor.name, monitor.mode)
+        train = spec.train.model_copy(update={"monitor": monitor.name})
+        augment = make_augment(spec.data.augment, kind=data.kind, task=data.task,
+                               num_classes=data.num_classes)
+        logger = HistoryLogger(history)  # kept for pruned trials too
+        result = fit(model, data, train=train, seed=spec.seed, augment=augment,
+                     callbacks=[*callbacks, keeper, logger],
+                     unfreeze_after=spec.model.unfreeze_after)
+        if keeper.state is None:
+            raise TrialFailed(f"{monitor.name} was never finite")
+        final = result.extra["trainer"].eval_model
+        final.load_state_dict(keeper.state)
+        record = result.history[keeper.epoch - 1]
+        fixed = self.measures(data)(final)
+        values = [float(record["val"][o.metric]) if o.metric else fixed[o.name]
+                  for o in self.objectives]
+        if not all(math.isfinite(v) for v in values):
+            raise TrialFailed(f"non-finite objective values {values}")
+        return FitOutcome(final, record, keeper.epoch, result.epochs_run, fixed, values)
+
+    def save(self, outcome: FitOutcome, spec: Spec, data: PreparedData, folder: Path,
+             metrics: dict[str, Any]) -> None:
+        """Write the trial's ``model/`` and ``metrics.json`` (``metrics`` first, then the fit's)."""
+        save_model(outcome.model.cpu(), folder / "model", family=spec.model.family,
+                   knobs=spec.model.knobs(), input_shape=data.input_shape,
+                   num_outputs=data.num_outputs, task=data.task)
+        atomic_write_json(folder / "model" / "preprocess.json", data.preprocess)
+        atomic_write_json(folder / "metrics.json", {
+            **metrics, "best_epoch": outcome.best_epoch, "epochs_run": outcome.epochs_run,
+            **outcome.fixed})
 
     def monitor(self, spec: Spec) -> Objective:
         """The objective that picks a trial's best epoch: the first validation objective."""
@@ -137,12 +182,20 @@ class TrialObjective:
         return Objective(spec.train.monitor, "minimize" if mode == "min" else "maximize")
 
     def data(self, spec: Spec) -> PreparedData:
-        key = json.dumps([spec.data.model_dump(mode="json"), spec.seed], sort_keys=True)
+        return self._cached(spec, None, lambda: prepare_data(spec.data, seed=spec.seed))
+
+    def folds(self, spec: Spec, k: int) -> list[PreparedData]:
+        """The ``k`` cross-validation folds of the spec's data, prepared once per data spec."""
+        return self._cached(spec, k, lambda: prepare_folds(spec.data, seed=spec.seed, k=k))
+
+    def _cached(self, spec: Spec, k: int | None, make: Callable[[], Any]) -> Any:
+        # a dimension inside the data section changes the data, so the key is the section
+        key = json.dumps([spec.data.model_dump(mode="json"), spec.seed, k], sort_keys=True)
         if key not in self._data:
-            self._data[key] = prepare_data(spec.data, seed=spec.seed)
+            self._data[key] = make()
         return self._data[key]
 
-    def measures(self, data: PreparedData):
+    def measures(self, data: PreparedData) -> Callable[[torch.nn.Module], dict[str, float]]:
         """A function giving the model measures the objectives ask for."""
         wanted = {o.name for o in self.objectives if o.metric is None}
 

@@ -7,7 +7,6 @@ first objective (ties: the next objectives in order, then the earlier trial).
 
 from __future__ import annotations
 
-import importlib
 import math
 import warnings
 from pathlib import Path
@@ -16,6 +15,7 @@ import optuna
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from honed.errors import UserInputError
@@ -128,7 +128,7 @@ def show_study(study: optuna.Study, *, console: Console, top: int = 10) -> None:
         bars.add_column("importance", justify="right")
         bars.add_column("")
         for param, score in scores.items():
-            bars.add_row(param, f"{score:.3f}", "█" * max(1, round(score * 30)))
+            bars.add_row(escape(param), f"{score:.3f}", "█" * max(1, round(score * 30)))
         console.print(bars)
     _print_narrowing(study, console)
 
@@ -141,25 +141,19 @@ def _trial_table(trials: list[FrozenTrial], names: list[str], title: str,
     for name in names:
         table.add_column(name, justify="right")
     for param in params:
-        table.add_column(param)
+        table.add_column(escape(param))  # rich would read [sgd] in a.b[sgd].c as a style tag
     for trial in trials:
         mark = "▶ " if trial.number == chosen.number else ""
         table.add_row(f"{mark}{trial.number}", *(f"{v:.5g}" for v in trial.values),
-                      *(_fmt(trial.params.get(p)) for p in params))
+                      *(escape(_fmt(trial.params.get(p))) for p in params))
     return table
 
 
 def _print_narrowing(study: optuna.Study, console: Console) -> None:
-    """The coarse-to-fine table when that strategy's module provides one (it may not yet)."""
-    module_name = "honed.search.coarse_to_fine"
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as exc:
-        if exc.name != module_name:  # a broken import inside the module is a real bug
-            raise
-        return
-    make = getattr(module, "narrowing_table", None)
-    table = make(study) if callable(make) else None
+    """The coarse-to-fine narrowing, when the study used that strategy."""
+    from honed.search.coarse_to_fine import narrowing_table
+
+    table = narrowing_table(study)
     if table is not None:
         console.print(table)
 

@@ -10,20 +10,23 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import optuna
+from rich.console import Console
 
 from honed.data import prepare_data
-from honed.errors import UserInputError
+from honed.errors import HonedError, UserInputError
 from honed.io import atomic_write_text
 from honed.rundir import RunDir
+from honed.search.auto_lr import expand_auto_lr
+from honed.search.coarse_to_fine import run_coarse_to_fine
 from honed.search.objective import TrialObjective
 from honed.search.objectives import Objective, parse_objectives
 from honed.search.progress import StudyProgress
 from honed.search.pruners import create_pruner
 from honed.search.results import write_results
 from honed.search.samplers import create_sampler
-from honed.search.storage import sqlite_url
-from honed.search.study import create_or_load_study, finished_count
-from honed.search.worker import work
+from honed.search.storage import check_storage, open_storage, sqlite_url
+from honed.search.study import TARGET, create_or_load_study, finished_count
+from honed.search.worker import stop_processes, usable_cores, work
 from honed.spec.schema import SearchSpec, Spec
 from honed.spec.template import SpecTemplate
 from honed.spec.yaml_io import dump_yaml
@@ -59,11 +62,12 @@ class StudySetup:
                               seed=seed + 7919 * worker, objectives=len(self.objectives))
 
     def pruner(self):
-        return create_pruner(self.search.pruner, epochs=self.template.default.train.epochs,
-                             objectives=len(self.objectives))
+        # with cross-validation a step is a fold, not an epoch (Hyperband's max_resource)
+        steps = self.search.cv or self.template.default.train.epochs
+        return create_pruner(self.search.pruner, epochs=steps, objectives=len(self.objectives))
 
     def objective(self) -> TrialObjective:
-        return TrialObjective(self.template, self.objectives, self.study_dir)
+        return TrialObjective(self.template, self.objectives, self.study_dir, cv=self.search.cv)
 
 
 @dataclass
@@ -87,6 +91,8 @@ def prepare_study(template: SpecTemplate, *, out_dir: str | Path, storage: str |
     task = prepare_data(spec.data, seed=spec.seed, base_dir=template.base_dir).task
     objectives = parse_objectives(search.objectives, task)
     run = RunDir(out_dir)
+    if search.storage:
+        check_storage(search.storage)  # unreachable: one line, before anything is written
     url = search.storage or sqlite_url(run.root / "study")
     setup = StudySetup(template, search, objectives, run, url)
     setup.sampler()  # a grid over a continuous dimension fails here, before anything is written
@@ -98,17 +104,24 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
          trials: int | None = None, timeout: float | None = None, workers: int | None = None,
          progress: bool = True) -> TuneOutcome:
     """Run (or continue) the study of ``template`` with ``workers`` processes on this machine."""
+    # before the checks: a spec whose only dimension is lr: auto must count as a search, and
+    # space.yaml and the fingerprint must hold the real range
+    template = expand_auto_lr(template, run_dir=out_dir)
     setup = prepare_study(template, out_dir=out_dir, storage=storage, trials=trials,
                           timeout=timeout, workers=workers)
     search = setup.search
     setup.study_dir.mkdir(parents=True, exist_ok=True)
     study = create_or_load_study(setup.url, setup.name, setup.objectives, sampler=setup.sampler(),
                                  pruner=setup.pruner(), raw_spec=template.raw)
+    study.set_user_attr(TARGET, search.trials)  # honed worker without --trials follows it
     atomic_write_text(setup.study_dir / "space.yaml", dump_yaml(template.raw))
     deadline = time.time() + search.timeout if search.timeout else None
     with StudyProgress(study, search.trials, enabled=progress):
         if search.workers > 1:
             _run_workers(setup, deadline, template)
+        elif search.strategy == "coarse-to-fine":
+            run_coarse_to_fine(setup, study, deadline=deadline,
+                               console=Console(stderr=True, highlight=False) if progress else None)
         else:
             work(study, setup.objective(), trials=search.trials, deadline=deadline)
     best = write_results(study, setup.study_dir, setup.objectives)
@@ -116,30 +129,51 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
 
 
 def _run_workers(setup: StudySetup, deadline: float | None, template: SpecTemplate) -> None:
-    """Start ``workers`` ``honed worker`` processes on this machine and wait for them."""
-    count = setup.search.workers
-    threads = max(1, (os.cpu_count() or 1) // count)
+    """Start ``workers`` ``honed worker`` processes on this machine and wait for them.
+
+    Each worker gets ``cores // workers`` torch threads, so that they do not fight over the
+    cores. Workers log to ``study/workers/NN.log``, die with this process (Linux), and on Ctrl-C
+    are stopped with SIGTERM, which makes each queue its trial in progress again.
+    """
+    count = min(setup.search.workers, setup.search.trials)
+    threads = max(1, usable_cores() // count)
     # space.yaml holds the spec with its overrides applied; relative data paths are read from
     # the original spec's folder
     space = setup.study_dir / "space.yaml"
     command = [sys.executable, "-m", "honed.cli.main", "worker", str(space), "--storage",
                setup.url, "--out", str(setup.run.root), "--threads", str(threads),
-               "--trials", str(setup.search.trials), "--base-dir", str(template.base_dir)]
+               "--trials", str(setup.search.trials), "--base-dir", str(template.base_dir),
+               "--parent", str(os.getpid())]
     if deadline is not None:
         command += ["--deadline", str(deadline)]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
-    procs = [subprocess.Popen([*command, "--index", str(index)], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-             for index in range(count)]
+    logs = setup.study_dir / "workers"
+    logs.mkdir(exist_ok=True)
+    procs: list[subprocess.Popen] = []
     try:
+        for index in range(count):
+            with open(logs / f"{index:02d}.log", "ab") as log:
+                # a session of their own: Ctrl-C reaches the coordinator only, which stops
+                # each worker exactly once (a second signal would cut its clean-up short)
+                procs.append(subprocess.Popen([*command, "--index", str(index)], env=env,
+                                              stdin=subprocess.DEVNULL,
+                                              stdout=subprocess.DEVNULL, stderr=log,
+                                              start_new_session=True))
         for proc in procs:
             proc.wait()
-    except KeyboardInterrupt:
-        for proc in procs:
-            proc.terminate()
+    except BaseException:
+        stop_processes(procs)
         raise
-    failed = [p for p in procs if p.returncode not in (0, -9)]
-    if failed and finished_count(optuna.load_study(study_name=setup.name,
-                                                   storage=setup.url)) < setup.search.trials:
-        message = failed[0].stderr.read().decode(errors="replace").strip().splitlines()
-        raise UserInputError(f"a worker failed: {message[-1] if message else 'no message'}")
+    failed = [(i, p.returncode) for i, p in enumerate(procs) if p.returncode != 0]
+    if not failed or (deadline is not None and time.time() >= deadline):
+        return
+    study = optuna.load_study(study_name=setup.name, storage=open_storage(setup.url))
+    if finished_count(study) >= setup.search.trials:
+        return  # a worker died, the others finished its trials
+    index, code = failed[0]
+    lines = (logs / f"{index:02d}.log").read_text(errors="replace").strip().splitlines()
+    why = lines[-1] if lines and code > 0 else (f"killed by signal {-code}" if code < 0
+                                                  else "no message")
+    raise HonedError(f"worker {index} stopped before the study finished ({why}); its log is "
+                f"{logs / f'{index:02d}.log'}")
+

@@ -103,3 +103,21 @@ def test_pruned_trials_stop_within_an_epoch(tmp_path):
         folder = tmp_path / "run" / "study" / "trials" / f"{trial.number:04d}"
         epochs = len((folder / "history.jsonl").read_text().splitlines())
         assert epochs == max(trial.intermediate_values) + 1  # no epoch after the prune decision
+
+
+def test_run_settings_do_not_change_the_study_fingerprint():
+    from honed.search.study import fingerprint
+
+    base = {"model": {"hidden": {"int": [8, 32]}}, "search": {"trials": 5, "sampler": "tpe"}}
+    longer = {**base, "search": {"trials": 40, "timeout": 60, "workers": 2, "refit": "train+val",
+                                 "sampler": "tpe"}}
+    assert fingerprint(base) == fingerprint(longer)
+    assert fingerprint(base) != fingerprint({**base, "search": {"trials": 5, "sampler": "random"}})
+
+
+def test_extending_a_finished_study_adds_only_the_new_trials(tmp_path):
+    spec = write(tmp_path)
+    tune(load_spec(spec), out_dir=tmp_path / "run", progress=False, trials=3)
+    outcome = tune(load_spec(spec, ["search.trials=5"]), out_dir=tmp_path / "run",
+                   progress=False)
+    assert len(outcome.study.trials) == 5

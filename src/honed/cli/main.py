@@ -55,12 +55,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"honed {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\nhoned {args.command}: interrupted; the last finished epoch is saved, run the "
-              "same command with --resume to continue", file=sys.stderr)
+        hint = _ON_INTERRUPT.get(args.command, "the last finished epoch is saved, run the same "
+                                 "command with --resume to continue")
+        print(f"\nhoned {args.command}: interrupted; {hint}", file=sys.stderr)
         return 130
     except HonedError as exc:
         print(f"honed {args.command}: {_one_line(exc)}", file=sys.stderr)
         return 1
+
+
+#: what an interrupted command kept, and how to go on, where that is not --resume
+_ON_INTERRUPT = {
+    "tune": "finished trials are kept and interrupted ones queued again; run the same command "
+            "to continue the study",
+    "worker": "its trial in progress is queued again for the study's workers",
+}
 
 
 def _one_line(exc: BaseException) -> str:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import time
 
 from honed.cli.common import add_spec_arguments, default_out, err_console
@@ -11,38 +13,65 @@ from honed.cli.common import add_spec_arguments, default_out, err_console
 def add_parser(commands) -> None:
     parser = commands.add_parser("worker", help="join a running study from any machine",
                                  description="Take trials of the study that honed tune started "
-                                 "in --storage until it holds enough of them.")
+                                 "in --storage until it holds enough of them. Give it the spec "
+                                 "and overrides that honed tune was given.")
     add_spec_arguments(parser)
     parser.add_argument("--storage", metavar="URL", required=True)
     parser.add_argument("--out", metavar="DIR",
                         help="where this worker writes its trials' folders (default runs/NAME)")
-    parser.add_argument("--trials", type=int, help="stop when the study holds this many trials")
+    parser.add_argument("--trials", type=int, help="stop when the study holds this many trials "
+                        "(default: what honed tune was asked for)")
     parser.add_argument("--threads", type=int, help="torch threads for this worker")
     parser.add_argument("--deadline", type=float, help=argparse.SUPPRESS)
-    parser.add_argument("--index", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--index", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--base-dir", help=argparse.SUPPRESS)
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    import secrets
+
     import torch
 
-    from honed.search.study import load_study
+    from honed.errors import UserInputError
+    from honed.search.auto_lr import expand_auto_lr
+    from honed.search.coarse_to_fine import run_coarse_to_fine
+    from honed.search.storage import check_storage
+    from honed.search.study import TARGET, load_study
     from honed.search.tune import prepare_study
     from honed.search.worker import work
 
+    if args.parent is not None:
+        _die_with_parent(args.parent)
+    _sigterm_interrupts()
+    for flag in ("trials", "threads"):
+        if getattr(args, flag) is not None and getattr(args, flag) < 1:
+            raise UserInputError(f"--{flag} must be at least 1; got {getattr(args, flag)}")
     template = load_template_for_worker(args)
     if args.threads:
         torch.set_num_threads(args.threads)
-    setup = prepare_study(template, out_dir=default_out(args, template.default.name),
-                          storage=args.storage, trials=args.trials)
-    study = load_study(setup.url, setup.name, sampler=setup.sampler(args.index),
-                       pruner=setup.pruner())
+    out = default_out(args, template.default.name)
+    check_storage(args.storage)  # before the LR range test below writes anything
+    # lr: auto as honed tune expands it, or the study's fingerprint would not match (honed
+    # tune's own workers get the expanded spec, study/space.yaml, and skip this)
+    template = expand_auto_lr(template, run_dir=out)
+    setup = prepare_study(template, out_dir=out, storage=args.storage, trials=args.trials)
+    # workers that honed tune starts are numbered; one started by hand draws its own number,
+    # or it would seed its sampler like worker 0 and repeat its first points
+    index = args.index if args.index is not None else 1 + secrets.randbelow(100_000)
+    study = load_study(setup.url, setup.name, sampler=setup.sampler(index),
+                       pruner=setup.pruner(), raw_spec=template.raw)
+    trials = args.trials or study.user_attrs.get(TARGET) or setup.search.trials
     deadline = args.deadline
     if deadline is None and setup.search.timeout:
         deadline = time.time() + setup.search.timeout
-    ran = work(study, setup.objective(), trials=setup.search.trials, deadline=deadline)
-    err_console.print(f"worker {args.index}: ran {ran} trial(s)")
+    if setup.search.strategy == "coarse-to-fine":
+        run_coarse_to_fine(setup, study, deadline=deadline, worker=index, trials=trials)
+        err_console.print(f"worker {index} (pid {os.getpid()}): done")
+        return 0
+    ran = work(study, setup.objective(), trials=trials, deadline=deadline)
+    err_console.print(f"worker {index} (pid {os.getpid()}): ran {ran} trial(s)")
     return 0
 
 
@@ -57,3 +86,30 @@ def load_template_for_worker(args: argparse.Namespace):
 
         template = dataclasses.replace(template, base_dir=Path(args.base_dir))
     return template
+
+
+def _sigterm_interrupts() -> None:
+    """SIGTERM (the coordinator stopping, a scheduler pre-empting) acts like Ctrl-C, once.
+
+    The worker loop then queues its trial in progress again before leaving; further signals
+    are ignored so that nothing cuts that short.
+    """
+    def interrupt(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
+
+
+def _die_with_parent(parent: int) -> None:
+    """Ask Linux for SIGTERM when the coordinator dies (even by SIGKILL); elsewhere a no-op."""
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM, 0, 0, 0)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the coordinator died before the request took effect
+        raise SystemExit(130)

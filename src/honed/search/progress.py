@@ -10,7 +10,7 @@ from optuna.trial import TrialState
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from honed.search.study import retried
+from honed.search.study import counted_trials
 
 __all__ = ["StudyProgress", "describe"]
 
@@ -18,7 +18,7 @@ __all__ = ["StudyProgress", "describe"]
 def describe(study: optuna.Study) -> tuple[int, str]:
     """Trials ended so far and a one-line summary of states and the best value."""
     trials = study.get_trials(deepcopy=False)
-    states = Counter(t.state for t in trials if not retried(t, trials))
+    states = Counter(t.state for t in counted_trials(trials, in_flight=True))
     done = states[TrialState.COMPLETE] + states[TrialState.PRUNED] + states[TrialState.FAIL]
     best = ""
     complete = [t for t in trials if t.state == TrialState.COMPLETE]

@@ -1,9 +1,21 @@
-"""Creating, joining and counting a study."""
+"""Creating, joining and counting a study.
+
+Which trials count toward ``search.trials``: every ended trial (complete, pruned, failed) and,
+while workers run, every running or queued one, except
+
+- a trial whose worker died or was interrupted and whose parameters were queued again: its
+  retry counts instead (Optuna's ``RetryHeartbeatStaleTrialCallback`` keeps the chain in
+  ``retry_history``);
+- a *surplus* trial: two workers that both saw one trial missing both started one; the later
+  one ends at once as failed with the user attribute ``honed.surplus`` (see
+  :mod:`honed.search.worker`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
@@ -13,14 +25,35 @@ from honed.errors import UserInputError
 from honed.search.objectives import Objective
 from honed.search.storage import open_storage
 
-__all__ = ["create_or_load_study", "load_study", "finished_count", "fingerprint", "retried"]
+__all__ = ["create_or_load_study", "load_study", "finished_count", "counted_trials",
+           "fingerprint", "retried", "is_queued", "SURPLUS", "TARGET"]
 
 _FINGERPRINT = "honed.fingerprint"
+#: user attribute of a trial started when the study already held enough trials
+SURPLUS = "honed.surplus"
+#: study user attribute: the number of trials ``honed tune`` was asked for (workers follow it)
+TARGET = "honed.trials"
+
+_ENDED = frozenset({TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL})
+_IN_FLIGHT = frozenset({TrialState.RUNNING, TrialState.WAITING})
+
+
+# search settings that change how long or where a study runs, not what a trial computes
+_RUN_SETTINGS = ("trials", "timeout", "workers", "storage", "refit")
 
 
 def fingerprint(raw: dict) -> str:
-    """A short hash of the spec as written (dimensions included) that a study belongs to."""
-    return hashlib.sha256(json.dumps(raw, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    """A short hash of the spec as written (dimensions included) that a study belongs to.
+
+    ``search.trials``, ``timeout``, ``workers``, ``storage`` and ``refit`` are left out, so a
+    study can be extended (``search.trials=40``) or refitted another way without a new study.
+    """
+    content = dict(raw)
+    if isinstance(content.get("search"), dict):
+        content["search"] = {k: v for k, v in content["search"].items()
+                             if k not in _RUN_SETTINGS}
+    text = json.dumps(content, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 def create_or_load_study(url: str, name: str, objectives: list[Objective], *, sampler, pruner,
@@ -40,22 +73,51 @@ def create_or_load_study(url: str, name: str, objectives: list[Objective], *, sa
     return study
 
 
-def load_study(url: str, name: str, *, sampler=None, pruner=None) -> optuna.Study:
-    """Join an existing study (``honed worker``); a missing one is a one-line error."""
+def load_study(url: str, name: str, *, sampler=None, pruner=None,
+               raw_spec: dict | None = None) -> optuna.Study:
+    """Join an existing study (``honed worker``); a missing one, or another spec's, is an error."""
     storage = open_storage(url)
     try:
-        return optuna.load_study(study_name=name, storage=storage, sampler=sampler, pruner=pruner)
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
+                                  pruner=pruner)
     except KeyError:
         raise UserInputError(f"no study named {name!r} in this storage; start it with honed tune "
                              "first") from None
+    mark = study.user_attrs.get(_FINGERPRINT)
+    if raw_spec is not None and mark is not None and mark != fingerprint(raw_spec):
+        raise UserInputError(f"study {name!r} in this storage was made by another spec; a worker "
+                             "must be given the spec (and overrides) that honed tune was given")
+    return study
+
+
+def _retried_numbers(trials: Sequence[FrozenTrial]) -> set[int]:
+    """Numbers of trials whose parameters were queued again (every link of a retry chain)."""
+    out: set[int] = set()
+    for trial in trials:
+        out.update(RetryHeartbeatStaleTrialCallback.retry_history(trial))
+    return out
 
 
 def retried(trial: FrozenTrial, trials: list[FrozenTrial]) -> bool:
-    """True for a failed trial whose parameters were queued again after its worker died."""
+    """True for a trial that does not count: retried after its worker died, or surplus."""
     if trial.state != TrialState.FAIL:
         return False
-    return any(RetryHeartbeatStaleTrialCallback.retried_trial_number(t) == trial.number
-               for t in trials if t.number > trial.number)
+    return trial.user_attrs.get(SURPLUS, False) or trial.number in _retried_numbers(trials)
+
+
+def is_queued(trial: FrozenTrial) -> bool:
+    """A retry or an enqueued trial: it was asked for, so it is never surplus."""
+    return (RetryHeartbeatStaleTrialCallback.retried_trial_number(trial) is not None
+            or "fixed_params" in trial.system_attrs)
+
+
+def counted_trials(trials: Sequence[FrozenTrial], *, in_flight: bool = False
+                   ) -> list[FrozenTrial]:
+    """The trials that count toward ``search.trials`` (see the module docstring)."""
+    states = _ENDED | _IN_FLIGHT if in_flight else _ENDED
+    again = _retried_numbers(trials)
+    return [t for t in trials if t.state in states and not (
+        t.state == TrialState.FAIL and (t.number in again or t.user_attrs.get(SURPLUS, False)))]
 
 
 def finished_count(study: optuna.Study, *, in_flight: bool = False) -> int:
@@ -63,8 +125,4 @@ def finished_count(study: optuna.Study, *, in_flight: bool = False) -> int:
 
     A trial failed because its worker died does not count: its retry does.
     """
-    trials = study.get_trials(deepcopy=False)
-    ended = {TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL}
-    if in_flight:
-        ended |= {TrialState.RUNNING, TrialState.WAITING}
-    return sum(1 for t in trials if t.state in ended and not retried(t, trials))
+    return len(counted_trials(study.get_trials(deepcopy=False), in_flight=in_flight))

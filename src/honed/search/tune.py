@@ -135,6 +135,12 @@ def _run_workers(setup: StudySetup, deadline: float | None, template: SpecTempla
     cores. Workers log to ``study/workers/NN.log``, die with this process (Linux), and on Ctrl-C
     are stopped with SIGTERM, which makes each queue its trial in progress again.
     """
+    def finished() -> bool:
+        study = optuna.load_study(study_name=setup.name, storage=open_storage(setup.url))
+        return finished_count(study) >= setup.search.trials
+
+    if finished():
+        return  # a finished study run again: no worker to start
     count = min(setup.search.workers, setup.search.trials)
     threads = max(1, usable_cores() // count)
     # space.yaml holds the spec with its overrides applied; relative data paths are read from
@@ -167,13 +173,11 @@ def _run_workers(setup: StudySetup, deadline: float | None, template: SpecTempla
     failed = [(i, p.returncode) for i, p in enumerate(procs) if p.returncode != 0]
     if not failed or (deadline is not None and time.time() >= deadline):
         return
-    study = optuna.load_study(study_name=setup.name, storage=open_storage(setup.url))
-    if finished_count(study) >= setup.search.trials:
+    if finished():
         return  # a worker died, the others finished its trials
     index, code = failed[0]
     lines = (logs / f"{index:02d}.log").read_text(errors="replace").strip().splitlines()
     why = lines[-1] if lines and code > 0 else (f"killed by signal {-code}" if code < 0
                                                   else "no message")
     raise HonedError(f"worker {index} stopped before the study finished ({why}); its log is "
-                f"{logs / f'{index:02d}.log'}")
-
+                     f"{logs / f'{index:02d}.log'}")

@@ -1,40 +1,151 @@
-"""The worker loop: take trials until the study holds enough of them or time runs out."""
+"""The worker loop: take trials until the study holds enough of them or time runs out.
+
+Every ``honed tune`` (in process) and every ``honed worker`` runs this loop on the shared
+storage. A worker leaves only when the study is finished, not when the last trial has merely
+started: a trial of a dead worker is re-queued by a sweeper a few seconds later, and somebody
+must be there to run it.
+"""
 
 from __future__ import annotations
 
+import os
+import random
+import subprocess
 import time
 
 import optuna
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState
 
 from honed.search.objective import CATCH, TrialObjective
-from honed.search.study import finished_count
+from honed.search.study import SURPLUS, counted_trials, is_queued
 from honed.search.sweeper import StaleTrialSweeper
 
-__all__ = ["work"]
+__all__ = ["work", "usable_cores", "stop_processes", "WAIT_SECONDS"]
+
+#: how often a worker with nothing to run looks for re-queued trials (jittered, so that two
+#: idle workers rarely reach for the same queued trial at once)
+WAIT_SECONDS = 1.0
+
+
+class _Guarded:
+    """The objective, refusing surplus trials and remembering the trial in progress."""
+
+    def __init__(self, objective: TrialObjective, trials: int):
+        self.objective, self.trials = objective, trials
+        self.current: int | None = None  # storage id of the trial in progress
+
+    def __call__(self, trial: optuna.Trial):
+        self.current = trial._trial_id
+        if _surplus(trial, self.trials):
+            trial.set_user_attr(SURPLUS, True)
+            # NaN makes Optuna end it FAIL with a one-line warning (an error: a traceback)
+            nan = float("nan")
+            return nan if len(trial.study.directions) == 1 else (nan,) * len(
+                trial.study.directions)
+        return self.objective(trial)
 
 
 def work(study: optuna.Study, objective: TrialObjective, *, trials: int,
          deadline: float | None = None, callbacks=()) -> int:
-    """Run trials one at a time until ``trials`` are done or in flight; returns how many ran.
+    """Run trials one at a time until ``trials`` count and none is left; returns how many ran.
 
-    Counting running and queued trials as in flight keeps several workers from overshooting;
-    a trial re-queued after a dead worker is picked up first, because Optuna serves queued
-    (WAITING) trials before sampling new ones.
+    Running and queued trials count as in flight, which keeps several workers from
+    overshooting; when all are in flight the worker waits for the others, running any trial
+    re-queued after a dead worker (Optuna serves queued trials before sampling new ones). An
+    interrupted trial (Ctrl-C, SIGTERM) is queued again before ``KeyboardInterrupt`` goes on, so
+    the same command continues the study without losing it.
     """
     ran = 0
+    guarded = _Guarded(objective, trials)
     with StaleTrialSweeper(study):
-        while finished_count(study, in_flight=True) < trials:
-            if deadline is not None and time.time() >= deadline:
-                break
-            study.optimize(objective, n_trials=1, catch=CATCH, callbacks=list(callbacks),
-                           gc_after_trial=False, show_progress_bar=False)
-            ran += 1
-        # trials of dead workers may still be waiting for a retry: help finish them
-        while _waiting(study) and (deadline is None or time.time() < deadline):
-            study.optimize(objective, n_trials=1, catch=CATCH, callbacks=list(callbacks))
-            ran += 1
+        try:
+            while deadline is None or time.time() < deadline:
+                every = study.get_trials(deepcopy=False)
+                waiting = any(t.state == TrialState.WAITING for t in every)
+                if waiting or len(counted_trials(every, in_flight=True)) < trials:
+                    try:
+                        study.optimize(guarded, n_trials=1, catch=CATCH,
+                                       callbacks=list(callbacks), gc_after_trial=False,
+                                       show_progress_bar=False)
+                    except Exception:
+                        # this worker looked dead (its heartbeats held up for longer than the
+                        # grace period), so its trial was failed and queued again: go on
+                        if not _taken_over(study, guarded.current):
+                            raise
+                    guarded.current = None  # ended: an interruption from here on is not its
+                    ran += 1
+                elif len(counted_trials(every)) < trials:
+                    time.sleep(WAIT_SECONDS * random.uniform(0.5, 1.5))
+                else:
+                    break
+        except KeyboardInterrupt:
+            _requeue(study, guarded.current)
+            raise
     return ran
 
 
-def _waiting(study: optuna.Study) -> bool:
-    return any(t.state == optuna.trial.TrialState.WAITING for t in study.get_trials(deepcopy=False))
+def _surplus(trial: optuna.Trial, limit: int) -> bool:
+    """True when ``limit`` counted trials were already ahead of this freshly sampled one.
+
+    Queued trials (retries) are always ahead; fresh ones are ordered by number, so of two
+    workers that raced for the last slot exactly the later trial steps back.
+    """
+    every = trial.study.get_trials(deepcopy=False)
+    me = next((t for t in every if t._trial_id == trial._trial_id), None)
+    if me is None or is_queued(me):
+        return False
+    ahead = [t for t in counted_trials(every, in_flight=True)
+             if t._trial_id != trial._trial_id and (t.number < trial.number or is_queued(t))]
+    return len(ahead) >= limit
+
+
+def _taken_over(study: optuna.Study, trial_id: int | None) -> bool:
+    """True when a sweeper failed this worker's trial and queued its parameters again."""
+    if trial_id is None:
+        return False
+    trial = study._storage.get_trial(trial_id)
+    every = study.get_trials(deepcopy=False)
+    return trial.state == TrialState.FAIL and any(
+        trial.number in RetryHeartbeatStaleTrialCallback.retry_history(t) for t in every)
+
+
+def _requeue(study: optuna.Study, trial_id: int | None) -> None:
+    """Queue the parameters of an interrupted trial again, so that it does not count."""
+    if trial_id is None:
+        return
+    storage = study._storage
+    try:
+        frozen = storage.get_trial(trial_id)
+        if frozen.user_attrs.get(SURPLUS):
+            return
+        if frozen.state == TrialState.RUNNING:  # interrupted inside Optuna, before its tell
+            storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
+            frozen = storage.get_trial(trial_id)
+        if frozen.state == TrialState.FAIL:
+            # no retry limit: an interruption is not the trial's fault
+            RetryHeartbeatStaleTrialCallback(max_retry=None)(study, frozen)
+    except Exception:  # a second Ctrl-C or a lost database: the sweeper covers RUNNING ones
+        pass
+
+
+def usable_cores() -> int:
+    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def stop_processes(procs: list[subprocess.Popen], timeout: float = 30.0) -> None:
+    """SIGTERM every live worker, give them time to queue their trials again, then kill."""
+    for proc in procs:
+        if proc.poll() is None:
+            proc.terminate()
+    end = time.monotonic() + timeout
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, end - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()

@@ -1,0 +1,163 @@
+"""Study storage and the bookkeeping of crash safety, without starting workers: unreachable
+storage URLs, counting retried and surplus trials, the sweeper's silent-trial check, an
+interrupted trial queued again, non-finite values never best."""
+
+from __future__ import annotations
+
+import math
+
+import optuna
+import pytest
+from optuna.storages import RetryHeartbeatStaleTrialCallback
+from optuna.trial import TrialState, create_trial
+
+from honed.cli.main import main
+from honed.search.results import best_trials
+from honed.search.storage import open_storage, safe_url, with_driver
+from honed.search.study import SURPLUS, counted_trials, finished_count
+from honed.search.sweeper import StaleTrialSweeper
+from honed.search.worker import _surplus, work
+from tests.search.conftest import free_port
+
+SPEC = """\
+name: s
+data: {source: builtin:iris}
+model: {family: mlp, hidden: {int: [8, 32]}}
+train: {epochs: 2, batch_size: 16, optimizer: {name: adamw, lr: {float: [1.0e-3, 1.0e-1], log: true}}}
+search: {trials: 2, objectives: ["val.accuracy:max"]}
+"""
+
+
+def one_line_error(capsys) -> str:
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1, lines
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", ["tune", "worker"])
+def test_closed_postgres_port_is_one_line_exit_2_and_nothing_written(tmp_path, capsys, command):
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    url = f"postgresql://honed:s3cret@127.0.0.1:{free_port()}/study"
+    quiet = ["--quiet"] if command == "tune" else []
+    assert main([command, "spec.yaml", "--storage", url, "--out", "run", *quiet]) == 2
+    line = one_line_error(capsys)
+    assert "cannot reach storage postgresql://honed:***@127.0.0.1" in line, line
+    assert "s3cret" not in line
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]
+
+
+def test_sqlite_in_a_missing_folder_is_one_line_exit_2_and_nothing_written(tmp_path, capsys):
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    url = f"sqlite:///{tmp_path}/missing/folder/study.db"
+    assert main(["tune", "spec.yaml", "--storage", url, "--out", "run", "--quiet"]) == 2
+    assert "folder" in one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]
+
+
+@pytest.mark.parametrize("url, fragment", [
+    ("redis://localhost/0", "must be a sqlite:///, postgresql:// or mysql://"),
+    ("sqlite://", "keeps the study in memory"),
+])
+def test_storage_urls_that_cannot_hold_a_shared_study_are_refused(tmp_path, capsys, url,
+                                                                  fragment):
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    assert main(["tune", "spec.yaml", "--storage", url, "--quiet"]) == 2
+    assert fragment in one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]
+
+
+def test_worker_without_a_study_is_told_to_start_one(tmp_path, capsys):
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    url = f"sqlite:///{tmp_path}/study.db"
+    assert main(["worker", "spec.yaml", "--storage", url]) == 2
+    assert "no study named 's'" in one_line_error(capsys)
+
+
+def test_plain_postgresql_urls_get_an_installed_driver():
+    pytest.importorskip("psycopg2")
+    url = with_driver("postgresql://u:pw@db:5432/study")
+    assert url.startswith("postgresql") and url.endswith("u:pw@db:5432/study")
+    assert safe_url("postgresql://u:pw@db/study") == "postgresql://u:***@db/study"
+
+
+# ---------------------------------------------------------------- counting
+
+
+def test_retry_chains_and_surplus_trials_do_not_count():
+    study = optuna.create_study()
+    dist = {"x": optuna.distributions.FloatDistribution(0, 1)}
+
+    def add(state, number_attrs=None, user_attrs=None, value=None):
+        study.add_trial(create_trial(state=state, params={"x": 0.5}, distributions=dist,
+                                     value=value, system_attrs=number_attrs or {},
+                                     user_attrs=user_attrs or {}))
+
+    add(TrialState.COMPLETE, value=1.0)                                    # 0 counts
+    add(TrialState.FAIL)                                                   # 1 retried by 2
+    add(TrialState.FAIL, {"failed_trial": 1, "retry_history": [1]})        # 2 retried by 3
+    add(TrialState.WAITING, {"failed_trial": 1, "retry_history": [1, 2]})  # 3 counts, queued
+    add(TrialState.FAIL, user_attrs={SURPLUS: True})                       # 4 surplus
+    add(TrialState.FAIL)                                                   # 5 a real failure
+    trials = study.get_trials()
+    assert [t.number for t in counted_trials(trials)] == [0, 5]
+    assert [t.number for t in counted_trials(trials, in_flight=True)] == [0, 3, 5]
+    assert finished_count(study) == 2 and finished_count(study, in_flight=True) == 3
+
+
+def test_of_two_workers_racing_for_the_last_trial_the_later_steps_back():
+    study = optuna.create_study()
+    first, second = study.ask(), study.ask()
+    assert not _surplus(first, 1) and _surplus(second, 1)
+    assert not _surplus(first, 2) and not _surplus(second, 2)
+    # a re-queued trial is always ahead of fresh ones, and never surplus itself
+    study.add_trial(create_trial(state=TrialState.WAITING, system_attrs={"failed_trial": 0}))
+    retry = study.ask()
+    assert RetryHeartbeatStaleTrialCallback.retried_trial_number(
+        study._storage.get_trial(retry._trial_id)) == 0
+    assert not _surplus(retry, 1) and not _surplus(first, 2) and _surplus(second, 2)
+
+
+# ---------------------------------------------------------------- crash safety, in process
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
+def test_a_running_trial_that_never_beat_is_failed_and_retried(tmp_path):
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path}/s.db"))
+    trial = study.ask()  # RUNNING, as if its worker died before its first heartbeat
+    x = trial.suggest_float("x", 0.0, 1.0)
+    sweeper = StaleTrialSweeper(study, grace=0.0)
+    sweeper.sweep()  # first seen: not failed yet
+    assert study.trials[0].state == TrialState.RUNNING
+    sweeper.sweep()
+    dead, retry = study.trials
+    assert dead.state == TrialState.FAIL and retry.state == TrialState.WAITING
+    assert RetryHeartbeatStaleTrialCallback.retried_trial_number(retry) == dead.number
+    assert retry.params == {"x": x}
+
+
+def test_an_interrupted_trial_is_queued_again_with_its_parameters(tmp_path):
+    study = optuna.create_study(storage=open_storage(f"sqlite:///{tmp_path}/s.db"))
+    seen = []
+
+    def objective(trial):
+        seen.append(trial.suggest_float("x", 0.0, 1.0))
+        if len(seen) == 1:
+            raise KeyboardInterrupt
+        return seen[-1]
+
+    with pytest.raises(KeyboardInterrupt):
+        work(study, objective, trials=2)
+    interrupted, queued = study.trials
+    assert interrupted.state == TrialState.FAIL and queued.state == TrialState.WAITING
+    assert finished_count(study) == 0 and finished_count(study, in_flight=True) == 1
+    assert work(study, objective, trials=2) == 2  # the same command continues the study
+    assert seen[1] == seen[0]  # the queued trial ran first, with the same point
+    assert finished_count(study) == 2 and len(study.trials) == 3
+
+
+def test_non_finite_values_are_never_best():
+    for direction, bad in (("minimize", -math.inf), ("maximize", math.inf)):
+        study = optuna.create_study(direction=direction)
+        study.add_trial(create_trial(value=bad))
+        study.add_trial(create_trial(value=0.5))
+        assert [t.value for t in best_trials(study)] == [0.5]

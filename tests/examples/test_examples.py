@@ -21,7 +21,7 @@ def test_there_are_examples_for_each_promised_case():
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.stem for p in EXAMPLES])
 def test_example_is_valid(path):
     first = path.read_text().splitlines()[0]
-    assert first == f"# honed train examples/{path.name}"
+    assert first in (f"# honed train examples/{path.name}", f"# honed run examples/{path.name}")
     template = load_spec(path)
     data, model = preflight(template.default, base_dir=template.base_dir)
     assert len(data.train) > 0

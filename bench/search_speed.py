@@ -73,7 +73,8 @@ def one_search(dataset: str, method: str, seed: int, budget: float, folder: Path
                       for t in outcome.study.trials
                       if t.state == optuna.trial.TrialState.COMPLETE)
     best = best_trials(outcome.study)[0]
-    return {"finished": finished, "test": test_accuracy(best)}
+    ended = sum(1 for t in outcome.study.trials if t.state.is_finished())
+    return {"finished": finished, "trials": ended, "test": test_accuracy(best)}
 
 
 def test_accuracy(trial) -> float:
@@ -114,8 +115,10 @@ def main() -> None:
             for method in SEARCHES:
                 results[method].append(one_search(args.dataset, method, seed, args.budget,
                                                   Path(folder)))
-                print(f"seed {seed} {method:6s}: {len(results[method][-1]['finished'])} trials, "
-                      f"time to {target}: {time_to(results[method][-1]['finished'], target):.0f}s",
+                run = results[method][-1]
+                print(f"seed {seed} {method:6s}: {run['trials']} trials "
+                      f"({len(run['finished'])} complete), "
+                      f"time to {target}: {time_to(run['finished'], target):.0f}s",
                       flush=True)
     print(f"\n{args.dataset}: target val accuracy {target}, budget {args.budget:.0f}s, "
           f"{args.seeds} seeds (median)")

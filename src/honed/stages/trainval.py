@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from honed.data.dataset import PreparedData, Split
-from honed.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from honed.io import atomic_write_bytes, atomic_write_text
 from honed.rundir import RunDir
 from honed.spec.schema import Spec
 from honed.spec.template import dump_spec
@@ -56,7 +55,8 @@ def retrain(run: RunDir, spec: Spec, *, epochs: int | None = None, resume: bool 
     """Train ``spec`` exactly as ``honed train`` does (``epochs`` is unused: the spec's own)."""
     from honed.train.session import train_spec
 
-    outcome = train_spec(spec, out_dir=run.root, resume=resume, progress=progress)
+    outcome = train_spec(spec, out_dir=run.root, resume=resume, progress=progress,
+                         evaluate_test=False)  # the test stage reads the test split, once
     return dict(outcome.metrics)
 
 
@@ -69,10 +69,8 @@ def train_val(run: RunDir, spec: Spec, *, epochs: int | None = None, resume: boo
     learning-rate schedule spans the ``epochs`` run here.
     """
     from honed.data import make_augment
-    from honed.models import count_parameters, save_model
-    from honed.train.evaluate import evaluate_arrays
     from honed.train.fit import fit
-    from honed.train.session import preflight
+    from honed.train.session import preflight, save_final_model
 
     data, model = preflight(spec)
     train = spec.train.model_copy(update={"epochs": epochs or spec.train.epochs,
@@ -85,24 +83,8 @@ def train_val(run: RunDir, spec: Spec, *, epochs: int | None = None, resume: boo
     result = fit(model, with_val_in_train(data), train=train, seed=spec.seed, augment=augment,
                  out_dir=run.root, resume=resume, progress=progress,
                  unfreeze_after=spec.model.unfreeze_after)
-    trainer = result.extra["trainer"]
-    final = trainer.eval_model.eval()  # the last epoch (its EMA average when on)
-    save_model(final.cpu(), run.model, family=spec.model.family, knobs=spec.model.knobs(),
-               input_shape=data.input_shape, num_outputs=data.num_outputs, task=data.task)
-    atomic_write_json(run.model / "preprocess.json", data.preprocess)
-    return {
-        "val": evaluate_arrays(final, data.val.x, data.val.y, task=data.task,
-                               target_scale=data.target_scale, with_confusion=True),
-        "params": count_parameters(final),
-        "task": data.task,
-        "monitor": spec.train.monitor,
-        "epochs_run": result.epochs_run,
-        "seconds": round(time.perf_counter() - started, 3),
-        "train_seconds": round(sum(r["seconds"] for r in result.history), 3),
-        "device": str(trainer.device),
-        "precision": trainer.precision,
-        "threads": torch.get_num_threads(),
-    }
+    final = result.extra["trainer"].eval_model.eval()  # the last epoch (its EMA average when on)
+    return save_final_model(run, spec, data, final, result, started=started)
 
 
 def with_val_in_train(data: PreparedData) -> PreparedData:

@@ -31,7 +31,8 @@ from honed.train.precision import pick_device, pick_precision
 from honed.train.rng import seed_everything
 from honed.train.trainer import FitResult
 
-__all__ = ["train_spec", "preflight", "TrainOutcome", "absolute_paths", "build_model"]
+__all__ = ["train_spec", "preflight", "save_final_model", "TrainOutcome", "absolute_paths",
+           "build_model"]
 
 
 @dataclass
@@ -68,8 +69,23 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
         atomic_write_text(run.spec, dump_spec(spec))
     result = fit(model, data, train=spec.train, seed=spec.seed, augment=augment, out_dir=run.root,
                  resume=resume, progress=progress, unfreeze_after=spec.model.unfreeze_after)
+    final = _restore_best(result.extra["trainer"], run)
+    metrics = save_final_model(run, spec, data, final, result, started=started)
+    if evaluate_test:
+        metrics["test"] = evaluate_arrays(final, data.test.x, data.test.y, task=data.task,
+                                          target_scale=data.target_scale, with_confusion=True)
+    atomic_write_json(run.metrics, metrics)
+    return TrainOutcome(run_dir=run, metrics=metrics, result=result)
+
+
+def save_final_model(run: RunDir, spec: Spec, data: PreparedData, final: torch.nn.Module,
+                     result: FitResult, *, started: float) -> dict[str, Any]:
+    """Write ``model/`` (weights, model.json, preprocess.json); return the run's metrics.
+
+    The metrics hold validation scores and what the run was (parameters, epochs, time, device);
+    the test split is left to the caller, which decides whether and when to read it.
+    """
     trainer = result.extra["trainer"]
-    final = _restore_best(trainer, run)
     metrics = {
         "val": evaluate_arrays(final, data.val.x, data.val.y, task=data.task,
                                target_scale=data.target_scale, with_confusion=True),
@@ -85,16 +101,12 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
         "precision": trainer.precision,
         "threads": torch.get_num_threads(),
     }
-    if evaluate_test:
-        metrics["test"] = evaluate_arrays(final, data.test.x, data.test.y, task=data.task,
-                                          target_scale=data.target_scale, with_confusion=True)
     if "lr_find" in result.extra:
         metrics["lr_auto"] = result.extra["lr_find"].suggested_lr
     save_model(final.cpu(), run.model, family=spec.model.family, knobs=spec.model.knobs(),
                input_shape=data.input_shape, num_outputs=data.num_outputs, task=data.task)
     atomic_write_json(run.model / "preprocess.json", data.preprocess)
-    atomic_write_json(run.metrics, metrics)
-    return TrainOutcome(run_dir=run, metrics=metrics, result=result)
+    return metrics
 
 
 def preflight(spec: Spec, *, base_dir: str | Path | None = None

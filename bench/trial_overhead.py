@@ -1,0 +1,56 @@
+"""Framework overhead per trial, training excluded: what honed adds around each fit.
+
+    python bench/trial_overhead.py [--trials 30]
+
+Runs a study of tiny one-epoch fits (iris MLP, pruner none, SQLite storage in a temp folder)
+and, for each trial, subtracts the time spent inside the fit's epochs (train + validation, as
+recorded in the trial's history) from the trial's wall time in the storage. What is left is
+sampling, spec resolution and validation, model build, the trial's files (spec, history,
+weights, metrics; fsynced) and the storage round trips. Target: under 50 ms (median).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+from pathlib import Path
+
+import optuna
+
+from honed.search import tune
+from honed.spec import spec_from_dict
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=30)
+    args = parser.parse_args()
+    raw = {"name": "overhead", "data": {"source": "builtin:iris"},
+           "model": {"family": "mlp", "hidden": {"int": [8, 64], "log": True},
+                     "dropout": {"float": [0.0, 0.5]}},
+           "train": {"epochs": 1, "batch_size": 32,
+                     "optimizer": {"name": "adamw", "lr": {"float": [1e-3, 1e-1], "log": True}}},
+           "search": {"trials": args.trials, "sampler": "tpe", "pruner": "none",
+                      "objectives": ["val.accuracy:max"]}}
+    with tempfile.TemporaryDirectory() as folder:
+        outcome = tune(spec_from_dict(raw), out_dir=Path(folder) / "run", progress=False)
+        overheads, walls = [], []
+        for trial in outcome.study.trials:
+            if trial.state != optuna.trial.TrialState.COMPLETE:
+                continue
+            wall = (trial.datetime_complete - trial.datetime_start).total_seconds()
+            history = Path(trial.user_attrs["dir"]) / "history.jsonl"
+            fit = sum(json.loads(line)["seconds"] for line in history.read_text().splitlines())
+            walls.append(wall)
+            overheads.append(wall - fit)
+    skip = overheads[1:]  # the first trial pays one-off imports and data preparation
+    print(f"{len(overheads)} complete trials of one epoch each")
+    print(f"  trial wall time      median {statistics.median(walls) * 1e3:7.1f} ms")
+    print(f"  overhead (no epochs) median {statistics.median(skip) * 1e3:7.1f} ms, "
+          f"p90 {sorted(skip)[int(0.9 * (len(skip) - 1))] * 1e3:7.1f} ms (target < 50 ms)")
+
+
+if __name__ == "__main__":
+    main()

@@ -48,7 +48,7 @@ SPACES = {
         "train": {"epochs": 20, "batch_size": {"choice": [32, 64, 128]},
                   "optimizer": {"name": "adamw", "lr": {"float": [1.0e-4, 3.0e-2], "log": True}},
                   "schedule": {"name": "cosine", "warmup_epochs": 1}},
-        "target": 0.95,
+        "target": 0.98,  # 0.95 is reached by most first trials
     },
 }
 

@@ -188,11 +188,10 @@ def test_cuda_mixed_precision(precision):
 
 
 def test_lr_auto_runs_the_range_test_and_leaves_the_model_alone():
-    model = tiny_net()
-    before = {k: v.clone() for k, v in model.state_dict().items()}
-    result = fit(model, blobs(), epochs=2, optimizer={"name": "sgd", "lr": "auto"})
+    # the range test runs on a copy and restores the RNG: the fit is then exactly the fit
+    # given the same number by hand, from the same initial weights
+    result = fit(tiny_net(), blobs(), epochs=2, optimizer={"name": "sgd", "lr": "auto"})
     chosen = result.extra["lr_find"].suggested_lr
     assert 1e-7 < chosen < 10
     same = fit(tiny_net(), blobs(), epochs=2, optimizer={"name": "sgd", "lr": chosen})
     assert [r["train"] for r in result.history] == [r["train"] for r in same.history]
-    assert set(before) == set(model.state_dict())

@@ -48,7 +48,7 @@ SPACES = {
         "train": {"epochs": 20, "batch_size": {"choice": [32, 64, 128]},
                   "optimizer": {"name": "adamw", "lr": {"float": [1.0e-4, 3.0e-2], "log": True}},
                   "schedule": {"name": "cosine", "warmup_epochs": 1}},
-        "target": 0.98,  # 0.95 is reached by most first trials
+        "target": 0.99,  # 0.95 is reached by most first trials, 0.984-0.988 within a minute
     },
 }
 
@@ -106,9 +106,11 @@ def main() -> None:
     parser.add_argument("--dataset", choices=sorted(SPACES), default="digits")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per search")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--target", type=float, help="validation accuracy to reach "
+                        "(default: the dataset's, set near the best known)")
     parser.add_argument("--json", help="also write the raw results here")
     args = parser.parse_args()
-    target = SPACES[args.dataset]["target"]
+    target = args.target or SPACES[args.dataset]["target"]
     results: dict[str, list[dict]] = {m: [] for m in SEARCHES}
     with tempfile.TemporaryDirectory() as folder:
         for seed in range(args.seeds):

@@ -15,6 +15,9 @@ __all__ = [
     "CheckpointError",
     "TrainingError",
     "NonFiniteLossError",
+    "CompressError",
+    "ExportError",
+    "BundleError",
 ]
 
 
@@ -57,3 +60,15 @@ class TrainingError(HonedError, RuntimeError):
 
 class NonFiniteLossError(TrainingError):
     """The loss became NaN or infinite; no checkpoint is written from that state."""
+
+
+class CompressError(HonedError, RuntimeError):
+    """Compression could not produce a model (e.g. no variant stays within the budget)."""
+
+
+class ExportError(HonedError, RuntimeError):
+    """An exported model failed verification; no bundle is written."""
+
+
+class BundleError(UserInputError, ValueError):
+    """A bundle is missing a file, is corrupt, or its files do not match card.json."""

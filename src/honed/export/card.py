@@ -1,0 +1,219 @@
+"""Reading a bundle back, torch-free: ``read_bundle(folder) -> Bundle``.
+
+A bundle is ``model.onnx``, ``preprocess.json`` and ``card.json``; the card records the sha256
+of every other file in the folder. :func:`read_bundle` checks everything a server relies on
+before it loads anything: the three files are there, the card is a honed card, every file it
+lists has the recorded hash, the model parses as ONNX without reading external data and any
+external data it names stays inside the bundle, and preprocess.json parses. Whatever fails is
+one :class:`~honed.errors.BundleError` naming the file and what is wrong with it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from honed.errors import BundleError
+
+__all__ = ["Bundle", "read_bundle", "file_sha256", "hash_files", "CARD_FORMAT", "CARD_VERSION",
+           "REQUIRED_FILES"]
+
+CARD_FORMAT = "honed.card"
+CARD_VERSION = 1
+MODEL_FILE, PREPROCESS_FILE, CARD_FILE = "model.onnx", "preprocess.json", "card.json"
+REQUIRED_FILES = (MODEL_FILE, PREPROCESS_FILE, CARD_FILE)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A checked bundle: its folder, the model file, the card and the preprocessing recipe."""
+
+    root: Path
+    model_path: Path
+    card: dict[str, Any]
+    preprocess: dict[str, Any]
+
+    @property
+    def task(self) -> str:
+        """classification, regression or forecasting."""
+        return self.card["task"]
+
+    @property
+    def class_names(self) -> list[str] | None:
+        """Class names by output index (classification), else None."""
+        names = self.card.get("class_names")
+        return None if names is None else [str(name) for name in names]
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One example's shape, without the batch axis."""
+        return tuple(int(size) for size in self.card["input"]["shape"])
+
+    @property
+    def num_outputs(self) -> int:
+        """Width of the model's output (classes, or regression/forecast values)."""
+        return int(self.card["output"]["shape"][0])
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def hash_files(folder: str | os.PathLike) -> dict[str, str]:
+    """``{relative posix path: sha256}`` of every file under ``folder`` but card.json, sorted."""
+    folder = Path(folder)
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and p != folder / CARD_FILE)
+    return {p.relative_to(folder).as_posix(): file_sha256(p) for p in files}
+
+
+def read_bundle(folder: str | os.PathLike) -> Bundle:
+    """Check the bundle in ``folder`` and return it.
+
+    Args:
+        folder: a bundle folder (``DIR/bundle``), or a run dir that holds one.
+
+    Returns:
+        The bundle, with the card and preprocessing already parsed.
+
+    Raises:
+        BundleError: one line naming the file and the problem.
+
+    Example:
+        >>> bundle = read_bundle("runs/iris/bundle")
+        >>> bundle.task, bundle.input_shape, bundle.class_names
+    """
+    root = Path(folder)
+    if not root.is_dir():
+        raise BundleError(f"{root} is not a folder")
+    if not (root / CARD_FILE).is_file() and (root / "spec.yaml").is_file():
+        if not (root / "bundle").is_dir():
+            raise BundleError(f"{root} is a run dir without a bundle; run honed export {root}")
+        root = root / "bundle"  # a run dir: its bundle
+    for name in REQUIRED_FILES:
+        if not (root / name).is_file():
+            raise BundleError(f"{root} is not a honed bundle: {name} is missing")
+    card = _read_json(root / CARD_FILE)
+    _check_card(root, card)
+    _check_hashes(root, card["files"])
+    _check_onnx(root, root / MODEL_FILE, card["files"])
+    preprocess = _read_json(root / PREPROCESS_FILE)
+    return Bundle(root, root / MODEL_FILE, card, preprocess)
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise BundleError(f"{path} is not valid JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise BundleError(f"{path} must hold a JSON object; got {type(value).__name__}")
+    return value
+
+
+def _check_card(root: Path, card: dict[str, Any]) -> None:
+    path = root / CARD_FILE
+    if card.get("format") != CARD_FORMAT:
+        raise BundleError(f"{path} is not a honed card (format is {card.get('format')!r}, "
+                          f"expected {CARD_FORMAT!r})")
+    version = card.get("version")
+    if not isinstance(version, int) or version > CARD_VERSION:
+        raise BundleError(f"{path} has card version {version!r}; this honed reads version "
+                          f"{CARD_VERSION} (a newer honed wrote it?)")
+    for key in ("task", "input", "output", "files"):
+        if key not in card:
+            raise BundleError(f"{path} lacks {key!r}")
+    try:
+        shape = [int(size) for size in card["input"]["shape"]]
+        outputs = int(card["output"]["shape"][0])
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise BundleError(f"{path}: input.shape and output.shape must be lists of sizes"
+                          ) from None
+    if not shape or min(shape) < 1 or outputs < 1:
+        raise BundleError(f"{path}: input.shape {shape} and output.shape must be positive")
+    files = card["files"]
+    if not isinstance(files, dict) or not all(isinstance(v, str) for v in files.values()):
+        raise BundleError(f"{path}: 'files' must map file names to sha256 strings")
+    for name in (MODEL_FILE, PREPROCESS_FILE):
+        if name not in files:
+            raise BundleError(f"{path} records no sha256 for {name}")
+
+
+def _inside(root: Path, name: str) -> Path | None:
+    """``root / name`` when ``name`` is a relative path that stays in ``root``, else None."""
+    relative = PurePosixPath(name.replace("\\", "/"))
+    if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+        return None
+    target = (root / relative).resolve()
+    return target if target.is_relative_to(root.resolve()) else None
+
+
+def _check_hashes(root: Path, files: dict[str, str]) -> None:
+    for name, expected in files.items():
+        target = _inside(root, name)
+        if target is None:
+            raise BundleError(f"{root / CARD_FILE} lists {name!r}, a path outside the bundle")
+        if not target.is_file():
+            raise BundleError(f"{root / name} is listed in card.json but missing")
+        if file_sha256(target) != expected.lower():
+            raise BundleError(f"{root / name} does not match the sha256 in card.json (changed "
+                              "or damaged after export); export the run again")
+
+
+def _check_onnx(root: Path, path: Path, files: dict[str, str]) -> None:
+    import onnx
+
+    try:
+        proto = onnx.load(str(path), load_external_data=False)
+    except Exception as exc:  # protobuf's DecodeError, truncated files, ...
+        raise BundleError(f"{path} is not a readable ONNX model ({type(exc).__name__}: "
+                          f"{str(exc).splitlines()[0] if str(exc) else 'parse error'})"
+                          ) from None
+    if not proto.graph.node or not proto.graph.output:
+        raise BundleError(f"{path} holds an empty ONNX graph (truncated?)")
+    for tensor in _tensors(proto):
+        if tensor.data_location != onnx.TensorProto.EXTERNAL:
+            continue
+        location = next((e.value for e in tensor.external_data if e.key == "location"), "")
+        target = _inside(root, location)
+        if target is None:
+            raise BundleError(f"{path}: tensor {tensor.name!r} reads external data from "
+                              f"{location!r}, outside the bundle")
+        if not target.is_file():
+            raise BundleError(f"{path}: external data file {location!r} of tensor "
+                              f"{tensor.name!r} is missing")
+        if target.relative_to(root.resolve()).as_posix() not in files:
+            raise BundleError(f"{path}: external data file {location!r} is not listed with "
+                              "its sha256 in card.json")
+    try:  # a truncated file can still parse; the checker sees the missing parts
+        onnx.checker.check_model(proto)
+    except Exception as exc:  # ValidationError
+        raise BundleError(f"{path} is not a valid ONNX model: "
+                          f"{(str(exc).strip().splitlines() or [type(exc).__name__])[0]}"
+                          ) from None
+
+
+def _tensors(proto) -> list:
+    """Every initializer and tensor attribute of the model, subgraphs included."""
+    found, graphs = [], [proto.graph]
+    while graphs:
+        graph = graphs.pop()
+        found.extend(graph.initializer)
+        found.extend(sparse.values for sparse in graph.sparse_initializer)
+        for node in graph.node:
+            for attribute in node.attribute:
+                if attribute.HasField("t"):
+                    found.append(attribute.t)
+                found.extend(attribute.tensors)
+                if attribute.HasField("g"):
+                    graphs.append(attribute.g)
+                graphs.extend(attribute.graphs)
+    return found

@@ -3,6 +3,11 @@
 ``model.json`` records how to rebuild the architecture (family, knobs with defaults filled,
 input shape, outputs, task); the weights file holds the ``state_dict``. Loading rebuilds the
 model with :func:`create_model` and copies the weights strictly, so a file can never run code.
+
+A model whose layers were made narrower after it was built (structured pruning removes
+channels) is saved with ``resized=True``: ``model.json`` then records, under ``shapes``, the
+shape of every tensor that differs from a fresh build, and loading rebuilds the family, resizes
+those tensors and their layers' size attributes, then loads strictly as usual.
 """
 
 from __future__ import annotations
@@ -23,7 +28,8 @@ from honed.io import atomic_write_bytes, atomic_write_json
 from honed.models.registry import create_model, family_reference, model_info
 from honed.models.transfer import ALIASES_KEY, WEIGHTS_FILE, load_weights
 
-__all__ = ["MODEL_FILE", "save_model", "load_model", "read_model_json", "count_parameters"]
+__all__ = ["MODEL_FILE", "save_model", "load_model", "read_model_json", "count_parameters",
+           "resize_tensors"]
 
 MODEL_FILE = "model.json"
 _FORMAT = 1  # bump when model.json changes in a way old readers cannot follow
@@ -36,7 +42,7 @@ def count_parameters(model: nn.Module, trainable_only: bool = False) -> int:
 
 def save_model(model: nn.Module, folder: str | os.PathLike, *, family: str | Callable,
                knobs: Mapping[str, Any], input_shape: Sequence[int], num_outputs: int,
-               task: str, extra: dict | None = None) -> Path:
+               task: str, extra: dict | None = None, resized: bool = False) -> Path:
     """Write ``folder/weights.safetensors`` and ``folder/model.json``, each atomically.
 
     The model is first checked against a fresh build of ``family`` with ``knobs``, so that a
@@ -51,6 +57,8 @@ def save_model(model: nn.Module, folder: str | os.PathLike, *, family: str | Cal
         num_outputs: width of the output.
         task: classification, regression or forecasting.
         extra: JSON-ready facts to keep beside them (class names, metrics, ...).
+        resized: accept tensors narrower or wider than a fresh build (a structurally pruned
+            model) and record their shapes, so that :func:`load_model` rebuilds the same.
 
     Returns:
         The folder.
@@ -66,8 +74,11 @@ def save_model(model: nn.Module, folder: str | os.PathLike, *, family: str | Cal
         twin = create_model(reference, input_shape=input_shape, num_outputs=num_outputs,
                             task=task, **knobs).state_dict()
     state = model.state_dict()
+    shapes = {name: list(state[name].shape) for name, tensor in twin.items()
+              if resized and name in state and state[name].dim() == tensor.dim()
+              and state[name].shape != tensor.shape}
     for name, tensor in twin.items():
-        if name not in state or state[name].shape != tensor.shape:
+        if name not in state or (state[name].shape != tensor.shape and name not in shapes):
             found = list(state[name].shape) if name in state else "missing"
             raise ModelError(f"the model does not match {reference!r} built with its knobs: "
                              f"{name} is {found} in the model, {list(tensor.shape)} when rebuilt")
@@ -84,6 +95,8 @@ def save_model(model: nn.Module, folder: str | os.PathLike, *, family: str | Cal
         "parameters": count_parameters(model),
         "honed_version": _version(),
     }
+    if shapes:
+        record["shapes"] = shapes
     if extra is not None:
         record["extra"] = extra
     try:
@@ -135,8 +148,59 @@ def load_model(folder: str | os.PathLike) -> nn.Module:
                              **record["knobs"])
     except ModelError as error:
         raise CheckpointError(f"cannot rebuild the model saved in {path}: {error}") from None
+    if record.get("shapes"):
+        resize_tensors(model, record["shapes"])
     load_weights(model, path / WEIGHTS_FILE)
     return model.eval()
+
+
+# size attributes that forward passes or reprs read, by the tensor that decides them
+_SIZE_ATTRIBUTES = {
+    nn.Linear: lambda m: {"out_features": m.weight.shape[0], "in_features": m.weight.shape[1]},
+    nn.modules.conv._ConvNd: lambda m: {"out_channels": m.weight.shape[0],
+                                        "in_channels": m.weight.shape[1] * m.groups},
+    nn.modules.batchnorm._NormBase: lambda m: {"num_features": (
+        m.running_mean if m.running_mean is not None else m.weight).shape[0]},
+    nn.LayerNorm: lambda m: {"normalized_shape": tuple(m.weight.shape)},
+    nn.GroupNorm: lambda m: {"num_channels": m.weight.shape[0]},
+}
+
+
+def resize_tensors(model: nn.Module, shapes: Mapping[str, Sequence[int]]) -> nn.Module:
+    """Give the named parameters and buffers of ``model`` new (empty) tensors of ``shapes``.
+
+    The size attributes of the layers holding them (``in_features``, ``out_channels``,
+    ``num_features``, ``normalized_shape``, ...) follow, so the model computes and prints like
+    one built at those sizes. The values are left for a strict ``load_state_dict`` to fill.
+    """
+    touched = {}
+    for name, shape in shapes.items():
+        owner, _, attr = name.rpartition(".")
+        try:
+            module = model.get_submodule(owner)
+            old = getattr(module, attr)
+        except AttributeError:
+            old = None
+        if not isinstance(old, torch.Tensor):
+            raise CheckpointError(f"model.json resizes {name!r}, which the model does not "
+                                  "have")
+        if not (isinstance(shape, list) and len(shape) == old.dim() and all(
+                isinstance(size, int) and not isinstance(size, bool) and size >= 0
+                for size in shape)):
+            raise CheckpointError(f"model.json gives {name!r} the shape {shape!r}; it needs "
+                                  f"{old.dim()} sizes >= 0")
+        new = torch.empty(shape, dtype=old.dtype, device=old.device)
+        if isinstance(old, nn.Parameter):
+            setattr(module, attr, nn.Parameter(new, requires_grad=old.requires_grad))
+        else:
+            module._buffers[attr] = new
+        touched[owner] = module
+    for module in touched.values():
+        for kind, sizes in _SIZE_ATTRIBUTES.items():
+            if isinstance(module, kind):
+                for attr, value in sizes(module).items():
+                    setattr(module, attr, value)
+    return model
 
 
 def _flat_state(state: Mapping[str, torch.Tensor]) -> tuple[dict[str, torch.Tensor],

@@ -1,0 +1,176 @@
+"""Making each variant ``honed compress`` measures: pruned, distilled, int8.
+
+A :class:`Candidate` is a variant before it is measured: a PyTorch module (kind ``torch``) or
+an ONNX file (kind ``onnx``), with how it was made. :class:`Source` holds what every maker
+needs from the run: its spec, data, augmentation, model and the metric compared.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from torch import nn
+
+from honed.spec.schema import DistillSpec, ModelSpec, PruneSpec, QuantizeSpec, Spec
+
+__all__ = ["Candidate", "Source", "float_onnx", "prune_candidate", "distill_candidate",
+           "quantize_candidate", "scaled_student", "build_student"]
+
+
+@dataclass
+class Source:
+    """The run being compressed."""
+
+    spec: Spec
+    data: Any  # PreparedData
+    model: nn.Module  # the run's model, eval mode, never changed by a maker
+    record: dict[str, Any]  # its model.json
+    augment: Any = None
+    metric: str = "accuracy"
+    higher_is_better: bool = True
+    max_drop: float | None = None
+    threads: int = 1
+    teacher: nn.Module | None = None  # distillation's teacher, when the spec distills
+    extra: dict[str, Any] = field(default_factory=dict)  # e.g. the search's trials
+    exporter: str = "auto"  # ONNX exporter for latency and int8 models (see export_onnx)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        return tuple(self.data.input_shape)
+
+
+@dataclass
+class Candidate:
+    """One variant before measuring."""
+
+    name: str
+    kind: str  # torch | onnx
+    method: str
+    settings: dict[str, Any] = field(default_factory=dict)
+    module: nn.Module | None = None  # torch: the model; onnx: the float model it came from
+    onnx_path: Path | None = None
+    spec: Spec | None = None  # a variant trained from a spec (distilled students)
+    resized: bool = False  # its layers were narrowed (structured pruning)
+    note: str = ""
+    float_path: Path | None = None  # torch: its float32 ONNX export, made once when needed
+
+
+def float_onnx(source: Source, candidate: Candidate, folder: Path) -> Path:
+    """The float32 ONNX export of a torch candidate, exported once (ONNX export is slow)."""
+    if candidate.float_path is None or not candidate.float_path.is_file():
+        from honed.export.onnx import export_onnx
+
+        folder.mkdir(parents=True, exist_ok=True)
+        candidate.float_path = export_onnx(candidate.module, source.input_shape,
+                                           folder / "float.onnx",
+                                           exporter=source.exporter).path
+    return candidate.float_path
+
+
+def prune_candidate(source: Source, prune: PruneSpec, *, base: Candidate | None = None,
+                    name: str | None = None) -> Candidate:
+    """Prune a copy of the run's model (or of ``base``, e.g. a distilled student)."""
+    from honed.compress.prune import sparsity
+    from honed.compress.schedule import iterative_prune
+
+    model = copy.deepcopy(base.module if base is not None else source.model)
+    outcome = iterative_prune(
+        model, source.data, method=prune.method, amount=prune.amount, steps=prune.steps,
+        finetune_epochs=prune.finetune_epochs, scope=prune.scope,
+        input_shape=source.input_shape, train=source.spec.train, seed=source.spec.seed,
+        augment=source.augment)
+    pruned = outcome.model.eval()
+    settings = {"amount": prune.amount, "scope": prune.scope, "steps": prune.steps,
+                "finetune_epochs": prune.finetune_epochs}
+    note = ""
+    if prune.method == "magnitude":
+        note = (f"{sparsity(pruned):.0%} of the weights are zero; stored dense, so size and "
+                "latency do not shrink")
+    return Candidate(name or f"{prune.method}-{round(prune.amount * 100)}", "torch",
+                     f"prune-{prune.method}", settings, module=pruned,
+                     spec=base.spec if base is not None else None,
+                     resized=prune.method == "structured" or (base is not None and base.resized),
+                     note=note)
+
+
+def scaled_student(student: ModelSpec, width: float) -> ModelSpec:
+    """The student section with ``hidden`` and ``channels`` multiplied by ``width``."""
+    if width == 1:
+        return student
+    update: dict[str, Any] = {}
+    if student.hidden is not None:
+        update["hidden"] = max(1, round(student.hidden * width))
+    if student.channels is not None:
+        update["channels"] = [max(1, round(c * width)) for c in student.channels]
+    return student.model_copy(update=update)
+
+
+def build_student(source: Source, student: ModelSpec) -> nn.Module:
+    """The student model, seeded like the run's own model."""
+    from honed.models import create_model
+    from honed.train.rng import seed_everything
+
+    seed_everything(source.spec.seed)
+    return create_model(student.family, input_shape=source.input_shape,
+                        num_outputs=source.data.num_outputs, task=source.data.task,
+                        **student.knobs())
+
+
+def distill_candidate(source: Source, distill: DistillSpec, *, teacher: nn.Module,
+                      width: float = 1.0, temperature: float | None = None,
+                      alpha: float | None = None, name: str = "distilled") -> Candidate:
+    """Train the student of ``distill`` from ``teacher`` with the run's trainer."""
+    from honed.compress.distill import distill as run_distill
+
+    temperature = distill.temperature if temperature is None else temperature
+    alpha = distill.alpha if alpha is None else alpha
+    student_spec = scaled_student(distill.student, width)
+    student = build_student(source, student_spec)
+    train = source.spec.train
+    if distill.epochs is not None:
+        train = train.model_copy(update={"epochs": distill.epochs})
+    result = run_distill(teacher, student, source.data, temperature=temperature, alpha=alpha,
+                         train=train, seed=source.spec.seed, augment=source.augment)
+    trained = result.extra["trainer"].eval_model.cpu().eval()
+    spec = source.spec.model_copy(update={"model": student_spec, "train": train})
+    settings = {"student": student_spec.model_dump(exclude_defaults=True),
+                "temperature": temperature, "alpha": alpha, "epochs": train.epochs,
+                "width": width}
+    return Candidate(name, "torch", "distill", settings, module=trained, spec=spec)
+
+
+def quantize_candidate(source: Source, base: Candidate, quantize: QuantizeSpec, folder: Path,
+                       *, mode: str | None = None) -> Candidate:
+    """Export ``base`` to ONNX in ``folder`` and quantize it to int8 there.
+
+    The accuracy budget is checked on the validation split: nodes that cost too much stay in
+    float (QUANT's accuracy-aware fallback); the test split is only read when measuring.
+    """
+    from honed.compress.quantize import onnx_scorer, quantize_onnx
+
+    mode = mode or quantize.mode
+    float_path = float_onnx(source, base, folder)
+    data = source.data
+    calibration = None
+    if mode == "static":
+        rows = np.linspace(0, len(data.train) - 1, min(quantize.samples, len(data.train)))
+        calibration = data.train.x[rows.astype(int)]
+    score = onnx_scorer(data.val.x, data.val.y, data.task, source.metric,
+                        target_scale=data.target_scale, threads=source.threads)
+    result = quantize_onnx(float_path, folder / "model.onnx", mode=mode,
+                           calibration=quantize.calibration, calibration_data=calibration,
+                           per_channel=quantize.per_channel, score=score,
+                           max_drop=source.max_drop, higher_is_better=source.higher_is_better,
+                           threads=source.threads, measure=False)
+    prefix = "" if base.name == "baseline" else f"{base.name}+"
+    settings = {"mode": mode, "per_channel": quantize.per_channel, "from": base.name,
+                "excluded": result.excluded}
+    if mode == "static":
+        settings.update(calibration=quantize.calibration, samples=int(len(calibration)))
+    return Candidate(f"{prefix}int8-{mode}", "onnx", f"quantize-{mode}", settings,
+                     module=base.module, onnx_path=result.path, spec=base.spec,
+                     resized=base.resized, note=result.note)

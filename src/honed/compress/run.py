@@ -1,0 +1,174 @@
+"""``compress_run``: a finished run in, ``DIR/compress/`` with every variant measured out.
+
+What is built comes from the ``compress`` section (of the run's spec, of ``spec=``, or set by
+``overrides``): a pruned model, a distilled student, int8 models of the baseline and of each
+of those, and the Pareto set of the budgeted search. Everything is checked before anything is
+written; the folder is assembled beside the run's files and renamed into place at the end, so
+``DIR/compress/`` is either the old table or the complete new one.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from honed.compress.variants import COMPRESS_DIR, COMPRESS_FILE, FORMAT
+from honed.errors import UserInputError
+from honed.io import atomic_write_json
+from honed.rundir import RunDir
+from honed.spec.schema import CompressSpec, Spec
+
+__all__ = ["compress_run", "CompressReport", "resolve_compress"]
+
+
+@dataclass
+class CompressReport:
+    """A finished ``honed compress``: where the table is, and the table itself."""
+
+    folder: Path
+    table: dict[str, Any]
+
+    @property
+    def chosen(self) -> str | None:
+        return self.table["chosen"]
+
+    @property
+    def rows(self) -> list[dict[str, Any]]:
+        return [self.table["baseline"], *self.table["variants"]]
+
+    def row(self, name: str) -> dict[str, Any]:
+        for row in self.rows:
+            if row["name"] == name:
+                return row
+        raise KeyError(name)
+
+
+def resolve_compress(run_spec: Spec, spec: CompressSpec | Mapping | Spec | None = None,
+                     overrides: Iterable[str] = ()) -> Spec:
+    """The run's spec with its ``compress`` section replaced by ``spec`` and ``overrides``.
+
+    Overrides are dotted keys inside the compress section (``prune.amount=0.3``); a leading
+    ``compress.`` is accepted too. Every problem is reported at once with its dotted path.
+    """
+    from honed.spec.overrides import apply_overrides
+    from honed.spec.validate import validate_point
+
+    if isinstance(spec, Spec):
+        spec = spec.compress
+    if isinstance(spec, CompressSpec):
+        section = spec.model_dump(mode="json", exclude_unset=True)
+    elif spec is not None:
+        section = dict(spec)
+    else:
+        section = (run_spec.compress.model_dump(mode="json", exclude_unset=True)
+                   if run_spec.compress is not None else {})
+    raw = run_spec.model_dump(mode="json")
+    raw["compress"] = section
+    keys = [text if text.startswith("compress.") else f"compress.{text}" for text in overrides]
+    return validate_point(apply_overrides(raw, keys))
+
+
+def compress_run(run_dir: str | Path, spec: CompressSpec | Mapping | Spec | None = None, *,
+                 overrides: Iterable[str] = (), timing: dict | None = None,
+                 exporter: str = "auto",
+                 note: Callable[[str], None] | None = None) -> CompressReport:
+    """Build, measure and keep the compressed variants of the run in ``run_dir``.
+
+    Args:
+        run_dir: a finished run (``honed train`` or ``honed run``) holding ``model/``.
+        spec: the compress section to use; None takes the run's own.
+        overrides: dotted ``KEY=VALUE`` settings inside the compress section.
+        timing: options of the latency measurements (``repeats``, ``warmup``, ``budget_s``).
+        exporter: the ONNX exporter of :func:`~honed.export.onnx.export_onnx` used for the
+            latency of PyTorch variants and as the float model of int8 ones.
+        note: prints progress lines for people.
+
+    Returns:
+        The report; the same table is in ``DIR/compress/compress.json``.
+
+    Raises:
+        UserInputError: a run dir without a model, a bad compress section (a sparsity outside
+            [0, 1), a negative budget, ...), a student whose outputs do not fit the teacher's.
+            Nothing is written.
+
+    Example:
+        >>> report = compress_run("runs/mnist", overrides=["quantize.mode=dynamic"])
+        >>> report.chosen, report.row(report.chosen)["latency_ms"]["batch1"]
+    """
+    from honed.compress.plan import prepare_source
+    from honed.spec.validate import validate_point
+    from honed.spec.yaml_io import read_yaml
+
+    note = note or (lambda text: None)
+    if exporter not in ("auto", "dynamo", "torchscript"):
+        raise UserInputError(f"exporter must be auto, dynamo or torchscript; got {exporter!r}")
+    run = RunDir(run_dir).require(model=True)
+
+    full = resolve_compress(validate_point(read_yaml(run.spec)), spec, overrides)
+    compress = full.compress
+    if compress is None or not any((compress.prune, compress.quantize, compress.distill,
+                                    compress.search)):
+        raise UserInputError("nothing to compress: the spec's compress section names none of "
+                             "prune, quantize, distill, search; e.g. honed compress "
+                             f"{run_dir} prune.method=structured prune.amount=0.5")
+    source = prepare_source(run, full)  # every check, before any write
+    source.exporter = exporter
+    fingerprint = (_read_json(run.metrics) or {}).get("refit", {}).get("fingerprint")
+    partial = run.root / ".compress.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    try:
+        table = _build(source, compress, partial, fingerprint, timing or {}, note)
+        _swap(partial, run.root / COMPRESS_DIR)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return CompressReport(run.root / COMPRESS_DIR, table)
+
+
+def _build(source, compress: CompressSpec, partial: Path, fingerprint: str | None,
+           timing: dict, note: Callable[[str], None]) -> dict[str, Any]:
+    from honed.compress.plan import build_candidates
+    from honed.compress.table import choose, measure, write_variant
+
+    partial.mkdir(parents=True)
+    scratch = partial / ".scratch"
+    baseline, candidates = build_candidates(source, compress, scratch, note)
+    note("measuring the baseline")
+    base_row = measure(source, baseline, scratch, timing=timing)
+    rows = []
+    for candidate in candidates:
+        note(f"measuring {candidate.name}")
+        row = measure(source, candidate, scratch, baseline=base_row, timing=timing)
+        write_variant(partial / candidate.name, source, candidate, row)
+        rows.append(row)
+    shutil.rmtree(scratch, ignore_errors=True)
+    max_drop = source.max_drop
+    table = {
+        "format": FORMAT, "version": 1, "model": fingerprint, "metric": source.metric,
+        "budget": None if max_drop is None else {"max_drop": max_drop},
+        "threads": source.threads, "baseline": base_row, "variants": rows,
+        "chosen": choose(base_row, rows), "spec": compress.model_dump(mode="json"),
+        **source.extra,
+    }
+    atomic_write_json(partial / COMPRESS_FILE, table)
+    return table
+
+
+def _swap(partial: Path, final: Path) -> None:
+    """Put the new folder in place; the old one is removed only after the rename."""
+    old = final.with_name(".compress.old")
+    shutil.rmtree(old, ignore_errors=True)
+    if final.exists():
+        final.rename(old)
+    partial.rename(final)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _read_json(path: Path) -> dict | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None

@@ -1,0 +1,165 @@
+"""The accuracy-budgeted search: a multi-objective Optuna study over compression settings.
+
+Each trial builds one variant (an optionally distilled student of a searched width, T and
+alpha, then pruned by a searched method and amount, then optionally quantized) and reports
+three objectives on the validation split: the metric (max), ONNX Runtime latency at batch 1
+(min) and size on disk (min). The budget is a constraint, ``drop - max_drop <= 0``, set with
+Optuna 5's ``trial.set_constraint`` (which replaced the samplers' ``constraints_func``), so NSGA-II
+and TPE rank infeasible trials behind feasible ones and ``study.best_trials`` holds feasible
+trials only. That Pareto set comes back as ready candidates; the test split is not read here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from honed.compress.candidates import (
+    Candidate,
+    Source,
+    distill_candidate,
+    float_onnx,
+    prune_candidate,
+    quantize_candidate,
+)
+from honed.spec.schema import CompressSpec, PruneSpec, QuantizeSpec
+
+__all__ = ["compress_search", "SEARCH_TIMING"]
+
+#: latency inside the search is a ranking signal: fewer repeats than the final table
+SEARCH_TIMING = {"repeats": 30, "warmup": 5, "budget_s": 0.5}
+
+
+def _feasible(trial) -> bool:
+    return all(value <= 0 for value in (trial.constraints or {}).values())
+
+
+def _sampler(compress: CompressSpec, seed: int):
+    import optuna
+
+    search = compress.search
+    if search.sampler == "tpe":
+        return optuna.samplers.TPESampler(seed=seed, multivariate=True,
+                                          n_startup_trials=max(2, min(10, search.trials // 3)))
+    # NSGA-II's first generation is random: keep it a fraction of the budget
+    return optuna.samplers.NSGAIISampler(population_size=max(4, min(50, search.trials // 3)),
+                                         seed=seed)
+
+
+def _val_metric(source: Source, candidate: Candidate) -> float:
+    data = source.data
+    if candidate.kind == "onnx":
+        from honed.compress.quantize import onnx_scorer
+
+        return onnx_scorer(data.val.x, data.val.y, data.task, source.metric,
+                           target_scale=data.target_scale, threads=source.threads)(
+            candidate.onnx_path)
+    from honed.train.evaluate import evaluate_arrays
+
+    return float(evaluate_arrays(candidate.module, data.val.x, data.val.y, task=data.task,
+                                 target_scale=data.target_scale)[source.metric])
+
+
+def _latency_and_size(source: Source, candidate: Candidate, scratch: Path) -> tuple[float, int]:
+    from honed.compress.measure import onnx_latency_ms, size_bytes
+
+    path = candidate.onnx_path
+    if candidate.kind == "torch":
+        import safetensors.torch
+
+        from honed.models.saving import _flat_state
+
+        path = float_onnx(source, candidate, scratch)
+        size = len(safetensors.torch.save(_flat_state(candidate.module.state_dict())[0]))
+    else:
+        size = size_bytes(path)
+    latency = onnx_latency_ms(path, batch=1, threads=source.threads,
+                              input_shape=source.input_shape, **SEARCH_TIMING)
+    return latency, size
+
+
+def compress_search(source: Source, compress: CompressSpec, scratch: Path, *,
+                    note: Callable[[str], None] = lambda text: None) -> list[Candidate]:
+    """Run the study; return the feasible Pareto set as candidates named ``search-NNN``.
+
+    Also leaves every trial's values in ``source.extra["search"]`` for compress.json.
+    """
+    import optuna
+
+    from honed.compress.structured import STRUCTURED_FAMILIES
+
+    search = compress.search
+    methods = [m for m in search.methods
+               if m != "structured" or source.record["family"] in STRUCTURED_FAMILIES]
+    if len(methods) < len(search.methods):
+        note(f"search: structured pruning left out ({source.record['family']} models are not "
+             "supported)")
+    methods = methods or ["none"]
+    prune = compress.prune or PruneSpec()
+    quantize = compress.quantize or QuantizeSpec()
+    baseline = _val_metric(source, Candidate("baseline", "torch", "none", module=source.model))
+    made: dict[int, Candidate] = {}
+
+    def objective(trial: optuna.Trial) -> tuple[float, float, float]:
+        candidate = Candidate("baseline", "torch", "none", module=source.model)
+        if compress.distill is not None:
+            candidate = distill_candidate(
+                source, compress.distill, teacher=source.teacher,
+                width=trial.suggest_categorical("width", list(search.width)),
+                temperature=trial.suggest_float("temperature", *search.temperature),
+                alpha=trial.suggest_float("alpha", *search.alpha), name="student")
+        method = trial.suggest_categorical("prune", methods)
+        if method != "none":
+            amount = trial.suggest_float("amount", *search.amount)
+            spec = prune.model_copy(update={"method": method, "amount": amount})
+            candidate = prune_candidate(source, spec, base=candidate, name="pruned")
+        mode = trial.suggest_categorical("quantize", list(search.quantize))
+        if mode != "none":
+            candidate = quantize_candidate(source, candidate, quantize,
+                                           scratch / f"trial-{trial.number:03d}", mode=mode)
+        value = _val_metric(source, candidate)
+        latency, size = _latency_and_size(source, candidate,
+                                          scratch / f"trial-{trial.number:03d}")
+        drop = baseline - value if source.higher_is_better else value - baseline
+        budget = source.max_drop
+        if budget is not None:
+            trial.set_constraint("drop", drop - budget)
+        trial.set_user_attr("drop", drop)
+        made[trial.number] = candidate
+        note(f"search: trial {trial.number}: {trial.params} -> val {source.metric} {value:.4f}, "
+             f"{latency:.3f} ms, {size / 1e3:.1f} kB")
+        return value, latency, float(size)
+
+    directions = ["maximize" if source.higher_is_better else "minimize", "minimize", "minimize"]
+    seed = search.seed if search.seed is not None else source.spec.seed
+    verbosity = optuna.logging.get_verbosity()
+    optuna.logging.set_verbosity(optuna.logging.WARNING)  # progress goes through ``note``
+    try:
+        study = optuna.create_study(directions=directions, sampler=_sampler(compress, seed))
+        study.optimize(objective, n_trials=search.trials, timeout=search.timeout)
+    finally:
+        optuna.logging.set_verbosity(verbosity)
+    pareto = {t.number for t in study.best_trials if _feasible(t)}
+    source.extra["search"] = {
+        "sampler": search.sampler, "baseline_val": baseline, "pareto": sorted(pareto),
+        "trials": [{"number": t.number, "params": t.params, "values": t.values,
+                    "drop": t.user_attrs.get("drop"), "feasible": _feasible(t),
+                    "pareto": t.number in pareto}
+                   for t in study.trials if t.values is not None]}
+    out = []
+    for number in sorted(pareto):
+        candidate = made[number]
+        trial = study.trials[number]
+        candidate.name = f"search-{number:03d}"
+        candidate.settings = {**_plain(trial.params), "trial": number,
+                              "val": dict(zip(("metric", "latency_ms", "size_bytes"),
+                                              trial.values, strict=True))}
+        out.append(candidate)
+    return out
+
+
+def _plain(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.item() if isinstance(v, np.generic) else v) for k, v in params.items()}

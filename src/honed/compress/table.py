@@ -1,0 +1,176 @@
+"""Measuring variants the same way and writing their folders and compress.json rows.
+
+Every latency is ONNX Runtime's (a PyTorch variant is exported to ONNX first), at batch 1 and
+batch 64, with the same threads and inputs, so the rows compare like for like; the test split
+gives the metric. Folders follow the layout in :mod:`honed.compress.variants`.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from honed.compress.candidates import Candidate, Source, float_onnx
+from honed.io import atomic_write_json, atomic_write_text
+
+__all__ = ["measure", "write_variant", "choose", "print_table", "BATCHES"]
+
+BATCHES = (1, 64)
+MIN_SPEEDUP = 0.95  # a chosen variant takes at most 95% of the baseline's batch-1 latency
+
+
+def _test_metrics(source: Source, candidate: Candidate) -> dict[str, Any]:
+    data = source.data
+    if candidate.kind == "onnx":
+        from honed.export.runtime import ort_session, run_session
+        from honed.train.metrics import compute_metrics
+
+        session = ort_session(candidate.onnx_path, threads=source.threads)
+        x = np.ascontiguousarray(data.test.x, dtype=np.float32)
+        outputs = np.concatenate([run_session(session, x[i:i + 1024])
+                                  for i in range(0, len(x), 1024)])
+        return compute_metrics(data.task, data.test.y, outputs, target_scale=data.target_scale)
+    from honed.train.evaluate import evaluate_arrays
+
+    metrics = evaluate_arrays(candidate.module, data.test.x, data.test.y, task=data.task,
+                              target_scale=data.target_scale)
+    metrics.pop("loss", None)
+    return metrics
+
+
+def measure(source: Source, candidate: Candidate, scratch: Path, *,
+            baseline: dict | None = None, timing: dict | None = None) -> dict[str, Any]:
+    """The compress.json row of ``candidate`` (``baseline``: the baseline's row, for the drop).
+
+    Args:
+        source: the run.
+        candidate: the variant.
+        scratch: a folder for the ONNX export of a torch variant (removed by the caller).
+        baseline: the baseline row; None when measuring the baseline itself.
+        timing: keyword arguments of :func:`~honed.compress.measure.onnx_latency_ms`
+            (``repeats``, ``warmup``, ``budget_s``).
+    """
+    from honed.compress.measure import count_macs, onnx_latency_ms, size_bytes
+    from honed.models import count_parameters
+
+    timing = timing or {}
+    test = {k: float(v) for k, v in _test_metrics(source, candidate).items()
+            if isinstance(v, (int, float))}
+    if candidate.kind == "onnx":
+        onnx_path, size = candidate.onnx_path, size_bytes(candidate.onnx_path)
+    else:
+        import safetensors.torch
+
+        from honed.models.saving import _flat_state
+
+        onnx_path = float_onnx(source, candidate, scratch / candidate.name)
+        tensors, _ = _flat_state(candidate.module.state_dict())
+        size = len(safetensors.torch.save(tensors))  # what weights.safetensors will hold
+    latency = {f"batch{b}": round(onnx_latency_ms(onnx_path, batch=b, threads=source.threads,
+                                                  input_shape=source.input_shape, **timing), 5)
+               for b in BATCHES}
+    value = test.get(source.metric)
+    drop = None
+    if baseline is not None and value is not None:
+        reference = baseline["test"][source.metric]
+        drop = reference - value if source.higher_is_better else value - reference
+    row = {
+        "name": candidate.name, "kind": candidate.kind, "method": candidate.method,
+        "settings": candidate.settings, "test": test,
+        "drop": None if drop is None else round(drop, 6),
+        "parameters": count_parameters(candidate.module), "size_bytes": int(size),
+        "macs": count_macs(candidate.module, source.input_shape),
+        "latency_ms": latency, "runtime": "onnxruntime",
+        "within_budget": drop is None or source.max_drop is None or drop <= source.max_drop + 1e-9,
+        "kept": True, "note": candidate.note,
+    }
+    return row
+
+
+def write_variant(folder: Path, source: Source, candidate: Candidate, row: dict[str, Any]) -> None:
+    """Write ``folder`` (``compress/NAME``) for a kept variant."""
+    from honed.models import read_model_json, save_model
+    from honed.spec.template import dump_spec
+
+    folder.mkdir(parents=True)
+    spec_model = candidate.spec.model if candidate.spec is not None else None
+    # torch: the model folder; onnx: the record of the PyTorch model it was made from
+    target = folder / "model" if candidate.kind == "torch" else folder / ".source"
+    save_model(candidate.module.cpu(), target,
+               family=spec_model.family if spec_model is not None else source.record["family"],
+               knobs=spec_model.knobs() if spec_model is not None else source.record["knobs"],
+               input_shape=source.input_shape, num_outputs=source.data.num_outputs,
+               task=source.data.task, resized=candidate.resized,
+               extra={"variant": candidate.name})
+    if candidate.kind == "torch":
+        atomic_write_json(folder / "model" / "preprocess.json", source.data.preprocess)
+    else:
+        shutil.copyfile(candidate.onnx_path, folder / "model.onnx")
+        atomic_write_json(folder / "model.json", read_model_json(target))
+        shutil.rmtree(target)
+        atomic_write_json(folder / "preprocess.json", source.data.preprocess)
+    atomic_write_json(folder / "metrics.json", {"test": row["test"], "drop": row["drop"]})
+    if candidate.spec is not None:
+        atomic_write_text(folder / "spec.yaml", dump_spec(candidate.spec))
+
+
+def choose(baseline: dict[str, Any], rows: list[dict[str, Any]]) -> str | None:
+    """The fastest kept variant at batch 1 within budget, if it beats the baseline there.
+
+    "Beats" means at least 5% faster: timing noise alone must not pick a variant that is the
+    same model underneath (a magnitude-pruned one runs the same dense kernels).
+    """
+    fit = [row for row in rows if row["kept"] and row["within_budget"]]
+    if not fit:
+        return None
+    best = min(fit, key=lambda row: row["latency_ms"]["batch1"])
+    faster = best["latency_ms"]["batch1"] < MIN_SPEEDUP * baseline["latency_ms"]["batch1"]
+    return best["name"] if faster else None
+
+
+def print_table(table: dict[str, Any], console=None) -> None:
+    """The variant table with rich: metric, drop, parameters, size, MACs, latencies."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    console = console or Console()
+    metric = table["metric"]
+    view = Table(title=f"compression: {metric} on test, latency in ms with ONNX Runtime "
+                       f"({table['threads']} thread{'s' if table['threads'] != 1 else ''})",
+                 box=box.SIMPLE_HEAD, pad_edge=False)
+    for header in ("variant", metric, "drop", "params", "size", "MACs", "@1", "@64", ""):
+        view.add_column(header, no_wrap=header != "",
+                        justify="left" if header in ("variant", "") else "right")
+    for row in [table["baseline"], *table["variants"]]:
+        drop = "" if row["drop"] is None else f"{row['drop']:+.4f}"
+        flag = "chosen" if row["name"] == table["chosen"] else (
+            "" if row["within_budget"] else "over budget")
+        view.add_row(row["name"], f"{row['test'].get(metric, float('nan')):.4f}", drop,
+                     f"{row['parameters']:,}", _size(row["size_bytes"]),
+                     "" if row["macs"] is None else _count(row["macs"]),
+                     f"{row['latency_ms']['batch1']:.3f}", f"{row['latency_ms']['batch64']:.3f}",
+                     flag)
+    # a narrow terminal would cut names and numbers short: let lines run long instead
+    needed = console.measure(view, options=console.options.update_width(400)).maximum
+    width = console.width
+    try:
+        console.width = max(width, needed)
+        console.print(view)
+    finally:
+        console.width = width
+
+
+def _count(value: int) -> str:
+    for unit, scale in (("G", 1e9), ("M", 1e6), ("k", 1e3)):
+        if value >= scale:
+            return f"{value / scale:.1f}{unit}"
+    return str(value)
+
+
+def _size(size: int) -> str:
+    return f"{size / 1e6:.2f} MB" if size >= 1e6 else f"{size / 1e3:.1f} kB"
+

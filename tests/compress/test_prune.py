@@ -1,0 +1,131 @@
+"""Magnitude pruning, structured pruning and the iterative schedule."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from honed.compress.prune import MagnitudePruner, magnitude_prune, prunable_weights, sparsity
+from honed.compress.schedule import iterative_prune, step_amounts
+from honed.compress.structured import StructuredPruner, structured_prune
+from honed.errors import UserInputError
+from honed.models import count_parameters, create_model, load_model, save_model
+from tests.helpers import blobs
+
+
+def test_global_magnitude_reaches_the_target_and_keeps_no_masks():
+    model = create_model("mlp", input_shape=(6,), num_outputs=3, hidden=32)
+    head = model.head.weight.clone()
+    magnitude_prune(model, 0.6)
+    assert sparsity(model) == pytest.approx(0.6, abs=1e-3)
+    assert torch.equal(model.head.weight, head)  # the output layer is left alone
+    assert not any(name.endswith(("_orig", "_mask")) for name, _ in model.named_parameters())
+    assert not any(name.endswith("_mask") for name, _ in model.named_buffers())
+    assert not model.body[0]._forward_pre_hooks  # permanent: no reparametrization left
+
+
+def test_layer_scope_prunes_every_layer_alike():
+    model = create_model("mlp", input_shape=(6,), num_outputs=3, hidden=32, depth=3)
+    MagnitudePruner(0.5, scope="layer").apply(model)
+    for module, attr in prunable_weights(model):
+        weight = getattr(module, attr)
+        assert (weight == 0).float().mean().item() == pytest.approx(0.5, abs=0.02)
+
+
+def test_global_scope_drops_the_smallest_weights_overall():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 4))
+    with torch.no_grad():
+        model[0].weight.fill_(0.01)
+        model[1].weight.fill_(1.0)
+    magnitude_prune(model, 0.5, include_head=True)
+    assert (model[0].weight == 0).all() and (model[1].weight != 0).all()
+
+
+@pytest.mark.parametrize("amount", [-0.1, 1.0, 1.5, "half"])
+def test_amount_outside_zero_one_is_refused(amount):
+    with pytest.raises(UserInputError, match=r"\[0, 1\)"):
+        MagnitudePruner(amount)
+    with pytest.raises(UserInputError, match=r"\[0, 1\)"):
+        StructuredPruner(amount, (6,))
+
+
+@pytest.mark.parametrize("family,shape,knobs", [
+    ("mlp", (6,), {"hidden": 32}), ("cnn", (1, 8, 8), {"channels": [8, 16], "hidden": 16}),
+    ("resnet", (1, 8, 8), {"channels": [8, 16], "depth": 1}),
+    ("cnn", (16, 2), {"channels": [8, 16], "norm": "layer"})])
+def test_structured_pruning_removes_channels_and_saves_without_pickle(tmp_path, family, shape,
+                                                                       knobs):
+    model = create_model(family, input_shape=shape, num_outputs=3, **knobs)
+    before = count_parameters(model)
+    structured_prune(model, 0.5, shape)
+    assert count_parameters(model) < 0.6 * before
+    x = torch.randn(5, *shape)
+    model.eval()
+    save_model(model, tmp_path / "m", family=family, knobs=knobs, input_shape=shape,
+               num_outputs=3, task="classification", resized=True)
+    loaded = load_model(tmp_path / "m")
+    assert torch.allclose(loaded(x), model(x), atol=1e-6)
+    assert count_parameters(loaded) == count_parameters(model)
+
+
+def test_a_pruned_model_is_refused_without_resized(tmp_path):
+    from honed.errors import ModelError
+
+    model = structured_prune(create_model("mlp", input_shape=(6,), num_outputs=3), 0.5, (6,))
+    with pytest.raises(ModelError, match="does not match"):
+        save_model(model, tmp_path / "m", family="mlp", knobs={}, input_shape=(6,),
+                   num_outputs=3, task="classification")
+    assert not (tmp_path / "m").exists()
+
+
+def test_structured_refuses_other_families():
+    model = create_model("gru", input_shape=(16, 2), num_outputs=3)
+    with pytest.raises(UserInputError, match="mlp, cnn, resnet"):
+        structured_prune(model, 0.5, (16, 2))
+
+
+def test_step_amounts_grow_linearly():
+    assert step_amounts(0.6, 3) == pytest.approx([0.2, 0.4, 0.6])
+
+
+@pytest.mark.parametrize("method", ["magnitude", "structured"])
+def test_iterative_pruning_fine_tunes_between_steps_and_keeps_zeros(method):
+    data = blobs()
+    torch.manual_seed(0)
+    model = create_model("mlp", input_shape=data.input_shape, num_outputs=3, hidden=32)
+    outcome = iterative_prune(model, data, method=method, amount=0.6, steps=2,
+                              finetune_epochs=2, train={"optimizer": {"lr": 0.01}})
+    assert [r["amount"] for r in outcome.rounds] == pytest.approx([0.3, 0.6])
+    assert all(r["val"]["accuracy"] > 0.5 for r in outcome.rounds)
+    if method == "magnitude":  # the zeros did not grow back during fine-tuning
+        assert sparsity(outcome.model) == pytest.approx(0.6, abs=1e-3)
+    else:
+        assert outcome.model.body[0].out_features == pytest.approx(32 * 0.4, abs=1)
+
+
+def test_fine_tuning_with_ema_and_bf16_keeps_the_pruned_weights_zero():
+    data = blobs()
+    torch.manual_seed(0)
+    model = create_model("mlp", input_shape=data.input_shape, num_outputs=3, hidden=32)
+    outcome = iterative_prune(model, data, method="magnitude", amount=0.5, finetune_epochs=2,
+                              train={"ema": {"decay": 0.9}, "precision": "bf16",
+                                     "device": "cpu"})
+    assert sparsity(outcome.model) == pytest.approx(0.5, abs=1e-3)
+
+
+@pytest.mark.parametrize("shapes", [{"body.9.weight": [4, 6]}, {"body.0.weight": [4]},
+                                    {"body.0.weight": ["4", 6]}])
+def test_a_damaged_shapes_record_is_a_one_line_checkpoint_error(tmp_path, shapes):
+    import json
+
+    from honed.errors import CheckpointError
+
+    model = structured_prune(create_model("mlp", input_shape=(6,), num_outputs=3), 0.5, (6,))
+    save_model(model, tmp_path / "m", family="mlp", knobs={}, input_shape=(6,), num_outputs=3,
+               task="classification", resized=True)
+    record = json.loads((tmp_path / "m" / "model.json").read_text())
+    record["shapes"] = shapes
+    (tmp_path / "m" / "model.json").write_text(json.dumps(record))
+    with pytest.raises(CheckpointError, match="model.json"):
+        load_model(tmp_path / "m")

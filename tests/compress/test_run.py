@@ -1,0 +1,172 @@
+"""compress_run end to end: variants, compress.json, load_variant, CLI, bad input."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from honed.cli.main import main
+from honed.compress import compress_run, list_variants, load_variant
+from honed.errors import UserInputError
+from tests.compress.conftest import FAST
+
+SPEC = {"prune": {"method": "structured", "amount": 0.5, "finetune_epochs": 1},
+        "quantize": {"mode": "dynamic"},
+        "distill": {"student": {"family": "mlp", "hidden": 16}, "epochs": 2},
+        "max_accuracy_drop": 0.05, "threads": 1}
+
+
+def test_every_variant_is_measured_written_and_loadable(digits_run):
+    report = compress_run(digits_run, SPEC, timing=FAST, exporter="torchscript")
+    table = json.loads((digits_run / "compress" / "compress.json").read_text())
+    assert table == report.table
+    assert table["format"] == "honed.compress" and table["version"] == 1
+    assert table["metric"] == "accuracy" and table["budget"] == {"max_drop": 0.05}
+    names = [row["name"] for row in table["variants"]]
+    assert names == ["structured-50", "distilled", "int8-dynamic", "structured-50+int8-dynamic",
+                     "distilled+int8-dynamic"]
+    assert list_variants(digits_run) == names
+    base = table["baseline"]
+    for row in table["variants"]:
+        assert set(row) >= {"name", "kind", "method", "settings", "test", "drop", "parameters",
+                            "size_bytes", "macs", "latency_ms", "runtime", "within_budget",
+                            "kept", "note"}
+        assert row["drop"] == pytest.approx(base["test"]["accuracy"] - row["test"]["accuracy"],
+                                            abs=1e-6)
+        assert row["latency_ms"]["batch1"] > 0 and row["latency_ms"]["batch64"] > 0
+        assert row["within_budget"] == (row["drop"] <= 0.05 + 1e-9)
+    pruned = report.row("structured-50")
+    assert pruned["parameters"] < 0.5 * base["parameters"] and pruned["macs"] < base["macs"]
+    # a structurally pruned model loads back from its folder and scores what the table says
+    variant = load_variant(digits_run, "structured-50")
+    assert variant.kind == "torch" and variant.module.features[0].out_channels < 8
+    assert (variant.folder / "model" / "preprocess.json").is_file()
+    student = load_variant(digits_run, "distilled")
+    assert (student.folder / "spec.yaml").is_file()
+    int8 = load_variant(digits_run, "int8-dynamic")
+    assert int8.kind == "onnx" and int8.module is None and int8.onnx_path.is_file()
+    assert (int8.folder / "model.json").is_file() and (int8.folder / "preprocess.json").is_file()
+    student_int8 = json.loads((digits_run / "compress" / "distilled+int8-dynamic" /
+                               "model.json").read_text())
+    assert student_int8["family"] == "mlp" and student_int8["knobs"]["hidden"] == 16
+    assert not list(digits_run.glob(".compress*"))  # no temp folders left
+    fit = [r for r in table["variants"] if r["within_budget"]]
+    if table["chosen"] is not None:
+        chosen = report.row(table["chosen"])
+        assert chosen["within_budget"]
+        assert chosen["latency_ms"]["batch1"] == min(r["latency_ms"]["batch1"] for r in fit)
+
+
+def test_unknown_variant_lists_the_valid_names(digits_run):
+    compress_run(digits_run, {"prune": {"amount": 0.3}}, timing=FAST, exporter="torchscript")
+    with pytest.raises(UserInputError, match="valid names: magnitude-30"):
+        load_variant(digits_run, "nope")
+    pruned = load_variant(digits_run, "magnitude-30")
+    zeros = (pruned.module.features[0].weight == 0).float().mean().item()
+    assert zeros > 0.1
+
+
+def test_regression_uses_r2_and_the_metric_budget(tmp_path):
+    from honed.spec import spec_from_dict
+    from honed.train.session import train_spec
+
+    run = tmp_path / "diabetes"
+    train_spec(spec_from_dict({"data": {"source": "builtin:diabetes"},
+                               "model": {"family": "mlp", "hidden": 16},
+                               "train": {"epochs": 3}}), out_dir=run, progress=False)
+    with pytest.raises(UserInputError, match="max_metric_drop"):
+        compress_run(run, {"prune": {"amount": 0.3}, "max_accuracy_drop": 0.1})
+    report = compress_run(run, {"prune": {"amount": 0.3}, "max_metric_drop": 0.5},
+                          timing=FAST, exporter="torchscript")
+    assert report.table["metric"] == "r2" and "r2" in report.row("magnitude-30")["test"]
+
+
+def _cli(*args):
+    return main(["compress", *map(str, args), "--quiet", "--exporter", "torchscript"])
+
+
+@pytest.mark.parametrize("args,message", [
+    (["prune.amount=1.5"], "compress.prune.amount must be less than 1"),
+    (["prune.amount=-0.1"], "compress.prune.amount"),
+    (["max_accuracy_drop=-1", "prune.amount=0.5"], "max_accuracy_drop must be greater"),
+    (["prune.method=pruney"], "compress.prune.method"),
+    ([], "nothing to compress"),
+])
+def test_bad_input_is_one_line_exit_2_and_writes_nothing(digits_run, capsys, args, message):
+    before = sorted(p.name for p in digits_run.iterdir())
+    assert _cli(digits_run, *args) == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+    assert sorted(p.name for p in digits_run.iterdir()) == before
+
+
+def test_run_dir_without_model_is_refused(digits_run, capsys):
+    import shutil
+
+    shutil.rmtree(digits_run / "model")
+    assert _cli(digits_run, "prune.amount=0.5") == 2
+    assert "holds no trained model" in capsys.readouterr().err
+    assert not (digits_run / "compress").exists()
+
+
+def test_student_outputs_must_match_the_teacher(digits_run, wine_run, capsys):
+    # a wine teacher (3 classes, 13 features) for a digits student (10 classes)
+    assert _cli(digits_run, "distill.student={family: mlp, hidden: 8}",
+                f"distill.teacher={wine_run}") == 2
+    err = capsys.readouterr().err
+    assert "does not take this run's inputs" in err and err.count("\n") == 1
+    assert not (digits_run / "compress").exists()
+
+
+def test_structured_pruning_of_an_unsupported_family_is_refused(tmp_path, capsys):
+    from honed.spec import spec_from_dict
+    from honed.train.session import train_spec
+
+    run = tmp_path / "gru"
+    train_spec(spec_from_dict({"data": {"source": "builtin:mnist1d", "limit": 200},
+                               "model": {"family": "gru", "hidden": 8},
+                               "train": {"epochs": 1}}), out_dir=run, progress=False)
+    assert _cli(run, "prune.method=structured") == 2
+    assert "use method magnitude" in capsys.readouterr().err
+
+
+def test_cli_prints_the_table_and_a_rerun_replaces_it(digits_run, capsys):
+    assert main(["compress", str(digits_run), "prune.amount=0.4", "--threads", "1",
+                 "--exporter", "torchscript"]) == 0
+    out = capsys.readouterr().out
+    assert "magnitude-40" in out and "baseline" in out and "chosen:" in out
+    assert _cli(digits_run, "prune.amount=0.2", "--json") == 0
+    table = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in table["variants"]] == ["magnitude-20"]
+    assert list_variants(digits_run) == ["magnitude-20"]
+    assert not (digits_run / "compress" / "magnitude-40").exists()
+
+
+def test_models_trained_with_ema_and_bf16_compress(tmp_path):
+    from honed.spec import spec_from_dict
+    from honed.train.session import train_spec
+
+    torch.set_num_threads(1)
+    run = tmp_path / "ema"
+    train_spec(spec_from_dict({"data": {"source": "builtin:wine"},
+                               "model": {"family": "mlp", "hidden": 16},
+                               "train": {"epochs": 3, "ema": {"decay": 0.9}, "precision": "bf16",
+                                         "device": "cpu"}}), out_dir=run, progress=False)
+    report = compress_run(run, {"prune": {"method": "structured", "amount": 0.5,
+                                          "finetune_epochs": 1}},
+                          timing=FAST, exporter="torchscript")
+    assert report.row("structured-50")["parameters"] < report.table["baseline"]["parameters"]
+
+
+def test_chosen_is_the_fastest_within_budget_and_clearly_faster():
+    from honed.compress.table import choose
+
+    def row(name, ms, within=True):
+        return {"name": name, "latency_ms": {"batch1": ms}, "kept": True, "within_budget": within}
+
+    base = row("baseline", 1.0)
+    assert choose(base, [row("a", 0.5), row("b", 0.4, within=False), row("c", 0.7)]) == "a"
+    assert choose(base, [row("noise", 0.97)]) is None  # not clearly faster: keep the baseline
+    assert choose(base, [row("over", 0.1, within=False)]) is None

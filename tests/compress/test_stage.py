@@ -1,0 +1,32 @@
+"""The compress stage of ``honed run``: on with a compress section, skipped when up to date."""
+
+from __future__ import annotations
+
+import json
+
+from honed.pipeline import run
+from honed.spec import spec_from_dict
+
+RAW = {"name": "stage", "data": {"source": "builtin:wine"},
+       "model": {"family": "mlp", "hidden": 16},
+       "train": {"epochs": 3, "optimizer": {"lr": 0.01}, "threads": 1},
+       "compress": {"prune": {"method": "structured", "amount": 0.5}, "threads": 1}}
+
+
+def test_stage_runs_after_test_and_is_skipped_when_done(tmp_path):
+    out = tmp_path / "run"
+    outcome = run(spec_from_dict(RAW), out_dir=out, progress=False)
+    assert [(s.name, s.status) for s in outcome.stages][:4] == [
+        ("tune", "off"), ("refit", "ran"), ("test", "ran"), ("compress", "ran")]
+    table = json.loads((out / "compress" / "compress.json").read_text())
+    assert table["model"] == outcome.metrics["refit"]["fingerprint"]
+    assert [r["name"] for r in table["variants"]] == ["structured-50"]
+    again = run(spec_from_dict(RAW), out_dir=out, progress=False)
+    assert ("compress", "skipped") in [(s.name, s.status) for s in again.stages]
+
+
+def test_stage_is_off_without_a_compress_section(tmp_path):
+    raw = {key: value for key, value in RAW.items() if key != "compress"}
+    outcome = run(spec_from_dict(raw), out_dir=tmp_path / "run", progress=False)
+    assert ("compress", "off") in [(s.name, s.status) for s in outcome.stages]
+    assert not (tmp_path / "run" / "compress").exists()

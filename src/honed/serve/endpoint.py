@@ -1,0 +1,108 @@
+"""``POST /v1/predict`` as a lean ASGI handler in front of FastAPI.
+
+For a small model, FastAPI's request machinery (routing, dependency solving, response
+encoding) costs more CPU than the prediction itself, so the server answers this one hot path
+here: the body (already read and size-checked by :class:`~honed.serve.limits.LimitsMiddleware`)
+is parsed and validated by pydantic in one pass (``model_validate_json``), checked field by
+field, queued on the micro-batcher, and the answer is written as two ASGI messages. FastAPI
+still documents the endpoint in OpenAPI, and its route calls the same :meth:`answer`.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from honed.errors import DataError
+
+from .batcher import BatcherClosed, MicroBatcher, QueueFull, RequestTimeout
+from .limits import json_response
+from .metrics import ServeMetrics
+from .payload import FieldError, check_inputs, check_records
+from .schemas import PredictRequest
+
+__all__ = ["PredictEndpoint", "PREDICT_PATH"]
+
+PREDICT_PATH = "/v1/predict"
+_JSON = [(b"content-type", b"application/json")]
+
+
+class PredictEndpoint:
+    """Answers ``POST /v1/predict``; every other request goes on to ``app`` (FastAPI).
+
+    Args:
+        app: The ASGI app for everything else.
+        runtime: Anything with ``predict_many``, ``preprocess`` and ``kind``.
+        batcher: The started micro-batcher whose ``fn`` is ``runtime.predict_many``.
+        settings: The server's :class:`~honed.serve.app.ServeSettings`.
+        metrics: Where 503 and 504 refusals are counted.
+        name: The model name echoed in answers.
+    """
+
+    def __init__(self, app, runtime, batcher: MicroBatcher, settings, metrics: ServeMetrics,
+                 name: str | None):
+        self.app, self.runtime, self.batcher = app, runtime, batcher
+        self.settings, self.metrics, self.name = settings, metrics, name
+
+    async def __call__(self, scope, receive, send) -> None:
+        if scope["type"] != "http" or scope["path"] != PREDICT_PATH:
+            await self.app(scope, receive, send)
+            return
+        if scope["method"] != "POST":
+            await json_response(send, 405, "Method Not Allowed", headers=[(b"allow", b"POST")])
+            return
+        message = await receive()  # the whole body, buffered by LimitsMiddleware
+        status, body, headers = await self.answer(message.get("body", b""))
+        await send({"type": "http.response.start", "status": status,
+                    "headers": [*_JSON, (b"content-length", str(len(body)).encode()),
+                                *headers]})
+        await send({"type": "http.response.body", "body": body})
+
+    async def answer(self, raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """The status, JSON body and extra headers of the answer to one request body."""
+        try:
+            request = PredictRequest.model_validate_json(raw)
+            payload = self._payload(request)
+            predictions = await self.batcher.submit(payload, len(payload))
+        except ValidationError as error:
+            detail = [{"loc": ["body", *e.get("loc", ())], "msg": e.get("msg", ""),
+                       "type": e.get("type", "")} for e in error.errors()[:10]]
+            return 422, _dump({"detail": detail}), []
+        except FieldError as error:
+            return 422, _dump({"detail": error.detail()}), []
+        except DataError as error:
+            return 422, _dump({"detail": [{"loc": ["body"], "msg": str(error),
+                                           "type": "value_error"}]}), []
+        except (QueueFull, BatcherClosed):
+            self.metrics.rejected["queue_full"] += 1
+            return 503, _dump({"detail": "server busy; retry shortly"}), [(b"retry-after",
+                                                                            b"1")]
+        except RequestTimeout:
+            self.metrics.rejected["timeout"] += 1
+            return 504, _dump({"detail": "prediction took longer than "
+                                         f"{self.settings.timeout_s:g} s"}), []
+        return 200, _dump({"predictions": predictions, "model": self.name}), []
+
+    def _payload(self, request: PredictRequest) -> Any:
+        most = self.settings.max_records
+        if request.records is not None:
+            if self.runtime.kind != "table":
+                raise FieldError(["body", "records"], "this model takes arrays: send 'inputs' "
+                                 f"shaped {list(self.runtime.preprocess['input_shape'])}")
+            _check_count(request.records, "records", most)
+            return check_records(request.records, self.runtime.preprocess)
+        _check_count(request.inputs, "inputs", most)
+        return check_inputs(request.inputs, self.runtime.preprocess)
+
+
+def _check_count(items: list, field: str, most: int) -> None:
+    if not items:
+        raise FieldError(["body", field], "must hold at least one item")
+    if len(items) > most:
+        raise FieldError(["body", field], f"at most {most} items per request; got {len(items)}")
+
+
+def _dump(value: Any) -> bytes:
+    return json.dumps(value).encode()

@@ -12,7 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "append_line"]
+__all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "append_line",
+           "read_lines"]
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -50,6 +51,24 @@ def append_line(path: str | os.PathLike, record: Mapping[str, Any]) -> None:
         handle.write(json.dumps(dict(record), default=_json_default) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
+
+
+def read_lines(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """The records of a file written with :func:`append_line` (empty when it is missing).
+
+    A line torn by a kill mid-write is skipped, so a crashed run still reads.
+    """
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError:
+        return []
+    out = []
+    for line in text.splitlines():
+        try:
+            out.append(json.loads(line))
+        except ValueError:
+            continue
+    return out
 
 
 def _json_default(value: Any) -> Any:

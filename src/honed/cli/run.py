@@ -48,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
     console.print(metrics_table(metrics, title=f"{template.default.name}: final metrics"))
     console.print(_summary(metrics), markup=False)
     console.print(f"run dir: {out}", markup=False)
+    if (out / "report.html").is_file():
+        console.print(f"report: {out / 'report.html'}", markup=False, soft_wrap=True)
     return 0
 
 

@@ -44,4 +44,13 @@ def run(args: argparse.Namespace) -> int:
                   f"({metrics['stop_reason']}), best epoch {metrics['best_epoch']}, "
                   f"{metrics['seconds']:.1f}s")
     console.print(f"run dir: {outcome.run_dir.root}")
+    _doctor_summary(outcome.run_dir.root)
     return 0
+
+
+def _doctor_summary(run_dir) -> None:
+    """The doctor's verdicts, one line each (``honed doctor RUN_DIR`` gives the evidence)."""
+    from honed.report.doctor import diagnose, summary_lines
+
+    for line in summary_lines(diagnose(run_dir)):
+        console.print(line, markup=False)

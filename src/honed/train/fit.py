@@ -19,6 +19,7 @@ from honed.train.callbacks import (
     Checkpoint,
     EarlyStopping,
     HistoryLogger,
+    Probes,
     ProgressBar,
     Unfreeze,
 )
@@ -58,7 +59,8 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
         seed: seeds the data order and augmentation generators.
         augment: a batch augmentation ``(x, y, generator) -> (x, y)``.
         callbacks: extra callbacks, run with the built-in ones.
-        out_dir: when given, ``history.jsonl`` and resumable ``checkpoints/`` are written there.
+        out_dir: when given, ``history.jsonl``, resumable ``checkpoints/`` and (unless
+            ``probes=False``) ``probes.jsonl`` are written there.
         resume: continue from ``out_dir/checkpoints/last.safetensors``.
         progress: show progress bars.
         unfreeze_after: make frozen parameters trainable from this epoch on.
@@ -86,6 +88,8 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
     if out_dir is not None:
         saver = Checkpoint(checkpoint_folder(out_dir), monitor=config.monitor)
         chosen += [HistoryLogger(Path(out_dir) / "history.jsonl"), saver]
+        if config.probes:  # gradients, updates and dead units for honed doctor
+            chosen.append(Probes(Path(out_dir) / "probes.jsonl"))
     trainer = Trainer(model, data, config, seed=seed, augment=augment, callbacks=chosen)
     if resume:
         if saver is None or not saver.last_path.exists():

@@ -1,0 +1,17 @@
+"""The doctor's checks, one module each; every check maps evidence to a Finding or None."""
+
+from honed.report.checks import (
+    class_imbalance,
+    dead_units,
+    early_stop,
+    gradients,
+    lr_high,
+    lr_low,
+    overfitting,
+    search_bounds,
+    underfitting,
+)
+from honed.report.checks.base import Finding
+
+__all__ = ["Finding", "class_imbalance", "dead_units", "early_stop", "gradients", "lr_high",
+           "lr_low", "overfitting", "search_bounds", "underfitting"]

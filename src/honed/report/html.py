@@ -1,0 +1,134 @@
+"""``write_report``: one self-contained HTML page per run dir (plotly inlined, no network).
+
+Every section either renders or says what the run dir lacks for it: a half-written run, a run
+without a study, compression or bundle still gets a page.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from honed.io import atomic_write_text
+from honed.report.evidence import Evidence, load_evidence
+from honed.report.figures import (
+    Section,
+    classification,
+    compression,
+    curves,
+    environment,
+    export,
+    regression,
+    study,
+)
+from honed.report.figures.base import esc, missing
+
+__all__ = ["write_report", "render_report", "SECTION_IDS", "REPORT_NAME"]
+
+REPORT_NAME = "report.html"
+#: the sections of every report, in page order (the Chromium test checks each id)
+SECTION_IDS = ("summary", "doctor", "curves", "study", "evaluation", "compression", "export",
+               "environment")
+
+
+def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Path:
+    """Write ``RUN_DIR/report.html`` (or ``out``) and return its path.
+
+    Raises:
+        UserInputError: ``run_dir`` is not a run dir.
+
+    Example:
+        >>> write_report("runs/digits")  # then open runs/digits/report.html
+    """
+    evidence = load_evidence(run_dir)
+    page = render_report(evidence)
+    path = Path(out) if out is not None else evidence.root / REPORT_NAME
+    atomic_write_text(path, page)
+    return path
+
+
+def render_report(evidence: Evidence) -> str:
+    """The report page as one HTML string."""
+    from plotly.offline import get_plotlyjs
+
+    from honed.report.summary import section as summary_section
+
+    builders: list[tuple[str, str, Callable[[Evidence], Section]]] = [
+        ("summary", "Run summary", summary_section), ("doctor", "Doctor", _doctor),
+        ("curves", "Learning curves", curves.section), ("study", "Search", study.section),
+        ("evaluation", "Evaluation", _evaluation),
+        ("compression", "Compression", compression.section),
+        ("export", "Export", export.section), ("environment", "Environment", environment.section)]
+    sections = [_safe(evidence, *item) for item in builders]
+    title = f"honed report: {evidence.spec.get('name', evidence.root.name)}"
+    nav = " · ".join(f'<a href="#{s.id}">{esc(s.title)}</a>' for s in sections)
+    body = "\n".join(_render(s) for s in sections)
+    made = time.strftime("%Y-%m-%d %H:%M:%S %Z")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+            f'<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{esc(title)}</title><style>{_CSS}</style>"
+            f'<script type="text/javascript">{get_plotlyjs()}</script></head>'
+            f"<body><header><h1>{esc(title)}</h1><p>{esc(evidence.root)} · made {made}</p>"
+            f"<nav>{nav}</nav></header><main>{body}</main></body></html>\n")
+
+
+def _safe(evidence: Evidence, section_id: str, title: str,
+          build: Callable[[Evidence], Section]) -> Section:
+    """The section, or a note naming why it could not be drawn (never an exception)."""
+    try:
+        part = build(evidence)
+    except Exception as exc:  # a half-written or foreign file must not cost the whole page
+        part = Section(section_id, title).lack(
+            f"could not draw this section: {type(exc).__name__}: {exc}")
+    part.id = section_id  # the page's ids are fixed whatever a builder named its section
+    return part
+
+
+def _render(part: Section) -> str:
+    notes = "".join(missing(text) for text in part.missing)
+    return (f'<section id="{esc(part.id)}"><h2>{esc(part.title)}</h2>'
+            f'{"".join(part.parts)}{notes}</section>')
+
+
+def _evaluation(evidence: Evidence) -> Section:
+    task = evidence.task
+    if task == "classification":
+        return classification.section(evidence)
+    if task in ("regression", "forecasting"):
+        return regression.section(evidence)
+    return Section("evaluation", "Evaluation").lack(
+        "the task is unknown: metrics.json and history.jsonl are missing")
+
+
+def _doctor(evidence: Evidence) -> Section:
+    from honed.report.doctor import diagnose
+
+    diagnosis = diagnose(evidence)
+    part = Section("doctor", "Doctor")
+    if diagnosis.healthy:
+        part.add(f'<p class="ok">no problem found (checked: {esc(", ".join(diagnosis.checked))})'
+                 "</p>")
+    for finding in diagnosis.findings:
+        changes = "".join(f"<li><code>{esc(c)}</code></li>" for c in finding.changes)
+        part.add(f'<div class="finding"><h3>{esc(finding.verdict)}</h3>'
+                 f"<p><b>evidence:</b> {esc(finding.evidence)}</p>"
+                 f"<p><b>try:</b></p><ul>{changes}</ul></div>")
+    for note in diagnosis.notes:
+        part.lack(note)
+    return part
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:0;color:#222;
+background:#fafafa}header{background:#1d3557;color:#fff;padding:16px 28px}header h1{margin:0;
+font-size:22px}header p{margin:4px 0;opacity:.8}nav a{color:#a8dadc;margin-right:4px}
+main{padding:8px 28px 40px;max-width:1400px}section{background:#fff;border:1px solid #e3e3e3;
+border-radius:6px;margin:18px 0;padding:8px 18px 14px}h2{font-size:18px;color:#1d3557}
+table{border-collapse:collapse;margin:10px 0;font-size:13px}caption{text-align:left;
+font-weight:600;padding:4px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}
+th{background:#f1f4f8}.missing{color:#8a6d3b;background:#fcf8e3;padding:6px 10px;
+border-radius:4px}.ok{color:#2a7a3b;font-weight:600}.finding{border-left:4px solid #e76f51;
+padding:2px 12px;margin:10px 0}.finding h3{margin:6px 0;font-size:15px}code{background:#f3f3f3;
+padding:1px 4px;border-radius:3px}pre{background:#f6f6f6;padding:8px;overflow:auto}
+"""

@@ -1,0 +1,48 @@
+"""Stage ``report``: ``DIR/report.html``, the last stage of ``honed run``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from honed.pipeline import RunContext, Stage
+
+__all__ = ["Report", "report_inputs"]
+
+#: what the report reads, relative to the run dir (folders: every file inside counts)
+_INPUTS = ("spec.yaml", "metrics.json", "history.jsonl", "probes.jsonl", "model",
+           "study/study.db", "study/space.yaml", "compress/compress.json", "bundle")
+
+
+def report_inputs(run_dir: Path) -> list[Path]:
+    """The files in ``run_dir`` that the report is made from (those that exist)."""
+    found = []
+    for name in _INPUTS:
+        path = run_dir / name
+        if path.is_dir():
+            found += [p for p in path.rglob("*") if p.is_file()]
+        elif path.is_file():
+            found.append(path)
+    return found
+
+
+class Report(Stage):
+    """Write ``DIR/report.html`` (see :func:`honed.report.write_report`).
+
+    Always on. Done when report.html is newer
+    than every file it reads, so a stage that changed the model, the study, the compression
+    table or the bundle makes it again.
+    """
+
+    name = "report"
+
+    def done(self, context: RunContext) -> bool:
+        page = context.run.root / "report.html"
+        if not page.is_file():
+            return False
+        made = page.stat().st_mtime_ns
+        return all(path.stat().st_mtime_ns <= made for path in report_inputs(context.run.root))
+
+    def run(self, context: RunContext) -> None:
+        from honed.report.html import write_report
+
+        write_report(context.run.root)  # honed run prints its path at the end

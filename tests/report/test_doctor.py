@@ -1,0 +1,142 @@
+"""The doctor on runs built to show each pathology, and on a healthy run (no finding)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from honed.cli.main import main
+from honed.errors import UserInputError
+from honed.report.doctor import diagnose, format_diagnosis, summary_lines
+
+
+def checks(run_dir) -> dict:
+    return {f.check: f for f in diagnose(run_dir).findings}
+
+
+def test_healthy_run_gets_no_finding(runs, capsys):
+    diagnosis = diagnose(runs["healthy"])
+    assert diagnosis.findings == [], format_diagnosis(diagnosis)
+    assert diagnosis.notes == []
+    assert summary_lines(diagnosis) == ["doctor: no problem found"]
+    assert main(["doctor", str(runs["healthy"])]) == 0
+    assert "no problem found" in capsys.readouterr().out
+
+
+def test_honed_train_ends_with_the_doctor(tmp_path, capsys):
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: w\ndata: {source: 'builtin:wine'}\nmodel: {family: mlp, hidden: 8}\n"
+                    "train: {epochs: 4, optimizer: {name: sgd, lr: 1.0e-6}}\n")
+    assert main(["train", str(spec), "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    out = capsys.readouterr().out
+    assert "doctor: learning rate too low" in out and "honed doctor" in out
+
+
+def test_probes_are_recorded_once_per_epoch(runs):
+    lines = [json.loads(line) for line in
+             (runs["healthy"] / "probes.jsonl").read_text().splitlines()]
+    assert [line["epoch"] for line in lines] == list(range(1, 13))
+    last = lines[-1]
+    assert set(last["grad_norm"]) >= {"body.0", "head"} and last["samples"] >= 1
+    assert all(0 < ratio < 1 for ratio in last["update_ratio"].values())
+    assert all(0 <= share <= 1 for share in last["dead_units"].values())
+
+
+def test_learning_rate_of_10_diverges(runs):
+    found = checks(runs["diverged"])
+    assert "lr_high" in found
+    finding = found["lr_high"]
+    assert "diverged" in finding.evidence
+    assert "train.optimizer.lr=1" in finding.changes
+    assert "train.clip={norm: 1.0}" in finding.changes
+    assert "underfitting" not in found and "lr_low" not in found  # explained by the lr
+
+
+def test_tiny_net_underfits(runs):
+    found = checks(runs["underfit"])
+    assert list(found) == ["underfitting"], found
+    assert "train accuracy" in found["underfitting"].evidence
+    assert any(c.startswith("model.hidden={int:") for c in found["underfitting"].changes)
+
+
+def test_no_regularization_on_a_tiny_split_overfits(runs):
+    found = checks(runs["overfit"])
+    assert "overfitting" in found, found
+    finding = found["overfitting"]
+    assert "val loss" in finding.evidence and "while train loss fell" in finding.evidence
+    assert "model.dropout={float: [0.2, 0.5]}" in finding.changes
+    assert "train.optimizer.weight_decay=0.001" in finding.changes
+
+
+def test_learning_rate_too_low(runs):
+    found = checks(runs["slow"])
+    assert list(found) == ["lr_low"], found
+    assert "update-to-weight ratio" in found["lr_low"].evidence
+    assert "train.optimizer.lr=1e-05" in found["lr_low"].changes
+
+
+def test_vanishing_gradients(runs):
+    found = checks(runs["vanishing"])
+    assert list(found) == ["gradients"], found  # the tiny updates are its symptom
+    assert "vanishing" in found["gradients"].verdict
+    assert found["gradients"].changes[:2] == ["model.activation=relu", "model.init=he"]
+
+
+def test_early_stopping_too_soon(runs):
+    found = checks(runs["impatient"])
+    assert list(found) == ["early_stop"], found
+    assert "patience 1" in found["early_stop"].evidence
+    assert "train.early_stopping.patience=5" in found["early_stop"].changes
+
+
+def test_dead_relu_units(runs):
+    found = checks(runs["dead"])
+    assert list(found) == ["dead_units"], found  # the flat loss is its symptom
+    assert "100%" in found["dead_units"].evidence
+    assert "model.activation=leaky_relu" in found["dead_units"].changes
+
+
+def test_class_imbalance(runs):
+    found = checks(runs["imbalanced"])
+    assert "class_imbalance" in found, found
+    assert "train.monitor=val.f1" in found["class_imbalance"].changes
+
+
+def test_search_with_best_trials_on_a_bound(study_run):
+    found = checks(study_run)
+    assert "search_bounds" in found, found
+    finding = found["search_bounds"]
+    assert "train.optimizer.lr" in finding.evidence and "high bound" in finding.evidence
+    assert "train.optimizer.lr={float: [0.001, 0.016], step: 0.002}" in finding.changes
+
+
+def test_half_written_run_is_diagnosed_with_notes(runs, tmp_path):
+    half = tmp_path / "half"
+    shutil.copytree(runs["healthy"], half)
+    (half / "metrics.json").unlink()
+    shutil.rmtree(half / "model")
+    with open(half / "history.jsonl", "a") as handle:
+        handle.write('{"epoch": 13, "tra')  # a line torn by a kill
+    diagnosis = diagnose(half)
+    assert any("did not finish" in note for note in diagnosis.notes)
+    (half / "probes.jsonl").unlink()
+    (half / "history.jsonl").unlink()
+    diagnosis = diagnose(half)
+    assert diagnosis.findings == []
+    assert any("no history.jsonl" in note for note in diagnosis.notes)
+
+
+def test_not_a_run_dir(tmp_path, capsys):
+    with pytest.raises(UserInputError, match="not a honed run dir"):
+        diagnose(tmp_path)
+    assert main(["doctor", str(tmp_path / "nope")]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "is not a folder" in err
+
+
+def test_doctor_json(runs, capsys):
+    assert main(["doctor", str(runs["diverged"]), "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["findings"][0]["check"] == "lr_high"

@@ -1,0 +1,150 @@
+"""The HTML report: every section present, degrading on partial runs, and in real Chromium."""
+
+from __future__ import annotations
+
+import re
+import shutil
+
+import optuna
+import pytest
+
+from honed.cli.main import main
+from honed.report.html import SECTION_IDS, write_report
+from tests.report.chromium import load_page
+
+#: external resources a page would fetch (inlined plotly.js mentions URLs in its code, which is
+#: no request: what matters is a src/href attribute pointing off the machine)
+_EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?(?:https?:)?//""", re.I)
+
+
+def external(page: str) -> list[str]:
+    """src/href attributes pointing off the machine, outside script bodies."""
+    return _EXTERNAL.findall(re.sub(r"<script[^>]*>.*?</script>", "", page, flags=re.S))
+
+
+def sections(page: str) -> dict[str, str]:
+    """Section id → its HTML."""
+    return dict(re.findall(r'<section id="([^"]+)">(.*?)</section>', page, re.S))
+
+
+def test_report_of_a_train_run_in_chromium(runs, tmp_path, capsys):
+    assert main(["report", str(runs["healthy"])]) == 0
+    path = runs["healthy"] / "report.html"
+    assert f"report: {path}" in capsys.readouterr().out
+    page = path.read_text()
+    assert page.count("<script") >= 1 and external(page) == []
+    found = sections(page)
+    assert list(found) == list(SECTION_IDS)
+    assert "no problem found" in found["doctor"]
+    assert "confusion matrix" in found["evaluation"] and "precision" in found["evaluation"]
+    assert "no study" in found["study"] and "no compress/compress.json" in found["compression"]
+
+    load = load_page(path, tmp_path)
+    assert load.console == [], load.console
+    for section_id in SECTION_IDS:
+        assert f'id="{section_id}"' in load.dom
+    assert load.dom.count('class="plot-container plotly"') >= 2  # plotly drew the figures
+    assert external(load.dom) == []
+    _assert_not_blank(load.screenshot)
+
+
+def test_report_of_a_run_with_a_study_in_chromium(study_run, tmp_path):
+    path = write_report(study_run)
+    found = sections(path.read_text())
+    assert "optimization history" in found["study"] and "parallel" in found["study"].lower()
+    assert "trial states" in found["study"] and "search_bounds" not in found["doctor"]
+    assert "the best trials sit on a bound" in found["doctor"]
+    assert "best trial" in found["summary"] and "test" in found["summary"]
+    load = load_page(path, tmp_path)
+    assert load.console == [], load.console
+    assert load.dom.count('class="plot-container plotly"') >= 5
+    _assert_not_blank(load.screenshot)
+
+
+def test_the_console_check_sees_errors(tmp_path):
+    page = tmp_path / "broken.html"
+    page.write_text("<html><body><p>x</p><script>console.error('boom'); nope();</script>"
+                    "</body></html>")
+    console = load_page(page, tmp_path).console
+    assert any("boom" in line for line in console)
+    assert any("Uncaught ReferenceError" in line for line in console)
+
+
+def test_multi_objective_coarse_to_fine_study(tmp_path):
+    from honed.pipeline import run
+    from honed.spec.template import spec_from_dict
+
+    raw = {"name": "mo", "data": {"source": "builtin:wine"},
+           "model": {"family": "mlp", "hidden": {"int": [4, 64], "log": True}},
+           "train": {"epochs": 2, "optimizer": {
+               "name": "adamw", "lr": {"float": [1.0e-3, 1.0e-1], "log": True}}},
+           "search": {"trials": 8, "strategy": "coarse-to-fine",
+                      "objectives": ["val.accuracy:max", "params:min"]}}
+    outcome = run(spec_from_dict(raw), out_dir=tmp_path / "mo", progress=False)
+    study = sections((outcome.run_dir.root / "report.html").read_text())["study"]
+    assert "Pareto" in study and "coarse-to-fine: narrowed after" in study
+    assert 'class="missing"' not in study  # every study figure was drawn
+
+
+def test_report_of_a_regression_run(runs):
+    found = sections(write_report(runs["regression"]).read_text())
+    assert "predicted against true" in found["evaluation"]
+    assert "residuals" in found["evaluation"]
+
+
+def test_report_of_a_compressed_and_exported_run(runs):
+    page = runs["shipped"] / "report.html"  # honed run made it as its last stage
+    found = sections(page.read_text())
+    assert "baseline" in found["compression"] and "int8" in found["compression"]
+    assert "accuracy against batch-1 latency" in found["compression"]
+    assert "parity" in found["export"] and "model.onnx" in found["export"]
+    assert "<td>ok</td>" in found["export"]  # every bundle hash still matches
+
+
+def test_half_written_run_still_gets_a_report(runs, tmp_path):
+    half = tmp_path / "half"
+    shutil.copytree(runs["healthy"], half)
+    for name in ("metrics.json", "history.jsonl", "probes.jsonl"):
+        (half / name).unlink()
+    shutil.rmtree(half / "model")
+    found = sections(write_report(half).read_text())
+    assert list(found) == list(SECTION_IDS)
+    assert "the run did not finish" in found["summary"]
+    assert "no history.jsonl" in found["curves"]
+    assert "task is unknown" in found["evaluation"]
+
+
+def test_study_without_a_complete_trial(runs, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(runs["healthy"], run)
+    (run / "study").mkdir()
+    study = optuna.create_study(study_name="healthy",
+                                storage=f"sqlite:///{run / 'study' / 'study.db'}")
+    study.tell(study.ask(), state=optuna.trial.TrialState.FAIL)
+    found = sections(write_report(run).read_text())
+    assert "no complete trial" in found["study"]
+    assert "fail" in found["study"]
+
+
+def test_not_a_run_dir_is_one_line_and_exit_2(tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("hello")
+    assert main(["report", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "not a honed run dir" in err
+    assert not (tmp_path / "report.html").exists()
+
+
+def _assert_not_blank(path) -> None:
+    """The screenshot exists and holds more than one colour (the page really drew)."""
+    from PIL import Image
+
+    assert path.is_file() and path.stat().st_size > 10_000
+    image = Image.open(path).convert("L").resize((100, 240))
+    low, high = image.getextrema()
+    assert high - low > 100, "the screenshot is blank"
+    assert len(image.getcolors(256)) > 20
+
+
+@pytest.fixture(autouse=True)
+def _quiet_optuna():
+    optuna.logging.set_verbosity(optuna.logging.WARNING)

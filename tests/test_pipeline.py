@@ -56,11 +56,12 @@ def test_stages_run_in_order_and_are_skipped_when_done(tmp_path):
     assert log == ["a", "d"] and any("a: already done" in n for n in ctx.cache["notes"])
 
 
-def test_default_stages_are_tune_refit_test():
+def test_default_stages_run_in_pipeline_order():
     from honed.pipeline import default_stages
 
-    assert [type(s) for s in default_stages()] == [Tune, Refit, Test]
-    assert [s.name for s in default_stages()] == ["tune", "refit", "test"]
+    assert [s.name for s in default_stages()] == ["tune", "refit", "test", "compress", "export",
+                                                  "report"]
+    assert [type(s) for s in default_stages()][:3] == [Tune, Refit, Test]
 
 
 def test_command_line_settings_override_the_search_section(tmp_path):

@@ -104,6 +104,14 @@ def test_bad_dimensions(dim, message):
     assert any(message in e and e.startswith("model.dropout") for e in errors), errors
 
 
+def test_dimensions_outside_what_a_trial_trains_are_refused():
+    raw = copy.deepcopy(BASE)
+    raw["compress"] = {"prune": {"amount": {"float": [0.2, 0.8]}}}
+    errors = errors_of(raw)
+    assert any(e.startswith("compress.prune.amount is a search dimension, but only seed, data, "
+                            "model, train may hold them") for e in errors), errors
+
+
 def test_unknown_literal_lists_valid_choices():
     raw = copy.deepcopy(BASE)
     raw["train"]["schedule"] = {"name": "cosinus"}

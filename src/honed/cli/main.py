@@ -7,15 +7,34 @@ Exit codes (DESIGN.md): 0 done; 2 bad input, one line naming what is wrong, noth
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 
 from honed import __version__
-from honed.cli import evaluate, listing, lr_find, run, study, train, tune, validate, worker
+from honed.cli import (
+    compress,
+    dashboard,
+    doctor,
+    evaluate,
+    export,
+    listing,
+    lr_find,
+    predict,
+    report,
+    run,
+    serve,
+    study,
+    train,
+    tune,
+    validate,
+    worker,
+)
 
 __all__ = ["main", "build_parser"]
 
-COMMANDS = (run, train, tune, worker, study, validate, evaluate, lr_find, listing)
+COMMANDS = (run, train, tune, worker, study, validate, evaluate, compress, export, lr_find,
+            predict, serve, report, doctor, dashboard, listing)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -62,6 +81,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except HonedError as exc:
         print(f"honed {args.command}: {_one_line(exc)}", file=sys.stderr)
         return 1
+    except BrokenPipeError:
+        # the reader went away (`honed doctor RUN | head`): not an error of ours. Point stdout
+        # at devnull so that Python's flush at exit does not raise a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 #: what an interrupted command kept, and how to go on, where that is not --resume

@@ -32,6 +32,10 @@ __all__ = [
     "SamplerSpec",
     "PrunerSpec",
     "CompressSpec",
+    "PruneSpec",
+    "QuantizeSpec",
+    "DistillSpec",
+    "CompressSearchSpec",
     "ExportSpec",
 ]
 
@@ -222,6 +226,7 @@ class TrainSpec(_Section):
     monitor: str = "val.loss"  # metric that picks the best checkpoint: val.<metric>
     device: Literal["auto", "cpu", "cuda"] = "auto"
     threads: Annotated[int, Field(ge=1, le=1024)] | None = None  # torch intra-op threads
+    probes: bool = True  # record gradient/activation probes for honed doctor (with an out dir)
 
 
 # ---------------------------------------------------------------- later stages
@@ -283,28 +288,100 @@ class SearchSpec(_Section):
 
 
 class PruneSpec(_Section):
+    """Pruning: ``magnitude`` zeroes weights (masks made permanent), ``structured`` removes
+    channels and neurons; ``steps`` rounds reach ``amount``, each fine-tuned for
+    ``finetune_epochs`` with the spec's trainer."""
+
     method: Literal["magnitude", "structured"] = "magnitude"
-    amount: Fraction = 0.5
+    scope: Literal["global", "layer"] = "global"  # magnitude: one threshold, or one per layer
+    amount: Fraction = 0.5  # share of weights (magnitude) or of channels (structured) removed
+    steps: Annotated[int, Field(ge=1, le=100)] = 1
+    finetune_epochs: Annotated[int, Field(ge=0, le=100000)] = 0  # after each step
 
 
 class QuantizeSpec(_Section):
-    method: Literal["int8", "dynamic", "static"] = "int8"
+    """int8 quantization of the exported ONNX model with ONNX Runtime."""
+
+    method: Literal["int8", "dynamic", "static"] = "int8"  # dynamic/static also set ``mode``
+    mode: Literal["dynamic", "static"] = "dynamic"
+    calibration: Literal["minmax", "entropy", "percentile"] = "minmax"  # static only
+    samples: Annotated[int, Field(ge=1, le=1 << 20)] = 256  # calibration rows from train
+    per_channel: bool = True
+
+    @model_validator(mode="before")
+    @classmethod
+    def _method_sets_mode(cls, value):
+        if isinstance(value, dict) and value.get("method") in ("dynamic", "static"):
+            value = {"mode": value["method"], **value}
+        return value
+
+
+class DistillSpec(_Section):
+    """Knowledge distillation: the teacher trains ``student`` with
+    ``alpha * T^2 * KL + (1 - alpha) * task loss``."""
+
+    student: ModelSpec
+    teacher: str | None = None  # a run dir; None: the run's own model
+    temperature: PositiveFloat = 4.0
+    alpha: Annotated[float, Field(ge=0.0, le=1.0)] = 0.7
+    epochs: Annotated[int, Field(ge=1, le=100000)] | None = None  # None: train.epochs
+
+
+def _two(kind):
+    return Annotated[list[kind], Field(min_length=2, max_length=2)]
+
+
+class CompressSearchSpec(_Section):
+    """The multi-objective study over compression settings (metric, latency, size), with the
+    accuracy budget as a constraint; every list below is the range or the options searched."""
+
+    trials: Annotated[int, Field(ge=1, le=10000)] = 12
+    timeout: Annotated[float, BeforeValidator(lambda v: parse_duration(v) if v is not None
+                                              else None), Field(gt=0)] | None = None
+    sampler: Literal["nsga2", "tpe"] = "nsga2"
+    methods: list[Literal["none", "magnitude", "structured"]] = Field(
+        default=["none", "magnitude", "structured"], min_length=1)
+    amount: _two(Fraction) = [0.2, 0.8]
+    quantize: list[Literal["none", "dynamic", "static"]] = Field(
+        default=["none", "dynamic"], min_length=1)
+    width: list[Annotated[float, Field(gt=0.0, le=4.0)]] = Field(
+        default=[0.25, 0.5, 1.0], min_length=1)  # student hidden/channels x this (distill)
+    temperature: _two(PositiveFloat) = [1.0, 8.0]
+    alpha: _two(Annotated[float, Field(ge=0.0, le=1.0)]) = [0.1, 0.95]
+    seed: Annotated[int, Field(ge=0)] | None = None
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self):
+        for name in ("amount", "temperature", "alpha"):
+            low, high = getattr(self, name)
+            if low > high:
+                raise ValueError(f"{name} is an inverted range: {low} > {high}")
+        return self
 
 
 class CompressSpec(_Section):
-    """Accepted now; used by ``honed compress``."""
+    """What ``honed compress`` and the compress stage of ``honed run`` build and measure."""
 
     prune: PruneSpec | None = None
     quantize: QuantizeSpec | None = None
-    max_accuracy_drop: NonNegativeFloat | None = None
-    max_metric_drop: NonNegativeFloat | None = None
+    distill: DistillSpec | None = None
+    search: CompressSearchSpec | None = None
+    max_accuracy_drop: NonNegativeFloat | None = None  # classification, in accuracy (0.01 = 1 pt)
+    max_metric_drop: NonNegativeFloat | None = None  # regression: drop of the main metric (r2)
+    threads: Annotated[int, Field(ge=1, le=1024)] | None = None  # latency threads; None: 1
 
 
 class ExportSpec(_Section):
-    """Accepted now; used by ``honed export``."""
+    """``export``: the bundle ``honed export`` and the export stage of ``honed run`` write.
+
+    ``format: triton`` also writes a Triton model repository into the bundle; ``opset`` None
+    takes the exporter's default (18+ for the dynamo exporter); ``max_batch_size`` is Triton's
+    largest batch.
+    """
 
     format: Literal["onnx", "triton"] = "onnx"
-    opset: Annotated[int, Field(ge=13)] | None = None
+    opset: Annotated[int, Field(ge=13, le=23)] | None = None
+    max_batch_size: Annotated[int, Field(ge=1, le=65536)] = 64
 
 
 class Spec(_Section):

@@ -16,7 +16,10 @@ from honed.errors import SpecError
 from honed.spec.schema import Spec
 from honed.spec.space import Dimension, find_dimensions, flatten, is_dimension, resolve
 
-__all__ = ["validate_point", "validate_template", "format_error"]
+__all__ = ["validate_point", "validate_template", "format_error", "SEARCHABLE_SECTIONS"]
+
+#: where search dimensions may be written: what one trial of ``honed tune`` trains
+SEARCHABLE_SECTIONS = ("seed", "data", "model", "train")
 
 
 def validate_point(raw: Mapping) -> Spec:
@@ -32,6 +35,11 @@ def validate_template(raw: Mapping) -> Spec:
     errors: list[str] = []
     clean, bad_paths = _without_bad_dimensions(raw, errors)
     dims = find_dimensions(clean)
+    for dim in dims:
+        if dim.path.split(".")[0].split("[")[0] not in SEARCHABLE_SECTIONS:
+            errors.append(f"{dim.path} is a search dimension, but only {', '.join(SEARCHABLE_SECTIONS)} "
+                          "may hold them (compress.search takes the ranges of the compression "
+                          "search)")
     dim_paths = {dim.path for dim in flatten(dims)} | bad_paths
     spec = None
     try:

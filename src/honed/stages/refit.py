@@ -54,8 +54,11 @@ class RefitPlan:
 
     @property
     def fingerprint(self) -> str:
-        payload = {"mode": self.mode, "trial": self.trial_number,
-                   "epochs": self.epochs, "spec": self.spec.model_dump(mode="json")}
+        # compress and export settings shape later stages, not the model: changing them must
+        # not retrain it
+        spec = self.spec.model_dump(mode="json", exclude={"compress", "export"})
+        payload = {"mode": self.mode, "trial": self.trial_number, "epochs": self.epochs,
+                   "spec": spec}
         text = json.dumps(payload, sort_keys=True, default=str)
         return hashlib.sha256(text.encode()).hexdigest()[:16]
 

@@ -24,6 +24,7 @@ class RunDir:
     spec = property(lambda self: self.root / "spec.yaml")
     metrics = property(lambda self: self.root / "metrics.json")
     history = property(lambda self: self.root / "history.jsonl")
+    probes = property(lambda self: self.root / "probes.jsonl")
     model = property(lambda self: self.root / "model")
     checkpoints = property(lambda self: self.root / "checkpoints")
     last_checkpoint = property(lambda self: self.root / "checkpoints" / "last.safetensors")

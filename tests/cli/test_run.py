@@ -56,11 +56,15 @@ def copy_run(finished: Path, tmp_path: Path) -> tuple[Path, Path]:
 
 
 def test_run_writes_the_run_dir_and_tests_once(finished, capsys):
-    for name in ("spec.yaml", "metrics.json", "history.jsonl", "model/weights.safetensors",
-                 "model/model.json", "model/preprocess.json", "study/study.db",
-                 "study/best.json", "study/trials.csv"):
+    for name in ("spec.yaml", "metrics.json", "history.jsonl", "probes.jsonl",
+                 "model/weights.safetensors", "model/model.json", "model/preprocess.json",
+                 "study/study.db", "study/best.json", "study/trials.csv", "report.html"):
         assert (finished / name).is_file(), name
     metrics = metrics_of(finished)
+    # the kept trial's probes come with its model, so honed doctor sees its gradients
+    probes = [json.loads(line) for line in (finished / "probes.jsonl").read_text().splitlines()]
+    history = (finished / "history.jsonl").read_text().splitlines()
+    assert [p["epoch"] for p in probes] == list(range(1, len(history) + 1))
     assert {"val", "test", "params", "best_trial", "refit"} <= set(metrics)
     best = json.loads((finished / "study" / "best.json").read_text())["trials"][0]
     assert metrics["best_trial"]["number"] == best["number"]

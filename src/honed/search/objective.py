@@ -32,7 +32,7 @@ from honed.search.reporting import TrialReporter
 from honed.search.space import suggest
 from honed.spec.schema import Spec
 from honed.spec.template import SpecTemplate, dump_spec
-from honed.train.callbacks import Callback, HistoryLogger
+from honed.train.callbacks import Callback, HistoryLogger, Probes
 from honed.train.fit import fit
 from honed.train.metrics import metric_mode
 from honed.train.session import absolute_paths, build_model
@@ -147,8 +147,11 @@ class TrialObjective:
         augment = make_augment(spec.data.augment, kind=data.kind, task=data.task,
                                num_classes=data.num_classes)
         logger = HistoryLogger(history)  # kept for pruned trials too
+        extra: list[Callback] = [keeper, logger]
+        if spec.train.probes:  # honed doctor reads them in the run dir the best trial becomes
+            extra.append(Probes(history.with_name("probes.jsonl")))
         result = fit(model, data, train=train, seed=spec.seed, augment=augment,
-                     callbacks=[*callbacks, keeper, logger],
+                     callbacks=[*callbacks, *extra],
                      unfreeze_after=spec.model.unfreeze_after)
         if keeper.state is None:
             raise TrialFailed(f"{monitor.name} was never finite")

@@ -187,7 +187,7 @@ def _clear(run: RunDir) -> None:
     """Remove what an earlier refit left, so that nothing stale mixes with the new model."""
     for path in (run.model, run.checkpoints, run.root / ".model.partial"):
         shutil.rmtree(path, ignore_errors=True)
-    for path in (run.metrics, run.history):
+    for path in (run.metrics, run.history, run.probes):
         path.unlink(missing_ok=True)
 
 

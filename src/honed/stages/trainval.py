@@ -36,9 +36,9 @@ def copy_trial(run: RunDir, spec: Spec, source: Path) -> dict[str, Any]:
     shutil.rmtree(partial, ignore_errors=True)
     shutil.copytree(source, partial)
     os.replace(partial, run.model)  # the folder appears whole or not at all
-    history = source.parent / "history.jsonl"
-    if history.is_file():
-        atomic_write_bytes(run.history, history.read_bytes())
+    for name, target in (("history.jsonl", run.history), ("probes.jsonl", run.probes)):
+        if (source.parent / name).is_file():
+            atomic_write_bytes(target, (source.parent / name).read_bytes())
     data = prepare_data(spec.data, seed=spec.seed)
     model = load_model(run.model)
     val = evaluate_arrays(model, data.val.x, data.val.y, task=data.task,

@@ -195,3 +195,21 @@ def test_lr_auto_runs_the_range_test_and_leaves_the_model_alone():
     assert 1e-7 < chosen < 10
     same = fit(tiny_net(), blobs(), epochs=2, optimizer={"name": "sgd", "lr": chosen})
     assert [r["train"] for r in result.history] == [r["train"] for r in same.history]
+
+
+def test_train_threads_hold_during_any_fit_and_are_restored():
+    """Search trials call fit() directly: train.threads must hold there, not only in honed train."""
+
+    class Seen(Callback):
+        def on_fit_start(self, trainer):
+            self.threads = torch.get_num_threads()
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = Seen()
+        fit(tiny_net(), blobs(), epochs=1, threads=1, callbacks=[seen])
+        assert seen.threads == 1
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -96,13 +97,35 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
             raise CheckpointError(f"nothing to resume: {out_dir}/checkpoints/last.safetensors "
                                   "does not exist")
         trainer.load_checkpoint(saver.last_path)
-    result = trainer.fit()
+    with torch_threads(config.threads):
+        result = trainer.fit()
     if saver is not None:
         result.best_epoch, result.best_value = saver.best_epoch, saver.best
     result.extra["trainer"] = trainer
     if auto_lr is not None:
         result.extra["lr_find"] = auto_lr
     return result
+
+
+@contextmanager
+def torch_threads(threads: int | None) -> Iterator[None]:
+    """Run with ``threads`` torch intra-op threads (None: leave them), then restore the count.
+
+    ``train.threads`` must hold wherever a fit runs: search trials and Python callers too, not
+    only ``honed train`` (two 1-thread searches side by side ran 10x slower when each trial
+    silently used every core, as OpenMP barriers then wait on a descheduled thread).
+    """
+    import torch
+
+    if not threads:
+        yield
+        return
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 def resolve_auto_lr(model: nn.Module, data: PreparedData, config: TrainSpec, *, seed: int = 0):

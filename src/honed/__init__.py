@@ -23,6 +23,15 @@ _LAZY = {
     "evaluate": "honed.train",
     "train_spec": "honed.train",
     "lr_find": "honed.train",
+    "tune": "honed.search",
+    "run": "honed.pipeline",
+    "compress_run": "honed.compress",
+    "export_bundle": "honed.export",
+    "read_bundle": "honed.export",
+    "load_runtime": "honed.serve",
+    "predict_file": "honed.serve",
+    "write_report": "honed.report",
+    "diagnose": "honed.report",
 }
 
 __all__ = ["__version__", *_LAZY]

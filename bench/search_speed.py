@@ -55,7 +55,7 @@ SPACES = {
         "train": {"epochs": 20, "batch_size": {"choice": [32, 64, 128]},
                   "optimizer": {"name": "adamw", "lr": {"float": [1.0e-4, 3.0e-2], "log": True}},
                   "schedule": {"name": "cosine", "warmup_epochs": 1}},
-        "target": 0.99,  # 0.95 is reached by most first trials, 0.984-0.988 within a minute
+        "target": 0.985,  # most first trials reach 0.95; 5 min on one core tops out at 0.984-0.988
     },
 }
 

@@ -69,6 +69,15 @@ def test_every_sampler_builds(name):
                                                                   optuna.samplers.BaseSampler)
 
 
+def test_auto_is_the_default_multivariate_tpe_or_nsga2_for_several_objectives():
+    dimensions = find_dimensions({"a": {"choice": [1, 2]}, "b": {"int": [1, 3]}})
+    assert SamplerSpec().name == "auto"
+    one = create_sampler(SamplerSpec(), dimensions=dimensions, seed=0)
+    assert isinstance(one, optuna.samplers.TPESampler) and one._multivariate and one._group
+    several = create_sampler(SamplerSpec(), dimensions=dimensions, seed=0, objectives=2)
+    assert isinstance(several, optuna.samplers.NSGAIISampler)
+
+
 @pytest.mark.parametrize("name", [n for n, _ in list_pruners()])
 def test_every_pruner_builds_single_objective(name):
     assert isinstance(create_pruner(PrunerSpec(name=name), epochs=10),

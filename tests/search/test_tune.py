@@ -70,7 +70,7 @@ def test_multi_objective_gives_a_pareto_front(tmp_path):
 
 
 @pytest.mark.parametrize("override, fragment", [
-    ("search.sampler=simulated-annealing", "search.sampler.name must be 'default', 'grid'"),
+    ("search.sampler=simulated-annealing", "search.sampler.name must be 'auto', 'default'"),
     ("search.pruner=never", "search.pruner.name must be 'none', 'median'"),
     ("search.objectives=[val.r2:max]", "'val.r2' is not produced by a classification run"),
     ("search.sampler=grid", "grid cannot enumerate model.hidden"),

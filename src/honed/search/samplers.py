@@ -25,8 +25,14 @@ def list_samplers() -> list[tuple[str, str]]:
     return _SAMPLERS.items()
 
 
-@_SAMPLERS.register("default", description="Optuna's default: TPE, or NSGA-II for several "
-                    "objectives")
+@_SAMPLERS.register("auto", description="honed's default: multivariate TPE for one objective, "
+                    "NSGA-II for several")
+def _auto(spec, *, seed, objectives, **_):
+    return _nsga2(spec, seed=seed) if objectives > 1 else _tpe(spec, seed=seed)
+
+
+@_SAMPLERS.register("default", description="Optuna's default: independent TPE, or NSGA-II for "
+                    "several objectives")
 def _default(spec, **_):
     return None
 

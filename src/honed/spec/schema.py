@@ -238,7 +238,8 @@ def _named(value):
 class SamplerSpec(_Section):
     """An Optuna sampler by name, with its main knobs (None leaves Optuna's default)."""
 
-    name: Literal["default", "grid", "random", "tpe", "gp", "cmaes", "qmc", "nsga2"] = "default"
+    name: Literal["auto", "default", "grid", "random", "tpe", "gp", "cmaes", "qmc",
+                  "nsga2"] = "auto"
     n_startup_trials: Annotated[int, Field(ge=0)] | None = None  # tpe, gp, cmaes
     multivariate: bool = True  # tpe: model the parameters jointly
     population_size: Annotated[int, Field(ge=2)] | None = None  # nsga2, cmaes

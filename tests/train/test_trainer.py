@@ -172,6 +172,24 @@ def test_unfreeze_after_epochs():
     assert seen == [True, True, False]
 
 
+def test_a_frozen_batchnorm_keeps_its_running_statistics_until_unfrozen():
+    from honed.models import freeze
+
+    model = nn.Sequential(nn.Linear(6, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 8),
+                          nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 3))
+    freeze(model, ["0.*", "1.*"])
+    frozen, trained = model[1].running_mean.clone(), model[4].running_mean.clone()
+    seen = []
+
+    class Watch(Callback):
+        def on_epoch_end(self, trainer, record):
+            seen.append(torch.equal(trainer.model[1].running_mean, frozen))
+
+    fit(model, blobs(), epochs=3, unfreeze_after=2, callbacks=[Watch()])
+    assert seen == [True, True, False]  # held while frozen, moving again once unfrozen
+    assert not torch.equal(model[4].running_mean, trained)  # a trained layer's statistics move
+
+
 def test_bad_train_fields_are_reported_with_paths():
     from honed.errors import SpecError
 

@@ -20,13 +20,14 @@ from honed.models.registry import (
     register_model,
 )
 from honed.models.saving import count_parameters, load_model, read_model_json, save_model
-from honed.models.transfer import freeze, load_weights, unfreeze
+from honed.models.transfer import freeze, hold_frozen_norms, load_weights, unfreeze
 
 __all__ = [
     "ModelInfo",
     "count_parameters",
     "create_model",
     "freeze",
+    "hold_frozen_norms",
     "init_weights",
     "list_models",
     "load_model",

@@ -21,7 +21,7 @@ from torch import nn
 from honed.errors import CheckpointError, ModelError
 
 __all__ = ["WEIGHTS_FILE", "ALIASES_KEY", "load_weights", "read_weights", "weights_path",
-           "freeze", "unfreeze"]
+           "freeze", "unfreeze", "hold_frozen_norms"]
 
 WEIGHTS_FILE = "weights.safetensors"
 # safetensors refuses tensors that share memory, so tied weights are written once and the
@@ -107,8 +107,9 @@ def load_weights(model: nn.Module, path: str | os.PathLike, *,
 def freeze(model: nn.Module, patterns: str | Iterable[str]) -> list[str]:
     """Stop gradients to the parameters whose names match ``patterns``; returns their names.
 
-    BatchNorm layers keep updating their running statistics in train mode; put those modules
-    in eval mode too to freeze them fully.
+    A BatchNorm layer whose parameters are all frozen would still update its running
+    statistics in train mode; honed's trainer holds those in eval mode each epoch (see
+    :func:`hold_frozen_norms`), so a frozen layer is frozen entirely.
 
     Raises:
         ModelError: a pattern matches no parameter (the message lists a few names).
@@ -118,6 +119,23 @@ def freeze(model: nn.Module, patterns: str | Iterable[str]) -> list[str]:
         if name in names:
             param.requires_grad_(False)
     return names
+
+
+def hold_frozen_norms(model: nn.Module) -> list[str]:
+    """Put BatchNorm layers whose parameters are all frozen in eval mode; returns their names.
+
+    Call it after ``model.train()``: their running statistics then stop moving with the new
+    data, as their weights do. A layer without parameters (``affine=False``) is left alone:
+    nothing says whether it was meant to be frozen.
+    """
+    held = []
+    for name, module in model.named_modules():
+        params = list(module.parameters(recurse=False))
+        if (isinstance(module, nn.modules.batchnorm._BatchNorm) and module.track_running_stats
+                and params and not any(p.requires_grad for p in params)):
+            module.eval()
+            held.append(name)
+    return held
 
 
 def unfreeze(model: nn.Module, patterns: str | Iterable[str] | None = None) -> list[str]:

@@ -13,6 +13,7 @@ from torch import nn
 
 from honed.data.dataset import PreparedData
 from honed.errors import NonFiniteLossError
+from honed.models.transfer import hold_frozen_norms
 from honed.spec.schema import TrainSpec
 from honed.train.callbacks.base import Callback
 from honed.train.checkpoint import flatten_optimizer, read_checkpoint, unflatten_optimizer
@@ -164,6 +165,7 @@ class Trainer:
     def _train_epoch(self) -> dict[str, float]:
         model, optimizer, clip = self.model, self.optimizer, self.config.clip
         model.train()
+        hold_frozen_norms(model)  # frozen BatchNorm layers keep their running statistics
         order = torch.randperm(len(self.x), generator=self.generators["order"]).to(self.device)
         classify = self.data.task == "classification"
         total, seen, correct = 0.0, 0, torch.zeros((), dtype=torch.long, device=self.device)

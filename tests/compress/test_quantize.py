@@ -127,9 +127,13 @@ def test_fallback_keeps_the_responsible_node_in_float(setup, tmp_path, mode):
         init.name for init in onnx.load(str(setup["outlier"])).graph.initializer
         if len(init.dims) == 2)
     stored = {init.name: init.data_type for init in onnx.load(str(result.path)).graph.initializer}
-    assert stored[first_weight] == onnx.TensorProto.FLOAT
-    assert f"{first_weight}_quantized" not in stored
-    assert stored[f"{head_weight}_quantized"] == onnx.TensorProto.INT8
+    # ONNX Runtime may rewrite a Gemm as a MatMul over "<weight>_Transposed" (1.32 does)
+    first = {name: kind for name, kind in stored.items() if name.startswith(first_weight)}
+    head = {name: kind for name, kind in stored.items() if name.startswith(head_weight)}
+    assert first and set(first.values()) == {onnx.TensorProto.FLOAT}, first
+    assert not any(name.endswith("_quantized") for name in first), first
+    assert [kind for name, kind in head.items() if name.endswith("_quantized")] == [
+        onnx.TensorProto.INT8], head
     assert "1 of 2 weighted nodes kept in float" in result.note
 
 

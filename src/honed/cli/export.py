@@ -40,7 +40,11 @@ def run(args: argparse.Namespace) -> int:
         parity = f"max |onnx - base| {max(check['max_abs_diff'].values()):.2g}"
     made = (f"copied from {card['copied_from']}" if card["exporter"] == "compress"
             else f"{card['exporter']} exporter")
-    table = Table(title=f"{folder} ({card['variant']}, {made}, opset {card['opset']})")
+    # a line of its own, not the table's title: a title wraps at the table's width and would
+    # break a long path in two
+    console.print(f"{folder} ({card['variant']}, {made}, opset {card['opset']})",
+                  soft_wrap=True, highlight=False)
+    table = Table()
     for column in ("file", "size", "sha256"):
         table.add_column(column, justify="right" if column == "size" else "left")
     for name, digest in card["files"].items():

@@ -30,6 +30,7 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import optuna
+import yaml
 
 from honed.search import tune
 from honed.search.results import best_trials
@@ -68,19 +69,20 @@ SEARCHES = {
     # honed's default search, as `search: {}` gives it: multivariate TPE (sampler auto) and
     # asynchronous successive halving (pruner asha, min_resource 1, reduction_factor 3)
     "honed": {},
-    # a plain Optuna study: the default sampler (TPESampler() with its defaults), no pruner
-    "tpe": {"sampler": "default", "pruner": "none"},
-    "random": {"sampler": "random", "pruner": "none"},
+    # a plain Optuna study: the default sampler (TPESampler() with its defaults), no pruner,
+    # and no trial queued at the default point
+    "tpe": {"sampler": "default", "pruner": "none", "start_at_default": False},
+    "random": {"sampler": "random", "pruner": "none", "start_at_default": False},
 }
 
 
-def one_search(dataset: str, method: str, seed: int, budget: float, folder: Path,
+def one_search(dataset: str, method: str, search: dict, seed: int, budget: float, folder: Path,
                threads: int | None = None) -> dict:
     space = SPACES[dataset]
     train = space["train"] if threads is None else {**space["train"], "threads": threads}
     raw = {"name": f"{dataset}-{method}-{seed}", "seed": seed,
            "data": space["data"], "model": space["model"], "train": train,
-           "search": {**SEARCHES[method], "trials": 100000, "timeout": budget, "seed": seed,
+           "search": {**search, "trials": 100000, "timeout": budget, "seed": seed,
                       "objectives": ["val.accuracy:max"]}}
     template = spec_from_dict(raw)
     started = time.time()
@@ -120,29 +122,30 @@ def best_by(finished: list[tuple[float, float]], seconds: float) -> float:
 def summarize(results: dict[str, list[dict]], *, dataset: str, target: float, budget: float,
               lanes: int) -> None:
     """Print the medians over seeds: time to the target and to easier ones, best so far, test."""
-    seeds = len(results["honed"])
+    first = next(iter(results))  # the search the others are compared with
+    seeds = len(results[first])
     print(f"\n{dataset}: target val accuracy {target}, budget {budget:.0f}s, "
           f"{seeds} seeds (median), {lanes} lane(s)")
     reach = {m: statistics.median(time_to(r["finished"], target) for r in runs)
              for m, runs in results.items()}
     marks = [m for m in (60, 120, 300) if m <= budget]
-    print(f"{'search':8s} {'time to target':>15s} {'x honed':>8s} "
+    print(f"{'search':8s} {'time to target':>15s} {'x ' + first:>8s} "
           + " ".join(f"{'best@' + str(m // 60) + 'min':>11s}" for m in marks) + f" {'test acc':>9s}")
     for method, runs in results.items():
         bests = [statistics.median(best_by(r["finished"], m) for r in runs) for m in marks]
         test = statistics.median(r["test"] for r in runs)
-        ratio = reach[method] / reach["honed"] if reach["honed"] > 0 else float("nan")
+        ratio = reach[method] / reach[first] if reach[first] > 0 else float("nan")
         print(f"{method:8s} {reach[method]:14.0f}s {ratio:8.2f} "
               + " ".join(f"{b:11.4f}" for b in bests) + f" {test:9.4f}")
     ladder = sorted({*SPACES[dataset]["ladder"], target})
-    print("\ntime to each target, median s (seeds that reached it), x honed")
+    print(f"\ntime to each target, median s (seeds that reached it), x {first}")
     print(f"{'search':8s} " + " ".join(f"{t:>20.4f}" for t in ladder))
     for method, runs in results.items():
         cells = []
         for level in ladder:
             times = [time_to(r["finished"], level) for r in runs]
             mine = statistics.median(times)
-            ours = statistics.median(time_to(r["finished"], level) for r in results["honed"])
+            ours = statistics.median(time_to(r["finished"], level) for r in results[first])
             reached = sum(t < float("inf") for t in times)
             cells.append(f"{mine:6.0f}s ({reached}/{len(times)}) {mine / ours:5.2f}x")
         print(f"{method:8s} " + " ".join(f"{c:>20s}" for c in cells))
@@ -157,26 +160,42 @@ def main() -> None:
                         "(default: the dataset's, set near the best known)")
     parser.add_argument("--lanes", type=int, default=1, choices=[1, 2],
                         help="searches run at a time (2: one core and one thread each)")
+    parser.add_argument("--search", action="append", default=[], metavar="NAME=YAML",
+                        help="add a search to compare, e.g. 'capped={pruner: {name: asha, "
+                        "max_rungs: 2}}' (repeatable)")
+    parser.add_argument("--methods", help="comma-separated searches to run (default: all); "
+                        "the first is the one the others are compared with")
     parser.add_argument("--json", help="also write the raw results here")
     parser.add_argument("--from-json", metavar="FILE", help="summarize the raw results of an "
                         "earlier run (give its --dataset, --budget and --lanes) instead of running")
     args = parser.parse_args()
     target = args.target or SPACES[args.dataset]["target"]
+    searches = dict(SEARCHES)
+    for item in args.search:
+        name, sep, text = item.partition("=")
+        if not sep or not isinstance(yaml.safe_load(text), dict):
+            parser.error(f"--search takes NAME={{YAML mapping}}; got {item!r}")
+        searches[name] = yaml.safe_load(text)
+    methods = args.methods.split(",") if args.methods else list(searches)
+    unknown = [m for m in methods if m not in searches]
+    if unknown:
+        parser.error(f"unknown search(es) {unknown}; known: {sorted(searches)}")
     if args.from_json:
         results = json.loads(Path(args.from_json).read_text())
     else:
-        results = run_searches(args, target)
+        results = run_searches(args, target, {m: searches[m] for m in methods})
     summarize(results, dataset=args.dataset, target=target, budget=args.budget, lanes=args.lanes)
 
 
-def run_searches(args: argparse.Namespace, target: float) -> dict[str, list[dict]]:
-    results: dict[str, list[dict]] = {m: [] for m in SEARCHES}
-    jobs = [(seed, method) for seed in range(args.seeds) for method in SEARCHES]
+def run_searches(args: argparse.Namespace, target: float,
+                 searches: dict[str, dict]) -> dict[str, list[dict]]:
+    results: dict[str, list[dict]] = {m: [] for m in searches}
+    jobs = [(seed, method) for seed in range(args.seeds) for method in searches]
     threads = 1 if args.lanes > 1 else None
     with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(
             args.lanes, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(one_search, args.dataset, method, seed, args.budget, Path(folder),
-                               threads) for seed, method in jobs]
+        futures = [pool.submit(one_search, args.dataset, method, searches[method], seed,
+                               args.budget, Path(folder), threads) for seed, method in jobs]
         for (seed, method), future in zip(jobs, futures, strict=True):
             run = future.result()
             results[method].append(run)

@@ -306,3 +306,38 @@ def test_single_objective_matches_optuna(case, direction, schedule):
     assert _decisions(direction, ours, _CASES[case], vectors=True) == expected
     # trial.report + trial.should_prune drive it the same way in a one-objective study.
     assert _decisions(direction, ours, _CASES[case], vectors=False) == expected
+
+
+# ---------------------------------------------------------------- a cap on the rungs
+
+
+def test_max_rungs_stops_judging_after_the_last_rung():
+    study = _study(MIN2, max_rungs=1)
+    _add(study, [9, 9], [0, 0])  # beaten at rung 0 (step 1), best at rung 1 (step 3)
+    decisions, frozen = _run(study, [[1, 1]] * 6)
+    assert decisions == [False] * 6 and frozen.user_attrs["honed.rung.0"] == [1, 1]
+    assert "honed.rung.1" not in frozen.user_attrs  # rung 1 is never judged
+    uncapped = _study(MIN2)
+    _add(uncapped, [9, 9], [0, 0])
+    assert _run(uncapped, [[1, 1]] * 6)[0] == [False, False, False, True, False, False]
+
+
+@pytest.mark.parametrize("direction", ["minimize", "maximize"])
+@pytest.mark.parametrize("max_rungs", [1, 2])
+def test_single_objective_rung_limit_matches_the_capped_pruner(direction, max_rungs):
+    from honed.search.pruners import create_pruner
+    from honed.search.rung_limit import RungLimit
+    from honed.spec.schema import PrunerSpec
+
+    capped = create_pruner(PrunerSpec(name="asha", max_rungs=max_rungs), epochs=12)
+    assert isinstance(capped, RungLimit) and capped.last_step == 3 ** max_rungs - 1
+    ours = MultiObjectiveSuccessiveHalvingPruner(min_trials_per_rung=1, max_rungs=max_rungs)
+    expected = _decisions(direction, capped, _CASES["random"], vectors=False)
+    assert sum(map(any, expected)) >= 10  # it still prunes...
+    # ... but never past the last rung, where the uncapped pruner does
+    assert not any(any(trial[capped.last_step + 1:]) for trial in expected)
+    if max_rungs == 1:  # (in this case no trial lives to be cut at the third rung, step 9)
+        uncapped = _decisions(direction, SuccessiveHalvingPruner(), _CASES["random"],
+                              vectors=False)
+        assert any(any(trial[capped.last_step + 1:]) for trial in uncapped)
+    assert _decisions(direction, ours, _CASES["random"], vectors=True) == expected

@@ -161,3 +161,31 @@ def test_non_finite_values_are_never_best():
         study.add_trial(create_trial(value=bad))
         study.add_trial(create_trial(value=0.5))
         assert [t.value for t in best_trials(study)] == [0.5]
+
+
+def test_worker_without_storage_is_one_line_exit_2(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("HONED_STORAGE", raising=False)
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    assert main(["worker", "spec.yaml"]) == 2
+    assert "--storage URL, or the URL in $HONED_STORAGE" in one_line_error(capsys)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["spec.yaml"]
+
+
+def test_worker_reads_the_storage_url_from_the_environment(tmp_path, capsys, monkeypatch):
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    monkeypatch.setenv("HONED_STORAGE", f"sqlite:///{tmp_path}/study.db")
+    assert main(["worker", "spec.yaml"]) == 2  # it reached the storage: the study is missing
+    assert "no study named 's'" in one_line_error(capsys)
+
+
+def test_local_workers_get_the_storage_url_by_environment_not_argv(tmp_path):
+    from honed.search.tune import prepare_study, worker_command
+    from honed.spec import load_spec
+
+    (tmp_path / "spec.yaml").write_text(SPEC)
+    template = load_spec(tmp_path / "spec.yaml")
+    url = f"sqlite:///{tmp_path}/study.db"
+    setup = prepare_study(template, out_dir=tmp_path / "run", storage=url)
+    command, env = worker_command(setup, template, threads=1, deadline=None)
+    assert env["HONED_STORAGE"] == url
+    assert not any(url in part or "study.db" in part for part in command), command

@@ -16,7 +16,9 @@ def add_parser(commands) -> None:
                                  "in --storage until it holds enough of them. Give it the spec "
                                  "and overrides that honed tune was given.")
     add_spec_arguments(parser)
-    parser.add_argument("--storage", metavar="URL", required=True)
+    parser.add_argument("--storage", metavar="URL",
+                        help="the study's storage (default: $HONED_STORAGE, which keeps a "
+                        "password out of the process list)")
     parser.add_argument("--out", metavar="DIR",
                         help="where this worker writes its trials' folders (default runs/NAME)")
     parser.add_argument("--trials", type=int, help="stop when the study holds this many trials "
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
     from honed.errors import UserInputError
     from honed.search.auto_lr import expand_auto_lr
     from honed.search.coarse_to_fine import run_coarse_to_fine
-    from honed.search.storage import check_storage
+    from honed.search.storage import STORAGE_VARIABLE, check_storage
     from honed.search.study import TARGET, load_study
     from honed.search.tune import prepare_study
     from honed.search.worker import work
@@ -48,20 +50,26 @@ def run(args: argparse.Namespace) -> int:
     for flag in ("trials", "threads"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserInputError(f"--{flag} must be at least 1; got {getattr(args, flag)}")
+    storage = args.storage or os.environ.get(STORAGE_VARIABLE)
+    if not storage:
+        raise UserInputError(f"honed worker needs the study's storage: --storage URL, or the "
+                             f"URL in ${STORAGE_VARIABLE}")
     template = load_template_for_worker(args)
     if args.threads:
         torch.set_num_threads(args.threads)
     out = default_out(args, template.default.name)
-    check_storage(args.storage)  # before the LR range test below writes anything
+    check_storage(storage)  # before the LR range test below writes anything
     # lr: auto as honed tune expands it, or the study's fingerprint would not match (honed
     # tune's own workers get the expanded spec, study/space.yaml, and skip this)
     template = expand_auto_lr(template, run_dir=out)
-    setup = prepare_study(template, out_dir=out, storage=args.storage, trials=args.trials)
+    setup = prepare_study(template, out_dir=out, storage=storage, trials=args.trials)
     # workers that honed tune starts are numbered; one started by hand draws its own number,
     # or it would seed its sampler like worker 0 and repeat its first points
     index = args.index if args.index is not None else 1 + secrets.randbelow(100_000)
     study = load_study(setup.url, setup.name, sampler=setup.sampler(index),
                        pruner=setup.pruner(), raw_spec=template.raw)
+    # a study continued after a stop: its sampler must not replay the first session's draws
+    study.sampler = setup.sampler(index, start=len(study.get_trials(deepcopy=False)))
     trials = args.trials or study.user_attrs.get(TARGET) or setup.search.trials
     deadline = args.deadline
     if deadline is None and setup.search.timeout:

@@ -217,7 +217,8 @@ def run_coarse_to_fine(setup: StudySetup, study: optuna.Study, *, deadline: floa
     startup = search.sampler.n_startup_trials
     tpe = create_sampler(search.sampler.model_copy(update={
         "name": "tpe", "n_startup_trials": FINE_STARTUP if startup is None else startup}),
-        dimensions=dims, seed=seed + 7919 * worker, objectives=len(setup.objectives))
+        dimensions=dims, seed=setup.sampler_seed(worker, start=len(study.get_trials(
+            deepcopy=False))), objectives=len(setup.objectives))
     study.sampler = fine_sampler(tpe, dims, bounds)
     # the trials suggest narrowed numbers but every option of a choice (see NarrowedSampler)
     numeric = {name: b for name, b in bounds.items() if isinstance(b, tuple)}

@@ -171,14 +171,18 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
             ``reduction_factor``: no trial is pruned on a rung's first "best of one or two"
             comparison, which in a multi-objective study mostly just means an early trial
             happened to dominate it. 1 reproduces Optuna (``bootstrap_count=0``).
+        max_rungs: Judge at most this many rungs; a trial past the last one runs to the end.
+            None (the default) adds rungs for as long as the trial reports steps.
     """
 
     def __init__(self, *, min_resource: int = 1, reduction_factor: int = 3,
-                 min_early_stopping_rate: int = 0, min_trials_per_rung: int = 3) -> None:
+                 min_early_stopping_rate: int = 0, min_trials_per_rung: int = 3,
+                 max_rungs: int | None = None) -> None:
         errors = [f"{name} must be an int >= {low}; got {value!r}" for name, value, low in (
             ("min_resource", min_resource, 1), ("reduction_factor", reduction_factor, 2),
             ("min_early_stopping_rate", min_early_stopping_rate, 0),
-            ("min_trials_per_rung", min_trials_per_rung, 1))
+            ("min_trials_per_rung", min_trials_per_rung, 1),
+            ("max_rungs", 1 if max_rungs is None else max_rungs, 1))
             if isinstance(value, bool) or not isinstance(value, int) or value < low]
         if errors:
             raise ValueError("; ".join(errors))
@@ -186,6 +190,7 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
         self._reduction_factor = reduction_factor
         self._min_early_stopping_rate = min_early_stopping_rate
         self._min_trials_per_rung = min_trials_per_rung
+        self._max_rungs = max_rungs
 
     def prune(self, study: optuna.Study, trial: FrozenTrial) -> bool:
         """Whether ``trial`` should stop now; records its rung vectors as a side effect."""
@@ -208,7 +213,8 @@ class MultiObjectiveSuccessiveHalvingPruner(BasePruner):
         others: list[FrozenTrial] | None = None
         while True:
             exponent = self._min_early_stopping_rate + rung
-            if step < self._min_resource * self._reduction_factor**exponent:
+            if step < self._min_resource * self._reduction_factor**exponent or (
+                    self._max_rungs is not None and rung >= self._max_rungs):
                 return False
             if any(math.isnan(v) for v in vector):
                 return True

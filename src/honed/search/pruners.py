@@ -64,9 +64,17 @@ def _asha(spec, *, objectives, **_):
         from honed.search.mo_pruner import MultiObjectiveSuccessiveHalvingPruner
 
         return MultiObjectiveSuccessiveHalvingPruner(min_resource=spec.min_resource,
+                                                     reduction_factor=spec.reduction_factor,
+                                                     max_rungs=spec.max_rungs)
+    halving = optuna.pruners.SuccessiveHalvingPruner(min_resource=spec.min_resource,
                                                      reduction_factor=spec.reduction_factor)
-    return optuna.pruners.SuccessiveHalvingPruner(min_resource=spec.min_resource,
-                                                  reduction_factor=spec.reduction_factor)
+    if spec.max_rungs is None:
+        return halving
+    from honed.search.rung_limit import RungLimit
+
+    # judged up to the step before the first rung past the cap, as the multi-objective pruner
+    return RungLimit(halving, last_step=spec.min_resource
+                     * spec.reduction_factor ** spec.max_rungs - 1)
 
 
 @_PRUNERS.register("hyperband", description="Hyperband: several successive-halving brackets")

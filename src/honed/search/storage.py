@@ -17,13 +17,15 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from honed.errors import UserInputError
 
 __all__ = ["open_storage", "check_storage", "sqlite_url", "safe_url", "HEARTBEAT_SECONDS",
-           "GRACE_SECONDS", "CONNECT_TIMEOUT_SECONDS", "with_driver"]
+           "GRACE_SECONDS", "CONNECT_TIMEOUT_SECONDS", "with_driver", "STORAGE_VARIABLE"]
 
 # heartbeats and the retry callback are marked experimental in Optuna; they are what makes
 # crash-safe studies possible, so honed relies on them knowingly
 warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
 
 HEARTBEAT_SECONDS = 2
+#: the environment variable ``honed worker`` reads the storage URL from without --storage
+STORAGE_VARIABLE = "HONED_STORAGE"
 GRACE_SECONDS = 8
 #: a firewalled host would otherwise hang for the operating system's TCP timeout (minutes)
 CONNECT_TIMEOUT_SECONDS = 10

@@ -18,13 +18,14 @@ from honed.io import atomic_write_text
 from honed.rundir import RunDir
 from honed.search.auto_lr import expand_auto_lr
 from honed.search.coarse_to_fine import run_coarse_to_fine
+from honed.search.default_first import enqueue_default
 from honed.search.objective import TrialObjective
 from honed.search.objectives import Objective, parse_objectives
 from honed.search.progress import StudyProgress
 from honed.search.pruners import create_pruner
 from honed.search.results import write_results
 from honed.search.samplers import create_sampler
-from honed.search.storage import check_storage, open_storage, sqlite_url
+from honed.search.storage import STORAGE_VARIABLE, check_storage, open_storage, sqlite_url
 from honed.search.study import TARGET, create_or_load_study, finished_count
 from honed.search.worker import stop_processes, usable_cores, work
 from honed.spec.schema import SearchSpec, Spec
@@ -54,12 +55,22 @@ class StudySetup:
     def study_dir(self) -> Path:
         return self.run.root / "study"
 
-    def sampler(self, worker: int = 0):
-        """The sampler; each worker seeds its own, or parallel workers would draw alike."""
+    def sampler_seed(self, worker: int = 0, *, start: int = 0) -> int:
+        """The seed of a sampler that ``worker`` makes when the study holds ``start`` trials.
+
+        Each worker seeds its own, or parallel workers would draw alike; and a study that is
+        continued seeds anew, or its sampler would replay the random start-up draws that the
+        first session already tried. A fresh study (``start`` 0) stays reproducible.
+        """
         spec: Spec = self.template.default
         seed = self.search.seed if self.search.seed is not None else spec.seed
+        return seed + 7919 * worker + 104_729 * start
+
+    def sampler(self, worker: int = 0, *, start: int = 0):
+        """The sampler of ``worker`` for a study holding ``start`` trials (see sampler_seed)."""
         return create_sampler(self.search.sampler, dimensions=self.template.dimensions,
-                              seed=seed + 7919 * worker, objectives=len(self.objectives))
+                              seed=self.sampler_seed(worker, start=start),
+                              objectives=len(self.objectives))
 
     def pruner(self):
         # with cross-validation a step is a fold, not an epoch (Hyperband's max_resource)
@@ -113,6 +124,9 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
     setup.study_dir.mkdir(parents=True, exist_ok=True)
     study = create_or_load_study(setup.url, setup.name, setup.objectives, sampler=setup.sampler(),
                                  pruner=setup.pruner(), raw_spec=template.raw)
+    study.sampler = setup.sampler(start=len(study.get_trials(deepcopy=False)))
+    if search.start_at_default and search.sampler.name != "grid":  # a grid holds every point
+        enqueue_default(study, setup.template.dimensions)
     study.set_user_attr(TARGET, search.trials)  # honed worker without --trials follows it
     atomic_write_text(setup.study_dir / "space.yaml", dump_yaml(template.raw))
     deadline = time.time() + search.timeout if search.timeout else None
@@ -126,6 +140,27 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
             work(study, setup.objective(), trials=search.trials, deadline=deadline)
     best = write_results(study, setup.study_dir, setup.objectives)
     return TuneOutcome(study=study, run_dir=setup.run, best=best)
+
+
+def worker_command(setup: StudySetup, template: SpecTemplate, *, threads: int,
+                   deadline: float | None) -> tuple[list[str], dict[str, str]]:
+    """The ``honed worker`` command line and environment for one local worker (add --index).
+
+    The storage URL travels in the environment, not the command line: a PostgreSQL URL may
+    hold a password, and every user of the machine can read a process's arguments.
+    """
+    # space.yaml holds the spec with its overrides applied; relative data paths are read from
+    # the original spec's folder
+    space = setup.study_dir / "space.yaml"
+    command = [sys.executable, "-m", "honed.cli.main", "worker", str(space),
+               "--out", str(setup.run.root), "--threads", str(threads),
+               "--trials", str(setup.search.trials), "--base-dir", str(template.base_dir),
+               "--parent", str(os.getpid())]
+    if deadline is not None:
+        command += ["--deadline", str(deadline)]
+    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
+           STORAGE_VARIABLE: setup.url}
+    return command, env
 
 
 def _run_workers(setup: StudySetup, deadline: float | None, template: SpecTemplate) -> None:
@@ -143,16 +178,7 @@ def _run_workers(setup: StudySetup, deadline: float | None, template: SpecTempla
         return  # a finished study run again: no worker to start
     count = min(setup.search.workers, setup.search.trials)
     threads = max(1, usable_cores() // count)
-    # space.yaml holds the spec with its overrides applied; relative data paths are read from
-    # the original spec's folder
-    space = setup.study_dir / "space.yaml"
-    command = [sys.executable, "-m", "honed.cli.main", "worker", str(space), "--storage",
-               setup.url, "--out", str(setup.run.root), "--threads", str(threads),
-               "--trials", str(setup.search.trials), "--base-dir", str(template.base_dir),
-               "--parent", str(os.getpid())]
-    if deadline is not None:
-        command += ["--deadline", str(deadline)]
-    env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads)}
+    command, env = worker_command(setup, template, threads=threads, deadline=deadline)
     logs = setup.study_dir / "workers"
     logs.mkdir(exist_ok=True)
     procs: list[subprocess.Popen] = []

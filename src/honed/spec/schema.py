@@ -255,6 +255,7 @@ class PrunerSpec(_Section):
     percentile: Annotated[float, Field(gt=0.0, lt=100.0)] = 25.0  # percentile
     min_resource: Annotated[int, Field(ge=1)] = 1  # asha, hyperband: epochs before a first cut
     reduction_factor: Annotated[int, Field(ge=2)] = 3  # asha, hyperband
+    max_rungs: Annotated[int, Field(ge=1)] | None = None  # asha: later epochs run uncut
 
 
 class SearchSpec(_Section):
@@ -273,6 +274,7 @@ class SearchSpec(_Section):
     storage: str | None = None
     refit: Literal["train+val", "best-trial"] = "best-trial"
     seed: Annotated[int, Field(ge=0)] | None = None  # sampler seed; defaults to the spec's seed
+    start_at_default: bool = True  # the first trial trains the spec's default point
 
     @field_validator("objectives")
     @classmethod

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import optuna
+import pytest
 import yaml
 
 from honed.search import tune
@@ -59,10 +60,12 @@ def test_start_at_default_false_leaves_the_sampler_alone(tmp_path):
     assert study.trials[0].params != default_params(template.dimensions)
 
 
-def test_a_continued_study_neither_requeues_the_default_nor_replays_its_draws(tmp_path):
-    tune(_template(tmp_path), out_dir=tmp_path / "run", progress=False)
-    study = tune(_template(tmp_path, "search.trials=6"), out_dir=tmp_path / "run",
-                 progress=False).study
+@pytest.mark.parametrize("sampler", ["random", "auto", "default"])
+def test_a_continued_study_neither_requeues_the_default_nor_replays_its_draws(tmp_path, sampler):
+    tune(_template(tmp_path, f"search.sampler={sampler}"), out_dir=tmp_path / "run",
+         progress=False)
+    study = tune(_template(tmp_path, f"search.sampler={sampler}", "search.trials=6"),
+                 out_dir=tmp_path / "run", progress=False).study
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(done) == 6
     assert sum("honed.default_point" in t.user_attrs for t in done) == 1

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from honed.search.coarse_to_fine import run_coarse_to_fine
     from honed.search.storage import STORAGE_VARIABLE, check_storage
     from honed.search.study import TARGET, load_study
-    from honed.search.tune import prepare_study
+    from honed.search.tune import prepare_study, reseed
     from honed.search.worker import work
 
     if args.parent is not None:
@@ -69,7 +69,7 @@ def run(args: argparse.Namespace) -> int:
     study = load_study(setup.url, setup.name, sampler=setup.sampler(index),
                        pruner=setup.pruner(), raw_spec=template.raw)
     # a study continued after a stop: its sampler must not replay the first session's draws
-    study.sampler = setup.sampler(index, start=len(study.get_trials(deepcopy=False)))
+    reseed(study, setup.sampler(index, start=len(study.get_trials(deepcopy=False))))
     trials = args.trials or study.user_attrs.get(TARGET) or setup.search.trials
     deadline = args.deadline
     if deadline is None and setup.search.timeout:

@@ -32,7 +32,7 @@ from honed.spec.schema import SearchSpec, Spec
 from honed.spec.template import SpecTemplate
 from honed.spec.yaml_io import dump_yaml
 
-__all__ = ["tune", "TuneOutcome", "StudySetup", "prepare_study"]
+__all__ = ["tune", "TuneOutcome", "StudySetup", "prepare_study", "reseed"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -124,7 +124,7 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
     setup.study_dir.mkdir(parents=True, exist_ok=True)
     study = create_or_load_study(setup.url, setup.name, setup.objectives, sampler=setup.sampler(),
                                  pruner=setup.pruner(), raw_spec=template.raw)
-    study.sampler = setup.sampler(start=len(study.get_trials(deepcopy=False)))
+    reseed(study, setup.sampler(start=len(study.get_trials(deepcopy=False))))
     if search.start_at_default and search.sampler.name != "grid":  # a grid holds every point
         enqueue_default(study, setup.template.dimensions)
     study.set_user_attr(TARGET, search.trials)  # honed worker without --trials follows it
@@ -140,6 +140,12 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
             work(study, setup.objective(), trials=search.trials, deadline=deadline)
     best = write_results(study, setup.study_dir, setup.objectives)
     return TuneOutcome(study=study, run_dir=setup.run, best=best)
+
+
+def reseed(study: optuna.Study, sampler: optuna.samplers.BaseSampler | None) -> None:
+    """Give ``study`` the sampler made for its current size; None keeps Optuna's default."""
+    if sampler is not None:  # sampler: default, which Optuna creates unseeded
+        study.sampler = sampler
 
 
 def worker_command(setup: StudySetup, template: SpecTemplate, *, threads: int,

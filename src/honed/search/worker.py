@@ -58,11 +58,21 @@ def work(study: optuna.Study, objective: TrialObjective, *, trials: int,
     """
     ran = 0
     guarded = _Guarded(objective, trials)
+    looked_done = False
     with StaleTrialSweeper(study):
         try:
             while deadline is None or time.time() < deadline:
                 every = study.get_trials(deepcopy=False)
                 waiting = any(t.state == TrialState.WAITING for t in every)
+                counted = counted_trials(every)
+                done = not waiting and len(counted) >= trials
+                if done and not looked_done and any(t.state == TrialState.FAIL for t in counted):
+                    # a sweeper fails a dead worker's trial and only then queues its retry:
+                    # between the two the failed trial looks counted, so look once more
+                    looked_done = True
+                    time.sleep(WAIT_SECONDS)
+                    continue
+                looked_done = False
                 if waiting or len(counted_trials(every, in_flight=True)) < trials:
                     try:
                         study.optimize(guarded, n_trials=1, catch=CATCH,
@@ -75,7 +85,7 @@ def work(study: optuna.Study, objective: TrialObjective, *, trials: int,
                             raise
                     guarded.current = None  # ended: an interruption from here on is not its
                     ran += 1
-                elif len(counted_trials(every)) < trials:
+                elif len(counted) < trials:
                     time.sleep(WAIT_SECONDS * random.uniform(0.5, 1.5))
                 else:
                     break

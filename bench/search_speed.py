@@ -21,6 +21,7 @@ comparison stays fair because every search gets the same single core and budget.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import multiprocessing
 import statistics
@@ -33,7 +34,9 @@ import optuna
 import yaml
 
 from honed.search import tune
+from honed.search.objective import trial_dir
 from honed.search.results import best_trials
+from honed.search.storage import sqlite_url
 from honed.spec import spec_from_dict
 from honed.train.evaluate import evaluate_arrays
 
@@ -65,6 +68,9 @@ SPACES = {
     },
 }
 
+#: the file in each kept study folder that holds the search's start (time.time())
+STARTED_FILE = "started.txt"
+
 SEARCHES = {
     # honed's default search, as `search: {}` gives it: multivariate TPE (sampler auto) and
     # asynchronous successive halving (pruner asha, min_resource 1, reduction_factor 3)
@@ -85,22 +91,48 @@ def one_search(dataset: str, method: str, search: dict, seed: int, budget: float
            "search": {**search, "trials": 100000, "timeout": budget, "seed": seed,
                       "objectives": ["val.accuracy:max"]}}
     template = spec_from_dict(raw)
+    out = folder / raw["name"]
+    out.mkdir(parents=True)
     started = time.time()
-    outcome = tune(template, out_dir=folder / raw["name"], progress=False)
+    (out / STARTED_FILE).write_text(repr(started))
+    study = tune(template, out_dir=out, progress=False).study
+    return summarize_study(study, started, out / "study")
+
+
+def summarize_study(study: optuna.Study, started: float, study_dir: Path) -> dict:
+    """When each complete trial ended (seconds from ``started``) with its value; the best's test."""
     finished = sorted((t.datetime_complete.timestamp() - started, t.value)
-                      for t in outcome.study.trials
-                      if t.state == optuna.trial.TrialState.COMPLETE)
-    best = best_trials(outcome.study)[0]
-    ended = sum(1 for t in outcome.study.trials if t.state.is_finished())
-    return {"finished": finished, "trials": ended, "test": test_accuracy(best)}
+                      for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE)
+    ended = sum(1 for t in study.trials if t.state.is_finished())
+    best = best_trials(study)[0]
+    return {"finished": finished, "trials": ended,
+            "test": test_accuracy(trial_dir(study_dir, best.number))}
 
 
-def test_accuracy(trial) -> float:
+def from_studies(folder: Path, dataset: str, methods: list[str], seeds: int
+                 ) -> dict[str, list[dict]]:
+    """Rebuild the results from the study folders that ``--keep`` left in ``folder``."""
+    results: dict[str, list[dict]] = {m: [] for m in methods}
+    for method in methods:
+        for seed in range(seeds):
+            name = f"{dataset}-{method}-{seed}"
+            study = optuna.load_study(study_name=name,
+                                      storage=sqlite_url(folder / name / "study"))
+            mark = folder / name / STARTED_FILE
+            # folders kept before the start was recorded: the first trial's start (setting up
+            # the data and the study, a second or two, is then left out)
+            started = (float(mark.read_text()) if mark.exists() else
+                       min(t.datetime_start.timestamp() for t in study.trials))
+            results[method].append(summarize_study(study, started, folder / name / "study"))
+    return results
+
+
+def test_accuracy(folder: Path) -> float:
+    """The test accuracy of the model that the trial in ``folder`` saved."""
     from honed.data import prepare_data
     from honed.models import load_model
     from honed.spec import load_spec
 
-    folder = Path(trial.user_attrs["dir"])
     spec = load_spec(folder / "spec.yaml").default
     data = prepare_data(spec.data, seed=spec.seed)
     model = load_model(folder / "model")
@@ -166,6 +198,9 @@ def main() -> None:
     parser.add_argument("--methods", help="comma-separated searches to run (default: all); "
                         "the first is the one the others are compared with")
     parser.add_argument("--json", help="also write the raw results here")
+    parser.add_argument("--keep", metavar="DIR", help="keep every study folder in DIR (new)")
+    parser.add_argument("--from-studies", metavar="DIR", help="summarize the study folders that "
+                        "--keep left in DIR (give the same --dataset, --seeds and --methods)")
     parser.add_argument("--from-json", metavar="FILE", help="summarize the raw results of an "
                         "earlier run (give its --dataset, --budget and --lanes) instead of running")
     args = parser.parse_args()
@@ -182,6 +217,8 @@ def main() -> None:
         parser.error(f"unknown search(es) {unknown}; known: {sorted(searches)}")
     if args.from_json:
         results = json.loads(Path(args.from_json).read_text())
+    elif args.from_studies:
+        results = from_studies(Path(args.from_studies), args.dataset, methods, args.seeds)
     else:
         results = run_searches(args, target, {m: searches[m] for m in methods})
     summarize(results, dataset=args.dataset, target=target, budget=args.budget, lanes=args.lanes)
@@ -192,12 +229,19 @@ def run_searches(args: argparse.Namespace, target: float,
     results: dict[str, list[dict]] = {m: [] for m in searches}
     jobs = [(seed, method) for seed in range(args.seeds) for method in searches]
     threads = 1 if args.lanes > 1 else None
-    with tempfile.TemporaryDirectory() as folder, ProcessPoolExecutor(
-            args.lanes, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with contextlib.ExitStack() as stack:
+        folder = Path(args.keep) if args.keep else Path(
+            stack.enter_context(tempfile.TemporaryDirectory()))
+        pool = stack.enter_context(ProcessPoolExecutor(
+            args.lanes, mp_context=multiprocessing.get_context("spawn")))
         futures = [pool.submit(one_search, args.dataset, method, searches[method], seed,
-                               args.budget, Path(folder), threads) for seed, method in jobs]
+                               args.budget, folder, threads) for seed, method in jobs]
         for (seed, method), future in zip(jobs, futures, strict=True):
-            run = future.result()
+            try:
+                run = future.result()
+            except Exception as error:  # report it and go on: the other searches still count
+                print(f"seed {seed} {method:6s}: failed: {error!r}", flush=True)
+                continue
             results[method].append(run)
             print(f"seed {seed} {method:6s}: {run['trials']} trials "
                   f"({len(run['finished'])} complete), "

@@ -71,3 +71,11 @@ def test_a_continued_study_neither_requeues_the_default_nor_replays_its_draws(tm
     assert sum("honed.default_point" in t.user_attrs for t in done) == 1
     # a sampler seeded as in the first session would draw trials 1-2 again as trials 4-5
     assert len({tuple(sorted(t.params.items())) for t in done}) == 6
+
+
+def test_options_with_the_same_name_are_labelled_by_position(tmp_path):
+    template = _template(tmp_path, "train.optimizer={choice: [{name: sgd, lr: {float: [0.01, "
+                         "1.0], log: true}}, {name: sgd, momentum: {float: [0.5, 0.9]}}]}")
+    params = default_params(template.dimensions)
+    assert params["train.optimizer"] == "0" and params["train.optimizer[0].lr"] == 0.1
+    assert resolve(template.raw)["train"]["optimizer"] == {"name": "sgd", "lr": 0.1}

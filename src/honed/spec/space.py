@@ -64,7 +64,9 @@ class Dimension:
         return [self.low, self.high]
 
     def option_label(self, index: int) -> str:
-        return option_label(self.choices[index], index)
+        """The label of option ``index``, the key of its nested dimensions (see _parse_choice)."""
+        labels = [option_label(option, i) for i, option in enumerate(self.choices)]
+        return labels[index] if len(set(labels)) == len(labels) else str(index)
 
 
 def is_dimension(node: Any) -> bool:
@@ -230,16 +232,15 @@ def _parse_choice(raw: Mapping, path: str, name: str, errors: list[str]) -> Dime
         errors.append(f"{path}.default must be one of the choices; got {default!r}")
         return None
     nested: dict[str, list[Dimension]] = {}
-    labels = [option_label(option, i) for i, option in enumerate(options)]
-    if len(set(labels)) != len(labels):
-        labels = [str(i) for i in range(len(options))]
+    dim = Dimension(name=name, path=path, kind="choice", choices=tuple(options), default=default,
+                    nested=nested)
     for index, option in enumerate(options):
         if isinstance(option, Mapping):
-            inner = find_dimensions(option, errors, _path=path, _name=f"{name}[{labels[index]}]")
+            label = dim.option_label(index)
+            inner = find_dimensions(option, errors, _path=path, _name=f"{name}[{label}]")
             if inner:
-                nested[labels[index]] = inner
-    return Dimension(name=name, path=path, kind="choice", choices=tuple(options), default=default,
-                     nested=nested)
+                nested[label] = inner
+    return dim
 
 
 def _index_of(options: tuple, value: Any) -> int:

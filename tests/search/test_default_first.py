@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from honed.search import tune
-from honed.search.default_first import default_params
+from honed.search.default_first import DEFAULT_POINT_ATTR, default_params
 from honed.spec import load_spec
 from honed.spec.space import resolve
 
@@ -47,16 +47,16 @@ def test_the_first_trial_trains_the_default_point_and_only_the_first(tmp_path):
     study = tune(template, out_dir=tmp_path / "run", progress=False).study
     first, *others = study.trials
     assert first.params == default_params(template.dimensions)
-    assert first.user_attrs["honed.default_point"] is True
+    assert first.user_attrs[DEFAULT_POINT_ATTR] is True
     written = yaml.safe_load((tmp_path / "run/study/trials/0000/spec.yaml").read_text())
     assert written["model"]["hidden"] == 16 and written["train"]["optimizer"]["momentum"] == 0.745
-    assert others and not any("honed.default_point" in t.user_attrs for t in others)
+    assert others and not any(DEFAULT_POINT_ATTR in t.user_attrs for t in others)
 
 
 def test_start_at_default_false_leaves_the_sampler_alone(tmp_path):
     template = _template(tmp_path, "search.start_at_default=false")
     study = tune(template, out_dir=tmp_path / "run", progress=False).study
-    assert not any("honed.default_point" in t.user_attrs for t in study.trials)
+    assert not any(DEFAULT_POINT_ATTR in t.user_attrs for t in study.trials)
     assert study.trials[0].params != default_params(template.dimensions)
 
 
@@ -68,7 +68,7 @@ def test_a_continued_study_neither_requeues_the_default_nor_replays_its_draws(tm
                  out_dir=tmp_path / "run", progress=False).study
     done = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert len(done) == 6
-    assert sum("honed.default_point" in t.user_attrs for t in done) == 1
+    assert sum(DEFAULT_POINT_ATTR in t.user_attrs for t in done) == 1
     # a sampler seeded as in the first session would draw trials 1-2 again as trials 4-5
     assert len({tuple(sorted(t.params.items())) for t in done}) == 6
 

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
     from honed.search.coarse_to_fine import run_coarse_to_fine
     from honed.search.storage import STORAGE_VARIABLE, check_storage
     from honed.search.study import TARGET, load_study
-    from honed.search.tune import prepare_study, reseed
+    from honed.search.tune import prepare_study
     from honed.search.worker import work
 
     if args.parent is not None:
@@ -66,10 +66,9 @@ def run(args: argparse.Namespace) -> int:
     # workers that honed tune starts are numbered; one started by hand draws its own number,
     # or it would seed its sampler like worker 0 and repeat its first points
     index = args.index if args.index is not None else 1 + secrets.randbelow(100_000)
-    study = load_study(setup.url, setup.name, sampler=setup.sampler(index),
-                       pruner=setup.pruner(), raw_spec=template.raw)
-    # a study continued after a stop: its sampler must not replay the first session's draws
-    reseed(study, setup.sampler(index, start=len(study.get_trials(deepcopy=False))))
+    study = load_study(setup.url, setup.name, pruner=setup.pruner(), raw_spec=template.raw)
+    # seeded for the study's size: a continued study must not replay the first session's draws
+    setup.use_sampler(study, index)
     trials = args.trials or study.user_attrs.get(TARGET) or setup.search.trials
     deadline = args.deadline
     if deadline is None and setup.search.timeout:

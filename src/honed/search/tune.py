@@ -32,7 +32,7 @@ from honed.spec.schema import SearchSpec, Spec
 from honed.spec.template import SpecTemplate
 from honed.spec.yaml_io import dump_yaml
 
-__all__ = ["tune", "TuneOutcome", "StudySetup", "prepare_study", "reseed"]
+__all__ = ["tune", "TuneOutcome", "StudySetup", "prepare_study"]
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 
@@ -71,6 +71,15 @@ class StudySetup:
         return create_sampler(self.search.sampler, dimensions=self.template.dimensions,
                               seed=self.sampler_seed(worker, start=start),
                               objectives=len(self.objectives))
+
+    def use_sampler(self, study: optuna.Study, worker: int = 0) -> None:
+        """Give ``study`` the sampler of ``worker``, seeded for the trials the study holds now.
+
+        ``sampler: default`` leaves Optuna's own (unseeded) default in place.
+        """
+        sampler = self.sampler(worker, start=len(study.get_trials(deepcopy=False)))
+        if sampler is not None:
+            study.sampler = sampler
 
     def pruner(self):
         # with cross-validation a step is a fold, not an epoch (Hyperband's max_resource)
@@ -122,9 +131,9 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
                           timeout=timeout, workers=workers)
     search = setup.search
     setup.study_dir.mkdir(parents=True, exist_ok=True)
-    study = create_or_load_study(setup.url, setup.name, setup.objectives, sampler=setup.sampler(),
+    study = create_or_load_study(setup.url, setup.name, setup.objectives, sampler=None,
                                  pruner=setup.pruner(), raw_spec=template.raw)
-    reseed(study, setup.sampler(start=len(study.get_trials(deepcopy=False))))
+    setup.use_sampler(study)
     if search.start_at_default and search.sampler.name != "grid":  # a grid holds every point
         enqueue_default(study, setup.template.dimensions)
     study.set_user_attr(TARGET, search.trials)  # honed worker without --trials follows it
@@ -140,12 +149,6 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
             work(study, setup.objective(), trials=search.trials, deadline=deadline)
     best = write_results(study, setup.study_dir, setup.objectives)
     return TuneOutcome(study=study, run_dir=setup.run, best=best)
-
-
-def reseed(study: optuna.Study, sampler: optuna.samplers.BaseSampler | None) -> None:
-    """Give ``study`` the sampler made for its current size; None keeps Optuna's default."""
-    if sampler is not None:  # sampler: default, which Optuna creates unseeded
-        study.sampler = sampler
 
 
 def worker_command(setup: StudySetup, template: SpecTemplate, *, threads: int,

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["Dimension", "is_dimension", "find_dimensions", "flatten", "resolve", "default_value",
-           "option_label"]
+           "option_label", "option_index"]
 
 KINDS = ("float", "int", "choice")
 _OPTIONAL_KEYS = {"log", "step", "default"}
@@ -149,7 +149,7 @@ def _resolve(node: Any, path: str, dims: dict[str, Dimension], pick: Callable) -
         value = pick(dim)
         if dim.kind == "choice" and isinstance(value, Mapping):
             # conditional option: resolve what it holds, names qualified by the option
-            index = _index_of(dim.choices, value)
+            index = option_index(dim.choices, value)
             label = dim.option_label(index)
             inner = {d.path: d for d in dim.nested.get(label, [])}
             return _resolve(dict(value), path, inner, pick) if inner else _copy(value)
@@ -243,7 +243,8 @@ def _parse_choice(raw: Mapping, path: str, name: str, errors: list[str]) -> Dime
     return dim
 
 
-def _index_of(options: tuple, value: Any) -> int:
+def option_index(options: tuple, value: Any) -> int:
+    """The position of ``value`` among a choice's ``options``."""
     for index, option in enumerate(options):
         if option == value:
             return index

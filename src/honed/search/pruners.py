@@ -35,6 +35,29 @@ def _single(kind: str, objectives: int) -> None:
                              "asha (successive halving by Pareto rank) or none")
 
 
+@_PRUNERS.register("auto", description="honed's default: one successive-halving cut after a "
+                   "tenth of the epochs, keeping the best 1/reduction_factor; the rest run to "
+                   "the end")
+def _auto(spec, *, epochs, objectives, **_):
+    """Successive halving with a single early rung: the cut that pays and rarely misleads.
+
+    Replaying the complete trials of random and TPE searches on MNIST-1D and digits
+    (bench/pruner_replay.py) through each pruner setting: the rung after the second epoch kept
+    76% of the trials that ended in the top 8%; later rungs, judged mid-schedule while the
+    learning rate is still high, cut more of them and save less (only the survivors of the
+    earlier rungs reach them). Classic asha (rungs at epochs 2, 4, 10) took longer to a target
+    accuracy than no pruning; one cut took less.
+    """
+    settings = {"min_resource": spec.min_resource or auto_min_resource(epochs),
+                "max_rungs": spec.max_rungs or 1}
+    return _asha(spec.model_copy(update=settings), objectives=objectives)
+
+
+def auto_min_resource(epochs: int) -> int:
+    """The step of the auto pruner's cut: a tenth of the steps, at least the second."""
+    return max(1, round(epochs / 10))
+
+
 @_PRUNERS.register("none", description="Run every trial to the end")
 def _none(spec, **_):
     return optuna.pruners.NopPruner()
@@ -60,26 +83,26 @@ def _percentile(spec, *, objectives, **_):
 @_PRUNERS.register("asha", description="Asynchronous successive halving: keep the best "
                    "1/reduction_factor at each rung (Pareto rank for several objectives)")
 def _asha(spec, *, objectives, **_):
+    min_resource = spec.min_resource or 1
     if objectives > 1:
         from honed.search.mo_pruner import MultiObjectiveSuccessiveHalvingPruner
 
-        return MultiObjectiveSuccessiveHalvingPruner(min_resource=spec.min_resource,
+        return MultiObjectiveSuccessiveHalvingPruner(min_resource=min_resource,
                                                      reduction_factor=spec.reduction_factor,
                                                      max_rungs=spec.max_rungs)
-    halving = optuna.pruners.SuccessiveHalvingPruner(min_resource=spec.min_resource,
+    halving = optuna.pruners.SuccessiveHalvingPruner(min_resource=min_resource,
                                                      reduction_factor=spec.reduction_factor)
     if spec.max_rungs is None:
         return halving
     from honed.search.rung_limit import RungLimit
 
     # judged up to the step before the first rung past the cap, as the multi-objective pruner
-    return RungLimit(halving, last_step=spec.min_resource
-                     * spec.reduction_factor ** spec.max_rungs - 1)
+    return RungLimit(halving, last_step=min_resource * spec.reduction_factor ** spec.max_rungs - 1)
 
 
 @_PRUNERS.register("hyperband", description="Hyperband: several successive-halving brackets")
 def _hyperband(spec, *, epochs, objectives, **_):
     if objectives > 1:
         return _asha(spec, objectives=objectives)
-    return optuna.pruners.HyperbandPruner(min_resource=spec.min_resource, max_resource=epochs,
+    return optuna.pruners.HyperbandPruner(min_resource=spec.min_resource or 1, max_resource=epochs,
                                           reduction_factor=spec.reduction_factor)

@@ -249,13 +249,14 @@ class SamplerSpec(_Section):
 class PrunerSpec(_Section):
     """A pruner by name, with its main knobs; every epoch is one step."""
 
-    name: Literal["none", "median", "percentile", "asha", "hyperband"] = "asha"
+    name: Literal["auto", "none", "median", "percentile", "asha", "hyperband"] = "auto"
     n_startup_trials: Annotated[int, Field(ge=0)] = 5  # median, percentile
     n_warmup_steps: Annotated[int, Field(ge=0)] = 1  # median, percentile
     percentile: Annotated[float, Field(gt=0.0, lt=100.0)] = 25.0  # percentile
-    min_resource: Annotated[int, Field(ge=1)] = 1  # asha, hyperband: epochs before a first cut
-    reduction_factor: Annotated[int, Field(ge=2)] = 3  # asha, hyperband
-    max_rungs: Annotated[int, Field(ge=1)] | None = None  # asha: later epochs run uncut
+    # auto, asha, hyperband: epochs before a first cut (None: a tenth of them for auto, 1 else)
+    min_resource: Annotated[int, Field(ge=1)] | None = None
+    reduction_factor: Annotated[int, Field(ge=2)] = 3  # auto, asha, hyperband
+    max_rungs: Annotated[int, Field(ge=1)] | None = None  # auto (1), asha: later epochs run uncut
 
 
 class SearchSpec(_Section):

@@ -109,12 +109,12 @@ def summarize_study(study: optuna.Study, started: float, study_dir: Path) -> dic
             "test": test_accuracy(trial_dir(study_dir, best.number))}
 
 
-def from_studies(folder: Path, dataset: str, methods: list[str], seeds: int
+def from_studies(folder: Path, dataset: str, methods: list[str], seeds: range
                  ) -> dict[str, list[dict]]:
     """Rebuild the results from the study folders that ``--keep`` left in ``folder``."""
     results: dict[str, list[dict]] = {m: [] for m in methods}
     for method in methods:
-        for seed in range(seeds):
+        for seed in seeds:
             name = f"{dataset}-{method}-{seed}"
             study = optuna.load_study(study_name=name,
                                       storage=sqlite_url(folder / name / "study"))
@@ -188,6 +188,8 @@ def main() -> None:
     parser.add_argument("--dataset", choices=sorted(SPACES), default="digits")
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per search")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds run are first-seed .. first-seed + seeds - 1")
     parser.add_argument("--target", type=float, help="validation accuracy to reach "
                         "(default: the dataset's, set near the best known)")
     parser.add_argument("--lanes", type=int, default=1, choices=[1, 2],
@@ -205,6 +207,7 @@ def main() -> None:
                         "earlier run (give its --dataset, --budget and --lanes) instead of running")
     args = parser.parse_args()
     target = args.target or SPACES[args.dataset]["target"]
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     searches = dict(SEARCHES)
     for item in args.search:
         name, sep, text = item.partition("=")
@@ -218,16 +221,16 @@ def main() -> None:
     if args.from_json:
         results = json.loads(Path(args.from_json).read_text())
     elif args.from_studies:
-        results = from_studies(Path(args.from_studies), args.dataset, methods, args.seeds)
+        results = from_studies(Path(args.from_studies), args.dataset, methods, seeds)
     else:
-        results = run_searches(args, target, {m: searches[m] for m in methods})
+        results = run_searches(args, seeds, target, {m: searches[m] for m in methods})
     summarize(results, dataset=args.dataset, target=target, budget=args.budget, lanes=args.lanes)
 
 
-def run_searches(args: argparse.Namespace, target: float,
+def run_searches(args: argparse.Namespace, seeds: range, target: float,
                  searches: dict[str, dict]) -> dict[str, list[dict]]:
     results: dict[str, list[dict]] = {m: [] for m in searches}
-    jobs = [(seed, method) for seed in range(args.seeds) for method in searches]
+    jobs = [(seed, method) for seed in seeds for method in searches]
     threads = 1 if args.lanes > 1 else None
     with contextlib.ExitStack() as stack:
         folder = Path(args.keep) if args.keep else Path(

@@ -71,7 +71,7 @@ def test_multi_objective_gives_a_pareto_front(tmp_path):
 
 @pytest.mark.parametrize("override, fragment", [
     ("search.sampler=simulated-annealing", "search.sampler.name must be 'auto', 'default'"),
-    ("search.pruner=never", "search.pruner.name must be 'none', 'median'"),
+    ("search.pruner=never", "search.pruner.name must be 'auto', 'none', 'median'"),
     ("search.objectives=[val.r2:max]", "'val.r2' is not produced by a classification run"),
     ("search.sampler=grid", "grid cannot enumerate model.hidden"),
     ("model.hidden={int: [32, 8]}", "inverted range"),

@@ -35,18 +35,18 @@ def _single(kind: str, objectives: int) -> None:
                              "asha (successive halving by Pareto rank) or none")
 
 
-@_PRUNERS.register("auto", description="honed's default: one successive-halving cut after a "
-                   "tenth of the epochs, keeping the best 1/reduction_factor; the rest run to "
-                   "the end")
+@_PRUNERS.register("auto", description="honed's default: one successive-halving cut at a tenth "
+                   "of the epochs (epoch 3 of 20), keeping the best 1/reduction_factor; the "
+                   "rest run to the end")
 def _auto(spec, *, epochs, objectives, **_):
     """Successive halving with a single early rung: the cut that pays and rarely misleads.
 
-    Replaying the complete trials of random and TPE searches on MNIST-1D and digits
-    (bench/pruner_replay.py) through each pruner setting: the rung after the second epoch kept
-    76% of the trials that ended in the top 8%; later rungs, judged mid-schedule while the
-    learning rate is still high, cut more of them and save less (only the survivors of the
-    earlier rungs reach them). Classic asha (rungs at epochs 2, 4, 10) took longer to a target
-    accuracy than no pruning; one cut took less.
+    bench/pruner_replay.py fed the complete trials of unpruned MNIST-1D searches (20 cosine
+    epochs) through each setting on the same random streams. This one cut (after epoch 3) took
+    0.74x the time of no pruning to a first trial at val accuracy 0.985 and cut 22% of the
+    trials that would have reached it; classic asha (rungs after epochs 2, 4 and 10) took 1.34x
+    and cut 80%. Later rungs are judged mid-schedule, while the learning rate is still high,
+    and save little: only the survivors of the earlier rungs reach them.
     """
     settings = {"min_resource": spec.min_resource or auto_min_resource(epochs),
                 "max_rungs": spec.max_rungs or 1}
@@ -54,7 +54,7 @@ def _auto(spec, *, epochs, objectives, **_):
 
 
 def auto_min_resource(epochs: int) -> int:
-    """The step of the auto pruner's cut: a tenth of the steps, at least the second."""
+    """The 0-based step of the auto pruner's cut: a tenth of the steps, at least step 1."""
     return max(1, round(epochs / 10))
 
 

@@ -62,4 +62,7 @@ def read_yaml(path: str | Path) -> dict:
 
 def dump_yaml(data: Any) -> str:
     """YAML text of a plain mapping, keys in their given order."""
-    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
+    # libyaml's emitter when PyYAML has it: the same text, about 4x faster (every trial dumps
+    # its resolved spec)
+    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+    return yaml.dump(data, Dumper=dumper, sort_keys=False, default_flow_style=None, width=100)

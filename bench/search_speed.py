@@ -73,7 +73,7 @@ STARTED_FILE = "started.txt"
 
 SEARCHES = {
     # honed's default search, as `search: {}` gives it: multivariate TPE (sampler auto), the
-    # default point first, and pruner auto (one successive-halving cut after epoch 2 of 20)
+    # default point first, and pruner auto (one successive-halving cut after epoch 3 of 20)
     "honed": {},
     # a plain Optuna study: the default sampler (TPESampler() with its defaults), no pruner,
     # and no trial queued at the default point

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import yaml
+from search_speed import study_name  # this folder is on sys.path when a script here runs
 
 from honed.search.objective import trial_dir
 from honed.search.pruners import create_pruner
@@ -59,7 +60,7 @@ def load_trials(folder: Path, dataset: str, methods: list[str], seeds: int,
     trials = []
     for method in methods:
         for seed in range(seeds):
-            name = f"{dataset}-{method}-{seed}"
+            name = study_name(dataset, method, seed)
             study_dir = folder / name / "study"
             study = optuna.load_study(study_name=name, storage=sqlite_url(study_dir))
             for trial in study.get_trials(states=[optuna.trial.TrialState.COMPLETE]):

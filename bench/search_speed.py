@@ -82,11 +82,16 @@ SEARCHES = {
 }
 
 
+def study_name(dataset: str, method: str, seed: int) -> str:
+    """The study's name, and its folder's under ``--keep``."""
+    return f"{dataset}-{method}-{seed}"
+
+
 def one_search(dataset: str, method: str, search: dict, seed: int, budget: float, folder: Path,
                threads: int | None = None) -> dict:
     space = SPACES[dataset]
     train = space["train"] if threads is None else {**space["train"], "threads": threads}
-    raw = {"name": f"{dataset}-{method}-{seed}", "seed": seed,
+    raw = {"name": study_name(dataset, method, seed), "seed": seed,
            "data": space["data"], "model": space["model"], "train": train,
            "search": {**search, "trials": 100000, "timeout": budget, "seed": seed,
                       "objectives": ["val.accuracy:max"]}}
@@ -115,7 +120,7 @@ def from_studies(folder: Path, dataset: str, methods: list[str], seeds: range
     results: dict[str, list[dict]] = {m: [] for m in methods}
     for method in methods:
         for seed in seeds:
-            name = f"{dataset}-{method}-{seed}"
+            name = study_name(dataset, method, seed)
             study = optuna.load_study(study_name=name,
                                       storage=sqlite_url(folder / name / "study"))
             mark = folder / name / STARTED_FILE

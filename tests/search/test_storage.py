@@ -5,6 +5,7 @@ interrupted trial queued again, non-finite values never best."""
 from __future__ import annotations
 
 import math
+import sqlite3
 
 import optuna
 import pytest
@@ -13,7 +14,7 @@ from optuna.trial import TrialState, create_trial
 
 from honed.cli.main import main
 from honed.search.results import best_trials
-from honed.search.storage import open_storage, safe_url, with_driver
+from honed.search.storage import open_storage, safe_url, settle, with_driver
 from honed.search.study import SURPLUS, counted_trials, finished_count
 from honed.search.sweeper import StaleTrialSweeper
 from honed.search.worker import _surplus, work
@@ -115,6 +116,34 @@ def test_of_two_workers_racing_for_the_last_trial_the_later_steps_back():
     assert RetryHeartbeatStaleTrialCallback.retried_trial_number(
         study._storage.get_trial(retry._trial_id)) == 0
     assert not _surplus(retry, 1) and not _surplus(first, 2) and _surplus(second, 2)
+
+
+# ---------------------------------------------------------------- SQLite's write-ahead log
+
+
+def test_a_sqlite_study_runs_in_wal_mode_and_settles_into_study_db(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    study = optuna.create_study(storage=open_storage(url))
+    study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=3)
+    with sqlite3.connect(tmp_path / "s.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    assert (tmp_path / "s.db-wal").stat().st_size > 0  # the trials are in the log so far
+    settle(url)
+    assert (tmp_path / "s.db-wal").stat().st_size == 0  # and now in s.db alone
+    copy = tmp_path / "copy.db"
+    copy.write_bytes((tmp_path / "s.db").read_bytes())
+    assert len(optuna.load_study(study_name=study.study_name, storage=f"sqlite:///{copy}").trials) == 3
+
+
+def test_honed_tune_leaves_a_complete_study_db(tmp_path):
+    (tmp_path / "s.yaml").write_text(SPEC)
+    assert main(["tune", str(tmp_path / "s.yaml"), "--out", str(tmp_path / "run")]) == 0
+    database = tmp_path / "run" / "study" / "study.db"
+    wal = database.with_name("study.db-wal")
+    assert not wal.exists() or wal.stat().st_size == 0
+    copy = tmp_path / "copy.db"
+    copy.write_bytes(database.read_bytes())
+    assert len(optuna.load_study(study_name="s", storage=f"sqlite:///{copy}").trials) == 2
 
 
 # ---------------------------------------------------------------- crash safety, in process

@@ -25,7 +25,7 @@ from honed.search.progress import StudyProgress
 from honed.search.pruners import create_pruner
 from honed.search.results import write_results
 from honed.search.samplers import create_sampler
-from honed.search.storage import STORAGE_VARIABLE, check_storage, open_storage, sqlite_url
+from honed.search.storage import STORAGE_VARIABLE, check_storage, open_storage, settle, sqlite_url
 from honed.search.study import TARGET, create_or_load_study, finished_count
 from honed.search.worker import stop_processes, usable_cores, work
 from honed.spec.schema import SearchSpec, Spec
@@ -148,6 +148,7 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
         else:
             work(study, setup.objective(), trials=search.trials, deadline=deadline)
     best = write_results(study, setup.study_dir, setup.objectives)
+    settle(setup.url)
     return TuneOutcome(study=study, run_dir=setup.run, best=best)
 
 

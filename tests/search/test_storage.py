@@ -123,7 +123,7 @@ def test_of_two_workers_racing_for_the_last_trial_the_later_steps_back():
 
 def test_a_sqlite_study_runs_in_wal_mode_and_settles_into_study_db(tmp_path):
     url = f"sqlite:///{tmp_path}/s.db"
-    study = optuna.create_study(storage=open_storage(url))
+    study = optuna.create_study(storage=open_storage(url, writer=True))
     study.optimize(lambda t: t.suggest_float("x", 0.0, 1.0), n_trials=3)
     with sqlite3.connect(tmp_path / "s.db") as connection:
         assert connection.execute("PRAGMA journal_mode").fetchone() == ("wal",)
@@ -133,6 +133,14 @@ def test_a_sqlite_study_runs_in_wal_mode_and_settles_into_study_db(tmp_path):
     copy = tmp_path / "copy.db"
     copy.write_bytes((tmp_path / "s.db").read_bytes())
     assert len(optuna.load_study(study_name=study.study_name, storage=f"sqlite:///{copy}").trials) == 3
+
+
+def test_a_reader_leaves_the_journal_mode_of_a_sqlite_file_alone(tmp_path):
+    url = f"sqlite:///{tmp_path}/s.db"
+    optuna.create_study(storage=url, study_name="old")  # as a study made before honed used WAL
+    optuna.load_study(study_name="old", storage=open_storage(url))
+    with sqlite3.connect(tmp_path / "s.db") as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("delete",)
 
 
 def test_honed_tune_leaves_a_complete_study_db(tmp_path):

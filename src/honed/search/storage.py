@@ -43,8 +43,12 @@ def sqlite_url(study_dir: Path) -> str:
     return f"sqlite:///{(Path(study_dir) / 'study.db').resolve()}"
 
 
-def open_storage(url: str) -> RDBStorage:
-    """An RDB storage with heartbeats and one retry of stale trials; unreachable → exit 2."""
+def open_storage(url: str, *, writer: bool = False) -> RDBStorage:
+    """An RDB storage with heartbeats and one retry of stale trials; unreachable → exit 2.
+
+    ``writer``: the caller runs trials in it, so a SQLite file is switched to write-ahead-log
+    mode; readers (``honed study show``, the report) leave the file as they found it.
+    """
     engine = _engine_kwargs(url)
     for attempt in range(3):
         try:
@@ -52,7 +56,8 @@ def open_storage(url: str) -> RDBStorage:
                                  heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
                                  heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
                                      max_retry=1))
-            _sqlite_pragma(storage.engine, "journal_mode=WAL")  # kept in the file: once is enough
+            if writer:  # kept in the file: the first writer switches it for every later one
+                _sqlite_pragma(storage.engine, "journal_mode=WAL")
             return storage
         except ImportError as exc:
             raise _driver_error(url, exc) from None

@@ -59,7 +59,7 @@ def fingerprint(raw: dict) -> str:
 def create_or_load_study(url: str, name: str, objectives: list[Objective], *, sampler, pruner,
                          raw_spec: dict) -> optuna.Study:
     """Create the study, or continue it when the same spec made it; another spec is an error."""
-    storage = open_storage(url)
+    storage = open_storage(url, writer=True)
     study = optuna.create_study(storage=storage, study_name=name, sampler=sampler, pruner=pruner,
                                 directions=[o.direction for o in objectives], load_if_exists=True)
     mark = study.user_attrs.get(_FINGERPRINT)
@@ -76,7 +76,7 @@ def create_or_load_study(url: str, name: str, objectives: list[Objective], *, sa
 def load_study(url: str, name: str, *, sampler=None, pruner=None,
                raw_spec: dict | None = None) -> optuna.Study:
     """Join an existing study (``honed worker``); a missing one, or another spec's, is an error."""
-    storage = open_storage(url)
+    storage = open_storage(url, writer=True)
     try:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler,
                                   pruner=pruner)

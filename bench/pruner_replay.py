@@ -53,6 +53,7 @@ class Trial:
     seconds: tuple[float, ...]
     setup: float  # seconds of the trial outside its epochs
     value: float
+    params: tuple[tuple[str, object], ...] = ()  # (name, value), as the study holds them
 
 
 def load_trials(folder: Path, dataset: str, methods: list[str], seeds: int,
@@ -69,7 +70,8 @@ def load_trials(folder: Path, dataset: str, methods: list[str], seeds: int,
                 seconds = tuple(e["seconds"] for e in epochs)
                 wall = (trial.datetime_complete - trial.datetime_start).total_seconds()
                 trials.append(Trial(tuple(e["val"][metric] for e in epochs), seconds,
-                                    max(0.0, wall - sum(seconds)), trial.value))
+                                    max(0.0, wall - sum(seconds)), trial.value,
+                                    tuple(sorted(trial.params.items()))))
     return trials
 
 

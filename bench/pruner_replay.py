@@ -103,17 +103,24 @@ def replay(stream: list[Trial], pruner: optuna.pruners.BasePruner, target: float
     return float("inf"), cut, met
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def replay_parser(doc: str, *, methods: str, methods_help: str,
+                  replays: int) -> argparse.ArgumentParser:
+    """The arguments of a script that replays the trials ``search_speed.py --keep`` left."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--from-studies", metavar="DIR", required=True,
                         help="the folder that search_speed.py --keep filled")
     parser.add_argument("--dataset", required=True)
-    parser.add_argument("--methods", default="random,tpe",
-                        help="searches (run without a pruner) whose trials are replayed")
+    parser.add_argument("--methods", default=methods, help=methods_help)
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--target", type=float, required=True)
     parser.add_argument("--budget", type=float, default=300.0, help="seconds per replay")
-    parser.add_argument("--replays", type=int, default=300)
+    parser.add_argument("--replays", type=int, default=replays)
+    return parser
+
+
+def main() -> None:
+    parser = replay_parser(__doc__, methods="random,tpe", replays=300, methods_help=(
+        "searches (run without a pruner) whose trials are replayed"))
     parser.add_argument("--epochs", type=int, help="the trials' epochs (default: the longest "
                         "history)")
     parser.add_argument("--pruner", action="append", default=[], metavar="NAME=YAML",

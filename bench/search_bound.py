@@ -20,14 +20,15 @@ oracle's, no sampler reaches it on this space without knowing it beforehand.
 
 from __future__ import annotations
 
-import argparse
 import statistics
 from collections import defaultdict
 from pathlib import Path
 
 import numpy as np
 import optuna
-from pruner_replay import Trial, load_trials  # this folder is on sys.path when a script here runs
+
+# this folder is on sys.path when a script here runs
+from pruner_replay import Trial, load_trials, replay_parser
 
 
 def cells(trials: list[Trial]) -> dict[tuple, list[Trial]]:
@@ -58,16 +59,8 @@ def time_to_target(pool: list[Trial], target: float, budget: float,
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--from-studies", metavar="DIR", required=True,
-                        help="the folder that search_speed.py --keep filled")
-    parser.add_argument("--dataset", required=True)
-    parser.add_argument("--methods", default="random",
-                        help="searches whose trials (complete ones) make the cells")
-    parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--target", type=float, required=True)
-    parser.add_argument("--budget", type=float, default=300.0, help="seconds per replay")
-    parser.add_argument("--replays", type=int, default=2000)
+    parser = replay_parser(__doc__, methods="random", replays=2000, methods_help=(
+        "searches whose trials (complete ones) make the cells"))
     parser.add_argument("--min-trials", type=int, default=8,
                         help="cells with fewer complete trials are left out")
     parser.add_argument("--top", type=int, default=5, help="cells to print")

@@ -132,7 +132,8 @@ def test_a_sqlite_study_runs_in_wal_mode_and_settles_into_study_db(tmp_path):
     assert (tmp_path / "s.db-wal").stat().st_size == 0  # and now in s.db alone
     copy = tmp_path / "copy.db"
     copy.write_bytes((tmp_path / "s.db").read_bytes())
-    assert len(optuna.load_study(study_name=study.study_name, storage=f"sqlite:///{copy}").trials) == 3
+    copied = optuna.load_study(study_name=study.study_name, storage=f"sqlite:///{copy}")
+    assert len(copied.trials) == 3
 
 
 def test_a_reader_leaves_the_journal_mode_of_a_sqlite_file_alone(tmp_path):

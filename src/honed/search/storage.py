@@ -5,8 +5,8 @@ Heartbeats are on, so a worker killed mid-trial leaves a trial that the sweeper 
 retry callback then queues the same parameters once more.
 
 A SQLite study runs in write-ahead-log mode: each commit is one append and one fsync of
-``study.db-wal`` instead of the rollback journal's create, write, fsync and delete, which
-took about a third of honed's per-trial overhead (``bench/trial_overhead.py``). ``synchronous``
+``study.db-wal`` instead of the rollback journal's create, write, fsync and delete; that was
+about a fifth of honed's overhead per trial (``bench/trial_overhead.py``). ``synchronous``
 stays at SQLite's default (FULL), so a committed trial survives a crash or a power cut as
 before. :func:`settle` folds the log back into ``study.db`` when a study ends.
 """
@@ -23,7 +23,8 @@ from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 from honed.errors import UserInputError
 
 __all__ = ["open_storage", "settle", "check_storage", "sqlite_url", "safe_url",
-           "HEARTBEAT_SECONDS", "GRACE_SECONDS", "CONNECT_TIMEOUT_SECONDS", "with_driver", "STORAGE_VARIABLE"]
+           "HEARTBEAT_SECONDS", "GRACE_SECONDS", "CONNECT_TIMEOUT_SECONDS", "with_driver",
+           "STORAGE_VARIABLE"]
 
 # heartbeats and the retry callback are marked experimental in Optuna; they are what makes
 # crash-safe studies possible, so honed relies on them knowingly

@@ -33,18 +33,22 @@ from pruner_replay import Trial, load_trials, replay_parser
 
 def cells(trials: list[Trial]) -> dict[tuple, list[Trial]]:
     """Trials grouped by the values of their categorical (non-numeric) parameters."""
+    ranges = _numeric_ranges(trials)
     grouped: dict[tuple, list[Trial]] = defaultdict(list)
     for trial in trials:
-        key = tuple((name, value) for name, value in trial.params
-                    if not isinstance(value, float) and not _is_numeric_range(name, trials))
-        grouped[key].append(trial)
+        grouped[tuple((n, v) for n, v in trial.params if n not in ranges)].append(trial)
     return grouped
 
 
-def _is_numeric_range(name: str, trials: list[Trial]) -> bool:
-    """An int parameter is a range (not a choice) when it takes many values across the trials."""
-    values = {dict(t.params).get(name) for t in trials}
-    return all(isinstance(v, int) for v in values if v is not None) and len(values) > 8
+def _numeric_ranges(trials: list[Trial]) -> set[str]:
+    """Parameters that are ranges, not choices: floats, and ints taking many values."""
+    values: dict[str, set] = defaultdict(set)
+    for trial in trials:
+        for name, value in trial.params:
+            values[name].add(value)
+    return {name for name, seen in values.items()
+            if any(isinstance(v, float) for v in seen)
+            or (all(isinstance(v, int) for v in seen) and len(seen) > 8)}
 
 
 def time_to_target(pool: list[Trial], target: float, budget: float,

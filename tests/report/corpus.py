@@ -5,7 +5,7 @@ Every case is trained through :func:`honed.train.session.train_spec`, the functi
 (``expect``) and the set that may (``allow``); every other check must stay silent. A healthy
 case expects nothing. :func:`score` turns the diagnoses into a confusion table per check.
 
-``tests/report/test_doctor_corpus.py`` runs the cases marked ``quick``;
+``tests/report/test_doctor.py`` runs the cases marked ``quick``;
 ``bench/doctor_corpus.py`` runs them all and prints the table. The synthetic tables are made
 here, from a fixed seed, so the corpus needs no download.
 """
@@ -85,6 +85,11 @@ def _noise(rng) -> object:
     return _table(rng.normal(size=(900, 6)), rng.integers(0, 3, 900), ["a", "b", "c"])
 
 
+def _noise2(rng) -> object:
+    """Two classes, 60/40, whose labels have nothing to do with the features."""
+    return _table(rng.normal(size=(600, 10)), (rng.random(600) < 0.4).astype(int), ["a", "b"])
+
+
 def _friedman(rng) -> object:
     """Friedman #1 regression: a smooth non-linear target with a little noise."""
     x = rng.random((1000, 6))
@@ -97,7 +102,7 @@ def _friedman(rng) -> object:
 TABLES: dict[str, Callable] = {
     "blobs": _blobs, "overlap": _overlap, "shuttle": _shuttle, "imbalanced_easy": _imbalanced(4.0, 0.05),
     "imbalanced_hard": _imbalanced(1.0, 0.05), "imbalanced_hard10": _imbalanced(1.0, 0.10),
-    "noise": _noise, "friedman": _friedman}
+    "noise": _noise, "noise2": _noise2, "friedman": _friedman}
 
 
 def _builtin(name: str, **extra) -> dict:
@@ -140,6 +145,13 @@ CASES: list[Case] = [
     _case("healthy/friedman", {"source": "table:friedman", "target": "label"},
           {"family": "mlp", "hidden": 64}, {"epochs": 20, "optimizer": ADAMW}),
     _case("healthy/diabetes", _builtin("diabetes"), MLP, {"epochs": 20, "optimizer": ADAMW}),
+    _case("healthy/wine-defaults", _builtin("wine"), {"family": "mlp"}, {}),
+    _case("healthy/digits-cnn", _builtin("digits"), {"family": "cnn"},
+          {"epochs": 4, "optimizer": ADAMW}),
+    _case("healthy/breast_cancer-short", _builtin("breast_cancer"), MLP,
+          {"epochs": 4, "optimizer": {"name": "adamw", "lr": 1e-2}}),
+    _case("healthy/iris-sgd", _builtin("iris"), MLP,
+          {"epochs": 40, "optimizer": {"name": "nesterov", "lr": 0.05}}),
     # ---- the learning rate too high: diverged, at three strengths
     _case("lr_high/wine-sgd-10", _builtin("wine"), MLP,
           {"epochs": 5, "optimizer": {"name": "sgd", "lr": 10}}, ["lr_high"]),
@@ -197,9 +209,14 @@ CASES: list[Case] = [
     _case("early_stop/wine-patience1", _builtin("wine"), {"family": "mlp", "hidden": 16},
           {"epochs": 40, "optimizer": {"name": "adamw", "lr": 1e-3},
            "early_stopping": {"patience": 1, "monitor": "val.accuracy"}}, ["early_stop"]),
+    _case("early_stop/digits-patience1", _builtin("digits"), {"family": "mlp", "hidden": 16},
+          {"epochs": 40, "optimizer": {"name": "sgd", "lr": 1e-2},
+           "early_stopping": {"patience": 1, "monitor": "val.accuracy"}}, ["early_stop"]),
     # ---- chance level: labels that the features do not predict
     _case("chance/noise", _csv("noise"), MLP, {"epochs": 6, "optimizer": ADAMW}, ["chance"],
-          allow=["underfitting"]),
+          quick=True),
+    _case("chance/noise2-wide", _csv("noise2"), {"family": "mlp", "hidden": 128},
+          {"epochs": 5, "optimizer": ADAMW}, ["chance"], allow=["overfitting"]),
 ]
 
 

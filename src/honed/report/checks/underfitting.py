@@ -55,7 +55,7 @@ def check(evidence: Evidence) -> Finding | None:
     text = f"{score} after {len(losses)} epochs; " + "; ".join(text for text, _ in causes)
     changes = [change for _, found in causes for change in found]
     return Finding("underfitting", "underfitting: the model is too small, too constrained or "
-                   "trained too briefly to fit the data", text, changes)
+                   "stopped too soon", text, changes)
 
 
 def _causes(evidence: Evidence, losses: list[float]) -> list[tuple[str, list[str]]]:

@@ -49,8 +49,8 @@ def main() -> None:
                 run_dir = build_case(case, root)
             found[case.name] = {f.check for f in diagnose(run_dir).findings}
             mark = "ok" if found[case.name] - case.allow == set(case.expect) else "WRONG"
-            print(f"[{i:>2}/{len(cases)}] {case.name:<34} {mark:<5} "
-                  f"{','.join(sorted(found[case.name])) or '-':<28} "
+            print(f"[{i:>2}/{len(cases)}] {case.name:<31} {mark:<5} "
+                  f"{','.join(sorted(found[case.name])) or '-':<26} "
                   f"{time.perf_counter() - started:.1f}s", flush=True)
     print(format_table(score(found, cases), found, cases))
     if args.json:

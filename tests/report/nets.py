@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -12,3 +14,11 @@ def dead_relu(input_shape, num_outputs, *, task="classification", hidden=16):
     with torch.no_grad():
         first.bias.fill_(-100.0)
     return nn.Sequential(first, nn.ReLU(), nn.Linear(hidden, num_outputs))
+
+
+def mostly_dead_relu(input_shape, num_outputs, *, task="classification", hidden=32):
+    """An MLP whose hidden ReLU layer has three units in four that never fire."""
+    first = nn.Linear(math.prod(input_shape), hidden)
+    with torch.no_grad():
+        first.bias[: 3 * hidden // 4].fill_(-100.0)
+    return nn.Sequential(nn.Flatten(), first, nn.ReLU(), nn.Linear(hidden, num_outputs))

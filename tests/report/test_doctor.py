@@ -9,7 +9,12 @@ import pytest
 
 from honed.cli.main import main
 from honed.errors import UserInputError
+from honed.report.checks.base import already_set
 from honed.report.doctor import diagnose, format_diagnosis, summary_lines
+from honed.spec.yaml_io import read_yaml
+from tests.report.corpus import CASES, build_case
+
+QUICK = [case for case in CASES if case.quick]
 
 
 def checks(run_dir) -> dict:
@@ -140,3 +145,60 @@ def test_doctor_json(runs, capsys):
     assert main(["doctor", str(runs["diverged"]), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["findings"][0]["check"] == "lr_high"
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> dict:
+    """The corpus's quick slice, each run built on first use."""
+    root = tmp_path_factory.mktemp("corpus")
+
+    class Built(dict):
+        def __getitem__(self, case):
+            if case.name not in self:
+                self[case.name] = build_case(case, root)
+            return dict.__getitem__(self, case.name)
+
+    return Built()
+
+
+@pytest.mark.parametrize("case", QUICK, ids=[case.name for case in QUICK])
+def test_corpus_slice(corpus, case):
+    """A healthy run gets no finding; a pathology gets its own (and nothing unexplained)."""
+    diagnosis = diagnose(corpus[case])
+    found = {finding.check for finding in diagnosis.findings}
+    assert found - case.allow == set(case.expect), format_diagnosis(diagnosis)
+    for finding in diagnosis.findings:
+        assert "-0.0" not in finding.evidence, finding  # no negative "excess" as evidence
+
+
+def test_a_diverged_run_is_named_first_and_alone(corpus):
+    case = next(c for c in QUICK if c.name == "lr_high/digits-adamw-1000")
+    findings = diagnose(corpus[case]).findings
+    assert [f.check for f in findings] == ["lr_high"]  # the dead ReLUs are its symptom
+    assert findings[0].verdict == "learning rate too high: training diverged"
+    assert "the loss diverged" in findings[0].evidence
+    assert findings[0].changes[:2] == ["train.optimizer.lr=auto", "train.optimizer.lr=100"]
+
+
+def test_no_change_proposed_that_the_spec_already_holds(corpus, tmp_path):
+    case = next(c for c in QUICK if c.name == "imbalance/95-5")
+    before = {f.check: f for f in diagnose(corpus[case]).findings}["class_imbalance"]
+    assert {"train.monitor=val.f1", "data.augment.mixup=0.2"} <= set(before.changes)
+    copy = tmp_path / "run"
+    shutil.copytree(corpus[case], copy)
+    spec = read_yaml(copy / "spec.yaml")
+    spec["train"]["monitor"] = "val.f1"
+    spec["data"]["augment"]["mixup"] = 0.2
+    (copy / "spec.yaml").write_text(json.dumps(spec))  # JSON is YAML
+    after = {f.check: f for f in diagnose(copy).findings}["class_imbalance"]
+    assert after.changes == [c for c in before.changes if c not in (
+        "train.monitor=val.f1", "data.augment.mixup=0.2")]
+
+
+def test_already_set_compares_values_not_text():
+    spec = {"train": {"clip": {"norm": 1.0, "value": None}, "optimizer": {"lr": 0.001}}}
+    assert already_set(spec, "train.clip={norm: 1.0}")
+    assert already_set(spec, "train.optimizer.lr=1e-3")
+    assert not already_set(spec, "train.optimizer.lr=1e-4")
+    assert not already_set(spec, "train.clip={norm: 1.0, value: 2}")
+    assert not already_set(spec, "model.dropout=0.2")  # not in the spec at all

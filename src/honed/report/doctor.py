@@ -9,11 +9,12 @@ update ratios, dead units, batch-loss spikes), metrics and study, and returns a
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from honed.report.checks import (
     Finding,
+    chance,
     class_imbalance,
     dead_units,
     early_stop,
@@ -24,6 +25,7 @@ from honed.report.checks import (
     search_bounds,
     underfitting,
 )
+from honed.report.checks.base import already_set
 from honed.report.evidence import Evidence, load_evidence
 
 __all__ = ["diagnose", "Diagnosis", "CHECKS", "format_diagnosis", "summary_lines"]
@@ -32,17 +34,21 @@ __all__ = ["diagnose", "Diagnosis", "CHECKS", "format_diagnosis", "summary_lines
 #: symptoms they explain
 CHECKS: dict[str, Callable[[Evidence], Finding | None]] = {
     "lr_high": lr_high.check, "dead_units": dead_units.check, "gradients": gradients.check,
-    "lr_low": lr_low.check, "overfitting": overfitting.check,
-    "underfitting": underfitting.check, "early_stop": early_stop.check,
+    "lr_low": lr_low.check, "early_stop": early_stop.check, "chance": chance.check,
+    "overfitting": overfitting.check, "underfitting": underfitting.check,
     "class_imbalance": class_imbalance.check, "search_bounds": search_bounds.check}
 
-#: a finding that an earlier, kept finding explains is left out: a learning rate of 1e-7 also
-#: "underfits", a layer of dead ReLUs passes no gradient back, vanishing gradients make tiny
-#: updates, and a learning rate of 10 blows up the gradients (its changes include clipping);
-#: the fix is the cause's
+_ROOTS = ("lr_high", "dead_units", "gradients", "lr_low", "early_stop")
+#: a finding that an earlier, kept finding explains is left out: a learning rate of 10 blows
+#: up the loss, kills the ReLUs, explodes the gradients and leaves a model at chance (its
+#: changes include clipping); a learning rate of 1e-7 also "underfits"; a layer of dead ReLUs
+#: passes no gradient back; vanishing gradients make tiny updates; a run stopped after two
+#: epochs has learned little yet; a model at chance misses the rare classes along with the
+#: rest. The fix is the cause's.
 _EXPLAINED_BY = {"dead_units": ("lr_high",), "lr_low": ("lr_high", "dead_units", "gradients"),
-                 "gradients": ("lr_high", "dead_units"), "underfitting": ("lr_low", "lr_high", "dead_units"),
-                 "early_stop": ("lr_high",)}
+                 "gradients": ("lr_high", "dead_units"), "chance": _ROOTS,
+                 "underfitting": (*_ROOTS, "chance"), "early_stop": ("lr_high",),
+                 "class_imbalance": (*_ROOTS, "chance")}
 
 
 @dataclass
@@ -86,7 +92,9 @@ def diagnose(run: str | Path | Evidence) -> Diagnosis:
             continue
         checked.append(name)
         if finding is not None and not any(c in kept for c in _EXPLAINED_BY.get(name, ())):
-            kept[name] = finding
+            # never propose what the run's spec already holds
+            kept[name] = replace(finding, changes=[
+                c for c in finding.changes if not already_set(evidence.spec, c)])
     return Diagnosis(evidence.root, list(kept.values()), notes, checked)
 
 

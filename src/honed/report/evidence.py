@@ -78,6 +78,58 @@ class Evidence:
     def read_json(self, relative: str) -> dict[str, Any] | None:
         return _read_json(self.root / relative)
 
+    @cached_property
+    def model_card(self) -> dict[str, Any]:
+        """``model/model.json`` (the family's resolved knobs, outputs), or empty."""
+        return self.read_json("model/model.json") or {}
+
+    @property
+    def val_counts(self) -> list[int] | None:
+        """Val rows per class, from the val confusion matrix (classification only)."""
+        matrix = ((self.metrics or {}).get("val") or {}).get("confusion_matrix")
+        return [sum(row) for row in matrix] if matrix else None
+
+    @property
+    def chance_loss(self) -> float | None:
+        """The loss of a model that knows nothing but the target's distribution.
+
+        Classification: the entropy of the val class shares (ln K for balanced classes), or
+        ln K from the model's outputs; regression on a standardized target: 1.0 (the mean's
+        squared error). None when unknown (a target left unscaled).
+        """
+        if self.task == "regression":
+            scaled = (self.spec.get("data") or {}).get("scale_target", True)
+            return 1.0 if scaled is not False else None
+        counts = self.val_counts
+        if counts and sum(counts):
+            total = sum(counts)
+            return -sum(c / total * math.log(c / total) for c in counts if c)
+        outputs = self.model_card.get("num_outputs")
+        return math.log(outputs) if isinstance(outputs, int) and outputs > 1 else None
+
+    @property
+    def reference_loss(self) -> float | None:
+        """What "a big loss" is measured against: the larger of the chance loss and the
+        first batch's loss (an untrained model's, whatever its init)."""
+        first = next((line["loss"]["first"] for line in self.epochs
+                      if (line.get("loss") or {}).get("first") is not None), None)
+        known = [v for v in (self.chance_loss, first) if v is not None and math.isfinite(v)]
+        if not known and self.history:
+            known = [v for v in series(self.history[:1], "train", "loss") if math.isfinite(v)]
+        return max(known) if known else None
+
+    def chance_accuracy(self) -> tuple[float, float] | None:
+        """(majority share, the accuracy within sampling noise of it) on the val split.
+
+        Always predicting the most common class scores its share; a model whose val accuracy
+        lies within two binomial standard errors of that has learned nothing measurable.
+        """
+        counts = self.val_counts
+        if not counts or not sum(counts):
+            return None
+        total, share = sum(counts), max(counts) / sum(counts)
+        return share, share + 2 * math.sqrt(share * (1 - share) / total)
+
 
 def load_evidence(run_dir: str | Path) -> Evidence:
     """Read a run dir; raise :class:`UserInputError` (one line) when it is not one."""

@@ -1,6 +1,7 @@
 """The doctor's checks, one module each; every check maps evidence to a Finding or None."""
 
 from honed.report.checks import (
+    chance,
     class_imbalance,
     dead_units,
     early_stop,
@@ -13,5 +14,5 @@ from honed.report.checks import (
 )
 from honed.report.checks.base import Finding
 
-__all__ = ["Finding", "class_imbalance", "dead_units", "early_stop", "gradients", "lr_high",
+__all__ = ["Finding", "chance", "class_imbalance", "dead_units", "early_stop", "gradients", "lr_high",
            "lr_low", "overfitting", "search_bounds", "underfitting"]

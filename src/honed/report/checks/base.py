@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["Finding", "finite", "fmt", "last", "relative_change"]
+__all__ = ["Finding", "already_set", "finite", "fmt", "last", "relative_change"]
 
 
 @dataclass(frozen=True)
@@ -48,3 +48,33 @@ def fmt(value: float | None) -> str:
     if value is None or not math.isfinite(value):
         return "n/a" if value is None else str(value)
     return f"{value:.4g}"
+
+
+def already_set(spec: dict, change: str) -> bool:
+    """Whether the ``KEY=VALUE`` override ``change`` would leave the resolved spec as it is.
+
+    A mapping value counts as set when every key it names has that value already
+    (``train.clip={norm: 1.0}`` against ``clip: {norm: 1.0, value: null}``).
+    """
+    from honed.spec.overrides import parse_override
+
+    try:
+        parts, value = parse_override(change)
+    except ValueError:  # SpecError: not an override at all, keep it for the reader
+        return False
+    node = spec
+    for part in parts:
+        if not isinstance(node, dict) or part not in node:
+            return False
+        node = node[part]
+    return _same(node, value)
+
+
+def _same(current, wanted) -> bool:
+    if isinstance(wanted, dict):
+        return isinstance(current, dict) and all(
+            key in current and _same(current[key], value) for key, value in wanted.items())
+    if isinstance(wanted, (int, float)) and isinstance(current, (int, float)) and \
+            not isinstance(wanted, bool):
+        return math.isclose(float(current), float(wanted), rel_tol=1e-9, abs_tol=1e-12)
+    return current == wanted

@@ -1,4 +1,10 @@
-"""Underfitting: the model does not fit even its training rows, and has stopped improving."""
+"""Underfitting: the model does not fit even its training rows, for a cause the spec shows.
+
+A low training score alone is no finding: a noisy dataset caps every model's accuracy, and a
+run at that cap looks the same. The check names a cause: a layer narrower than the task
+(fewer units than classes), a regularization strong enough to pin the weights, or a run that
+stopped while both losses were still falling fast.
+"""
 
 from __future__ import annotations
 
@@ -13,27 +19,29 @@ MIN_EPOCHS = 4
 TRAIN_ACCURACY = 0.9
 #: regression: val R² below this means most of the variance is left unexplained
 VAL_R2 = 0.5
-#: train and val close (accuracy gap below this): the model is not overfitting, so the missing
-#: accuracy is capacity or optimization, not variance
-SMALL_GAP = 0.05
-#: train loss fell less than this (relative) over the last third of the epochs: a plateau
-PLATEAU = 0.05
+#: train above val accuracy by this much is the overfitting check's business, not this one's
+GAP = 0.15
+#: train and val loss both fell more than this (relative) over the last third of the epochs:
+#: stopped while still learning
+STILL_FALLING = 0.10
+#: a hidden width at or below this (or below the number of classes) is a bottleneck
+NARROW = 4
+#: regularization this strong holds the weights near zero (decay per step × lr is large)
+STRONG = {"weight_decay": 0.1, "l2": 0.1, "l1": 0.01}
+HEAVY_DROPOUT = 0.5
 
 
 def check(evidence: Evidence) -> Finding | None:
-    """Low training score, no train/val gap, and a flat loss over the last epochs."""
+    """Low training score, no overfitting gap, and a cause: too narrow, too constrained,
+    or stopped while still learning."""
     history = evidence.history
     losses = finite(series(history, "train", "loss"))
     if len(losses) < MIN_EPOCHS:
         return None
-    window = max(3, len(losses) // 3)
-    change = relative_change(losses[-window], losses[-1])
-    if change < -PLATEAU:
-        return None  # still improving: more epochs, not a bigger model
     if evidence.task == "classification":
         train_acc = series(history, "train", "accuracy")[-1]
         val_acc = series(history, "val", "accuracy")[-1]
-        if not (train_acc < TRAIN_ACCURACY and abs(train_acc - val_acc) < SMALL_GAP):
+        if not (train_acc < TRAIN_ACCURACY and train_acc - val_acc < GAP):
             return None
         score = f"train accuracy {train_acc:.3f}, val accuracy {val_acc:.3f}"
     else:
@@ -41,22 +49,42 @@ def check(evidence: Evidence) -> Finding | None:
         if not r2 < VAL_R2:
             return None
         score = f"val R² {fmt(r2)}"
-    text = (f"{score} after {len(losses)} epochs; train loss changed {change:+.1%} over the "
-            f"last {window} epochs (at {fmt(losses[-1])})")
-    return Finding("underfitting", "underfitting: the model is too small or too constrained to "
-                   "fit the data", text, _changes(evidence))
+    causes = _causes(evidence, losses)
+    if not causes:
+        return None
+    text = f"{score} after {len(losses)} epochs; " + "; ".join(text for text, _ in causes)
+    changes = [change for _, found in causes for change in found]
+    return Finding("underfitting", "underfitting: the model is too small, too constrained or "
+                   "stopped too soon", text, changes)
 
 
-def _changes(evidence: Evidence) -> list[str]:
+def _causes(evidence: Evidence, losses: list[float]) -> list[tuple[str, list[str]]]:
+    knobs = evidence.model_card.get("knobs") or {}
     model, train = evidence.spec.get("model") or {}, evidence.train
-    hidden = model.get("hidden") if isinstance(model.get("hidden"), int) else 32
-    depth = model.get("depth") if isinstance(model.get("depth"), int) else 2
-    changes = [f"model.hidden={{int: [{max(64, 2 * hidden)}, {max(256, 8 * hidden)}], "
-               "log: true}", f"model.depth={{int: [{depth}, {depth + 2}]}}"]
-    if isinstance(model.get("dropout"), (int, float)) and model["dropout"] > 0:
-        changes.append("model.dropout=0.0")
-    decay = (train.get("optimizer") or {}).get("weight_decay")
-    if isinstance(decay, (int, float)) and decay > 1e-3:
-        changes.append("train.optimizer.weight_decay=1e-4")
-    changes.append(f"train.epochs={2 * int(train.get('epochs') or 20)}")
-    return changes
+    outputs = evidence.model_card.get("num_outputs")
+    causes = []
+    hidden = knobs.get("hidden", model.get("hidden"))
+    if isinstance(hidden, int) and (hidden <= NARROW or isinstance(outputs, int)
+                                    and hidden < outputs):
+        depth = knobs.get("depth", model.get("depth"))
+        depth = depth if isinstance(depth, int) else 2
+        causes.append((f"hidden layers of {hidden} units for {outputs} outputs", [
+            f"model.hidden={{int: [{max(32, 4 * hidden)}, {max(256, 16 * hidden)}], log: "
+            "true}", f"model.depth={{int: [{depth}, {depth + 2}]}}"]))
+    optimizer = train.get("optimizer") or {}
+    for key, limit in STRONG.items():
+        value = optimizer.get(key) if key == "weight_decay" else train.get(key)
+        if isinstance(value, (int, float)) and value >= limit:
+            where = "train.optimizer." if key == "weight_decay" else "train."
+            causes.append((f"{key} {fmt(value)}", [f"{where}{key}={value / 100:g}"]))
+    dropout = knobs.get("dropout", model.get("dropout"))
+    if isinstance(dropout, (int, float)) and dropout >= HEAVY_DROPOUT:
+        causes.append((f"dropout {fmt(dropout)}", ["model.dropout=0.1"]))
+    window = max(3, len(losses) // 3)
+    val = finite(series(evidence.history, "val", "loss"))
+    falls = [relative_change(v[-window], v[-1]) for v in (losses, val) if len(v) >= window]
+    if len(falls) == 2 and max(falls) < -STILL_FALLING:
+        epochs = int(train.get("epochs") or len(losses))
+        causes.append((f"train and val loss still falling ({falls[0]:+.0%}, {falls[1]:+.0%} "
+                       f"over the last {window} epochs)", [f"train.epochs={2 * epochs}"]))
+    return causes

@@ -225,7 +225,9 @@ class TrainSpec(_Section):
     early_stopping: EarlyStoppingSpec | None = None
     monitor: str = "val.loss"  # metric that picks the best checkpoint: val.<metric>
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    threads: Annotated[int, Field(ge=1, le=1024)] | None = None  # torch intra-op threads
+    # torch intra-op threads: a number, all (every core) or auto (the cores left free by the
+    # machine's load, shared among search workers; see honed.train.threads)
+    threads: Annotated[int, Field(ge=1, le=1024)] | Literal["auto", "all"] | None = "auto"
     probes: bool = True  # record gradient/activation probes for honed doctor (with an out dir)
 
 

@@ -29,6 +29,7 @@ from honed.train.metrics import metrics_for_task
 from honed.train.monitor import check_monitor
 from honed.train.precision import pick_device, pick_precision
 from honed.train.rng import seed_everything
+from honed.train.threads import pick_threads
 from honed.train.trainer import FitResult
 
 __all__ = ["train_spec", "preflight", "save_final_model", "TrainOutcome", "absolute_paths",
@@ -99,7 +100,7 @@ def save_final_model(run: RunDir, spec: Spec, data: PreparedData, final: torch.n
         "train_seconds": round(sum(r["seconds"] for r in result.history), 3),
         "device": str(trainer.device),
         "precision": trainer.precision,
-        "threads": torch.get_num_threads(),
+        **trainer.threads.record(),
     }
     if "lr_find" in result.extra:
         metrics["lr_auto"] = result.extra["lr_find"].suggested_lr
@@ -117,8 +118,7 @@ def preflight(spec: Spec, *, base_dir: str | Path | None = None
     """
     if base_dir is not None:
         spec = absolute_paths(spec, Path(base_dir))
-    if spec.train.threads:
-        torch.set_num_threads(spec.train.threads)
+    torch.set_num_threads(pick_threads(spec.train.threads).threads)
     pick_precision(spec.train.precision, pick_device(spec.train.device))
     data = prepare_data(spec.data, seed=spec.seed)
     _check_monitors(spec, data)

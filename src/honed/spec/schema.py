@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from honed.spec.duration import parse_duration
+from honed.spec.memory import memory_source
 
 __all__ = [
     "Spec",
@@ -107,6 +108,12 @@ class DataSpec(_Section):
     augment: AugmentSpec = AugmentSpec()
     window: WindowSpec = WindowSpec()
     limit: Annotated[int, Field(ge=10)] | None = None  # keep at most this many rows (seeded)
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _in_memory(cls, value):
+        """A DataFrame or ``(X, y)`` from Python stands in the spec as ``memory:KEY``."""
+        return value if isinstance(value, str) else memory_source(value)
 
     @field_validator("source")
     @classmethod

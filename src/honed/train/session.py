@@ -19,6 +19,7 @@ from honed.errors import UserInputError
 from honed.io import atomic_write_json, atomic_write_text
 from honed.models import count_parameters, create_model, freeze, load_weights, save_model
 from honed.rundir import RunDir
+from honed.spec.memory import MEMORY_PREFIX
 from honed.spec.schema import Spec
 from honed.spec.template import SpecTemplate, dump_spec
 from honed.spec.yaml_io import read_yaml
@@ -140,7 +141,8 @@ def build_model(spec: Spec, data: PreparedData) -> torch.nn.Module:
 def absolute_paths(spec: Spec, base_dir: Path) -> Spec:
     """The spec with relative file paths made absolute, so the saved spec.yaml stands alone."""
     data, model = spec.data, spec.model
-    if not data.source.startswith("builtin:") and not Path(data.source).is_absolute():
+    if (not data.source.startswith(("builtin:", MEMORY_PREFIX))
+            and not Path(data.source).is_absolute()):
         data = data.model_copy(update={"source": str((base_dir / data.source).resolve())})
     if model.init_from and not Path(model.init_from).is_absolute():
         model = model.model_copy(update={"init_from": str((base_dir / model.init_from).resolve())})

@@ -68,8 +68,17 @@ def test_arrays_fit_a_regression_with_spec_keys(tmp_path):
     rng = np.random.default_rng(1)
     x = rng.normal(size=(200, 3))
     y = x @ np.array([1.0, -2.0, 0.5]) + 3.0
-    model = honed.Model(family="mlp", train={"epochs": 2, "threads": 1, "probes": False},
-                        hidden=8).fit(x, y, out_dir=tmp_path / "run")
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        model = honed.Model(family="mlp", train={"epochs": 2, "threads": 1, "probes": False},
+                            hidden=8).fit(x, y, out_dir=tmp_path / "run")
+        assert torch.get_num_threads() == 2  # the caller's torch keeps its own count
+    finally:
+        torch.set_num_threads(before)
+    assert model.metrics["threads"] == 1
     assert (tmp_path / "run" / "data.npz").is_file()
     assert model.predict(x[:5]).shape == (5,)
     assert {"r2", "mae"} <= set(model.evaluate("val"))

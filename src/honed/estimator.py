@@ -117,9 +117,17 @@ class Model:
         folder = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="honed-"))
         if out_dir is None:
             weakref.finalize(self, shutil.rmtree, folder, True)
-        from honed.train.session import train_spec
+        import torch
 
-        train_spec(spec, out_dir=folder, progress=progress)
+        from honed.train.session import train_spec
+        from honed.train.threads import pick_threads
+
+        pick_threads(spec.train.threads, refresh=True)  # this run's load, not the session's
+        previous = torch.get_num_threads()
+        try:
+            train_spec(spec, out_dir=folder, progress=progress)
+        finally:
+            torch.set_num_threads(previous)  # the caller's own torch work keeps its count
         _keep_data(RunDir(folder), spec)
         return self._open(folder)
 

@@ -75,8 +75,12 @@ def choose_threads(requested: Requested, *, cores: int, load: float | None, work
     return ThreadChoice(threads, f"auto: {cores} cores, {known}{per}")
 
 
-def pick_threads(requested: Requested = "auto", *, workers: int = 1) -> ThreadChoice:
+def pick_threads(requested: Requested = "auto", *, workers: int = 1,
+                 refresh: bool = False) -> ThreadChoice:
     """:func:`choose_threads` on this machine; ``auto`` and ``all`` once per process.
+
+    ``refresh=True`` looks at the machine again (a long-lived process starting a new run, such
+    as a notebook calling ``honed.Model.fit``); later calls get the new choice.
 
     Example:
         >>> pick_threads("auto").describe()  # on a busy 2-core machine
@@ -85,7 +89,7 @@ def pick_threads(requested: Requested = "auto", *, workers: int = 1) -> ThreadCh
     if isinstance(requested, int):
         return choose_threads(requested, cores=1, load=None)
     key = (requested, workers)
-    if key not in _CHOSEN:
+    if refresh or key not in _CHOSEN:
         _CHOSEN[key] = choose_threads(requested, cores=usable_cores(), load=other_load(),
                                       workers=workers,
                                       env_threads=os.environ.get("OMP_NUM_THREADS"))

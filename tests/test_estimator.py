@@ -113,8 +113,12 @@ def test_bad_keys_and_calls_are_named():
         honed.Model("mlp", epochz=3)
     with pytest.raises(SpecError, match="train.epochs"):
         honed.Model("mlp", epochs=0).fit(frame(), target="label")
+    with pytest.raises(UserInputError, match="has no column 'nope' \\(data.target\\)"):
+        honed.Model("mlp", target="nope").fit(frame())  # a spec key, read as fit's target
+    unfitted = honed.Model("mlp")
+    assert repr(unfitted) == "honed.Model('mlp'), not fitted"
     with pytest.raises(UserInputError, match="not fitted yet"):
-        honed.Model("mlp").predict(frame())
+        unfitted.predict(frame())
     with pytest.raises(UserInputError, match="needs target=COLUMN"):
         honed.Model("mlp").fit(frame())
     with pytest.raises(UserInputError, match="another session"):

@@ -112,6 +112,7 @@ class Model:
         Returns:
             ``self``, fitted.
         """
+        target = target or self._raw["data"].get("target")
         raw = apply_values(self._raw, _data_keys(X, y, target))
         spec = spec_from_dict(raw).default
         folder = Path(out_dir) if out_dir is not None else Path(tempfile.mkdtemp(prefix="honed-"))
@@ -187,6 +188,10 @@ class Model:
         from honed.export import export_bundle
 
         return export_bundle(self._require(), **options)
+
+    def __repr__(self) -> str:
+        state = f"fitted in {self.run_dir}" if self.run_dir else "not fitted"
+        return f"honed.Model({self._raw['model'].get('family')!r}), {state}"
 
     @property
     def classes(self) -> list[str] | None:

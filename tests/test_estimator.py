@@ -126,3 +126,11 @@ def test_bad_keys_and_calls_are_named():
         from honed.spec import DataSpec
 
         prepare_data(DataSpec(source="memory:0123456789abcdef"), seed=0)
+
+
+def test_search_workers_cannot_see_data_in_memory(tmp_path):
+    template = honed.spec_from_dict({"data": {"source": frame(), "target": "label"},
+                                     "model": {"family": "mlp", "hidden": {"int": [4, 8]}}})
+    with pytest.raises(UserInputError, match="cannot see data handed in from Python"):
+        honed.tune(template, out_dir=tmp_path / "run", workers=2, trials=2, progress=False)
+    assert not (tmp_path / "run").exists()

@@ -28,6 +28,7 @@ from honed.search.samplers import create_sampler
 from honed.search.storage import STORAGE_VARIABLE, check_storage, open_storage, settle, sqlite_url
 from honed.search.study import TARGET, create_or_load_study, finished_count
 from honed.search.worker import stop_processes, work
+from honed.spec.memory import is_memory_source
 from honed.spec.schema import SearchSpec, Spec
 from honed.spec.template import SpecTemplate
 from honed.spec.yaml_io import dump_yaml
@@ -109,6 +110,9 @@ def prepare_study(template: SpecTemplate, *, out_dir: str | Path, storage: str |
     if not template.dimensions:
         raise UserInputError("the spec has no search dimensions; write some as {float: [lo, hi]}"
                              ", {int: [lo, hi]} or {choice: [...]}, or use honed train")
+    if search.workers > 1 and is_memory_source(spec.data.source):
+        raise UserInputError("search.workers > 1 runs trials in other processes, which cannot "
+                             "see data handed in from Python; use 1 worker or a data file")
     task = prepare_data(spec.data, seed=spec.seed, base_dir=template.base_dir).task
     objectives = parse_objectives(search.objectives, task)
     run = RunDir(out_dir)

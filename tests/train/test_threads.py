@@ -42,6 +42,8 @@ def test_the_choice_says_why():
 def test_auto_keeps_a_valid_omp_num_threads():
     assert choose_threads("auto", cores=8, load=0.0, env_threads="2") == ThreadChoice(
         2, "auto: OMP_NUM_THREADS=2")
+    assert choose_threads("auto", cores=8, load=0.0, workers=2, env_threads="8") == (
+        ThreadChoice(4, "auto: OMP_NUM_THREADS=8, 2 workers"))
     for bad in ("", "0", "x", "-1"):
         assert choose_threads("auto", cores=8, load=0.0, env_threads=bad).threads == 8
 

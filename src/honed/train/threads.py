@@ -67,7 +67,8 @@ def choose_threads(requested: Requested, *, cores: int, load: float | None, work
     if requested in (None, "all"):
         return ThreadChoice(max(1, cores // workers), f"all: {cores} cores{per}")
     if env_threads and env_threads.strip().isdigit() and int(env_threads) >= 1:
-        return ThreadChoice(int(env_threads), f"auto: OMP_NUM_THREADS={int(env_threads)}")
+        given = int(env_threads)
+        return ThreadChoice(max(1, given // workers), f"auto: OMP_NUM_THREADS={given}{per}")
     busy = max(0.0, load or 0.0)
     free = max(1.0, cores - busy) / workers
     threads = max(1, min(cores // workers, round(free)))

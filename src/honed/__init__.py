@@ -25,6 +25,7 @@ _LAZY = {
     "lr_find": "honed.train",
     "tune": "honed.search",
     "run": "honed.pipeline",
+    "Model": "honed.estimator",
     "compress_run": "honed.compress",
     "export_bundle": "honed.export",
     "read_bundle": "honed.export",

@@ -57,6 +57,7 @@ def run(args: argparse.Namespace) -> int:
     template = load_template_for_worker(args)
     if args.threads:
         torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # what train.threads: auto keeps
     out = default_out(args, template.default.name)
     check_storage(storage)  # before the LR range test below writes anything
     # lr: auto as honed tune expands it, or the study's fingerprint would not match (honed

@@ -54,10 +54,12 @@ def prepare_source(run: RunDir, spec: Spec) -> Source:
     from honed.models import load_model, read_model_json
 
     compress = spec.compress
-    if spec.train.threads:  # fine-tuning and students train like the run did
-        import torch
+    import torch
 
-        torch.set_num_threads(spec.train.threads)
+    from honed.train.threads import pick_threads
+
+    # fine-tuning and students train like the run did
+    torch.set_num_threads(pick_threads(spec.train.threads).threads)
     record = read_model_json(run.model)
     metric, higher, max_drop = budget_of(compress, record["task"])
     if (compress.prune is not None and compress.prune.method == "structured"

@@ -1,17 +1,19 @@
-"""From ``data.source`` to a :class:`RawData`: built-in name, table, ``.npz`` or image folder."""
+"""From ``data.source`` to a :class:`RawData`: built-in name, table, ``.npz``, image folder, or
+data handed in from Python (``memory:KEY``: a DataFrame or ``(X, y)`` arrays)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from honed.errors import DataError
+from honed.spec.memory import is_memory_source, memory_data
 from honed.spec.schema import DataSpec
 
-from .arrays import read_npz
+from .arrays import raw_from_arrays, read_npz
 from .images import read_image_folder
 from .raw import RawData
 from .registry import load_builtin
-from .tables import read_table
+from .tables import read_table, table_raw
 from .timeseries import read_series
 
 __all__ = ["load_source", "resolve_path", "TABLE_SUFFIXES"]
@@ -52,6 +54,8 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
             raise DataError(f"data.features selects table columns; {source} holds "
                             f"{raw.kind}s")
         return raw
+    if is_memory_source(source):
+        return _memory_raw(spec)
     path = resolve_path(source, base_dir)
     if path.is_dir():
         _no_table_keys(spec, path)
@@ -68,6 +72,21 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
         raise DataError(f"data source not found: {path}")
     raise DataError(f"cannot tell how to read {path}: data.source must be builtin:NAME, a "
                     f".csv, .parquet or .npz file, or a folder of class subfolders of images")
+
+
+def _memory_raw(spec: DataSpec) -> RawData:
+    """A DataFrame (read as a table file would be) or ``(x, y)`` arrays (as an ``.npz``)."""
+    data = memory_data(spec.source)
+    if data is None:
+        raise DataError(f"data.source {spec.source} was data handed in from Python in another "
+                        "session; write it to a file (honed.Model.save does) and name that")
+    if spec.task == "forecasting":
+        raise DataError("data.task forecasting reads a series from a .csv or .parquet file; "
+                        "write the DataFrame to one and name it in data.source")
+    if isinstance(data, tuple):
+        _no_table_keys(spec, Path("the (X, y) arrays"))
+        return raw_from_arrays(*data, origin="the (X, y) arrays")
+    return table_raw(data, origin="the DataFrame", target=spec.target, features=spec.features)
 
 
 def _no_table_keys(spec: DataSpec, path: Path) -> None:

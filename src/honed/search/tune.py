@@ -27,10 +27,12 @@ from honed.search.results import write_results
 from honed.search.samplers import create_sampler
 from honed.search.storage import STORAGE_VARIABLE, check_storage, open_storage, settle, sqlite_url
 from honed.search.study import TARGET, create_or_load_study, finished_count
-from honed.search.worker import stop_processes, usable_cores, work
+from honed.search.worker import stop_processes, work
+from honed.spec.memory import is_memory_source
 from honed.spec.schema import SearchSpec, Spec
 from honed.spec.template import SpecTemplate
 from honed.spec.yaml_io import dump_yaml
+from honed.train.threads import pick_threads
 
 __all__ = ["tune", "TuneOutcome", "StudySetup", "prepare_study"]
 
@@ -108,6 +110,9 @@ def prepare_study(template: SpecTemplate, *, out_dir: str | Path, storage: str |
     if not template.dimensions:
         raise UserInputError("the spec has no search dimensions; write some as {float: [lo, hi]}"
                              ", {int: [lo, hi]} or {choice: [...]}, or use honed train")
+    if search.workers > 1 and is_memory_source(spec.data.source):
+        raise UserInputError("search.workers > 1 runs trials in other processes, which cannot "
+                             "see data handed in from Python; use 1 worker or a data file")
     task = prepare_data(spec.data, seed=spec.seed, base_dir=template.base_dir).task
     objectives = parse_objectives(search.objectives, task)
     run = RunDir(out_dir)
@@ -176,8 +181,8 @@ def worker_command(setup: StudySetup, template: SpecTemplate, *, threads: int,
 def _run_workers(setup: StudySetup, deadline: float | None, template: SpecTemplate) -> None:
     """Start ``workers`` ``honed worker`` processes on this machine and wait for them.
 
-    Each worker gets ``cores // workers`` torch threads, so that they do not fight over the
-    cores. Workers log to ``study/workers/NN.log``, die with this process (Linux), and on Ctrl-C
+    Each worker gets its share of the free cores (``train.threads``) so as not to fight over
+    them. Workers log to ``study/workers/NN.log``, die with this process (Linux), and on Ctrl-C
     are stopped with SIGTERM, which makes each queue its trial in progress again.
     """
     def finished() -> bool:
@@ -187,7 +192,7 @@ def _run_workers(setup: StudySetup, deadline: float | None, template: SpecTempla
     if finished():
         return  # a finished study run again: no worker to start
     count = min(setup.search.workers, setup.search.trials)
-    threads = max(1, usable_cores() // count)
+    threads = pick_threads(template.default.train.threads, workers=count).threads
     command, env = worker_command(setup, template, threads=threads, deadline=deadline)
     logs = setup.study_dir / "workers"
     logs.mkdir(exist_ok=True)

@@ -8,7 +8,6 @@ must be there to run it.
 
 from __future__ import annotations
 
-import os
 import random
 import subprocess
 import time
@@ -20,6 +19,7 @@ from optuna.trial import TrialState
 from honed.search.objective import CATCH, TrialObjective
 from honed.search.study import SURPLUS, counted_trials, is_queued
 from honed.search.sweeper import StaleTrialSweeper
+from honed.train.threads import usable_cores  # re-exported: the search's callers use it here
 
 __all__ = ["work", "usable_cores", "stop_processes", "WAIT_SECONDS"]
 
@@ -137,14 +137,6 @@ def _requeue(study: optuna.Study, trial_id: int | None) -> None:
             RetryHeartbeatStaleTrialCallback(max_retry=None)(study, frozen)
     except Exception:  # a second Ctrl-C or a lost database: the sweeper covers RUNNING ones
         pass
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (a container's CPU set, not the host's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def stop_processes(procs: list[subprocess.Popen], timeout: float = 30.0) -> None:

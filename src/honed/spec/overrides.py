@@ -8,7 +8,7 @@ rate whichever optimizer is picked).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 import yaml
@@ -17,7 +17,7 @@ from honed.errors import SpecError
 from honed.spec.space import is_dimension
 from honed.spec.yaml_io import SpecLoader
 
-__all__ = ["parse_override", "apply_overrides"]
+__all__ = ["parse_override", "apply_overrides", "apply_values"]
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -43,6 +43,23 @@ def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:
     for text in overrides:
         try:
             parts, value = parse_override(text)
+            _set(result, parts, value, [])
+        except SpecError as exc:
+            errors.extend(exc.errors)
+    if errors:
+        raise SpecError(errors)
+    return result
+
+
+def apply_values(raw: dict, values: Mapping[str, Any]) -> dict:
+    """Like :func:`apply_overrides` with Python values: ``{"train.optimizer.lr": 1e-3}``."""
+    result = _copy(raw)
+    errors: list[str] = []
+    for key, value in values.items():
+        parts = key.split(".")
+        try:
+            if any(not part for part in parts):
+                raise SpecError(f"key {key!r} has an empty part")
             _set(result, parts, value, [])
         except SpecError as exc:
             errors.extend(exc.errors)

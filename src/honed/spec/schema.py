@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from honed.spec.duration import parse_duration
+from honed.spec.memory import memory_source
 
 __all__ = [
     "Spec",
@@ -107,6 +108,12 @@ class DataSpec(_Section):
     augment: AugmentSpec = AugmentSpec()
     window: WindowSpec = WindowSpec()
     limit: Annotated[int, Field(ge=10)] | None = None  # keep at most this many rows (seeded)
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _in_memory(cls, value):
+        """A DataFrame or ``(X, y)`` from Python stands in the spec as ``memory:KEY``."""
+        return value if isinstance(value, str) else memory_source(value)
 
     @field_validator("source")
     @classmethod
@@ -225,7 +232,9 @@ class TrainSpec(_Section):
     early_stopping: EarlyStoppingSpec | None = None
     monitor: str = "val.loss"  # metric that picks the best checkpoint: val.<metric>
     device: Literal["auto", "cpu", "cuda"] = "auto"
-    threads: Annotated[int, Field(ge=1, le=1024)] | None = None  # torch intra-op threads
+    # torch intra-op threads: a number, all (every core) or auto (the cores left free by the
+    # machine's load, shared among search workers; see honed.train.threads)
+    threads: Annotated[int, Field(ge=1, le=1024)] | Literal["auto", "all"] | None = "auto"
     probes: bool = True  # record gradient/activation probes for honed doctor (with an out dir)
 
 

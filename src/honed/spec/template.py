@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from honed.spec.memory import memory_source
 from honed.spec.overrides import apply_overrides
 from honed.spec.schema import Spec
 from honed.spec.space import Dimension, find_dimensions, resolve
@@ -55,10 +56,25 @@ def load_spec(path: str | Path, overrides: Iterable[str] = ()) -> SpecTemplate:
 
 def spec_from_dict(raw: dict, *, base_dir: str | Path = ".",
                    overrides: Iterable[str] = ()) -> SpecTemplate:
-    """Like :func:`load_spec` for a mapping built in Python."""
-    raw = apply_overrides(raw, overrides)
+    """Like :func:`load_spec` for a mapping built in Python.
+
+    ``data.source`` may also be a pandas DataFrame or an ``(X, y)`` pair of arrays: the
+    spec then holds ``memory:KEY`` (see :mod:`honed.spec.memory`).
+    """
+    raw = _hold_memory_source(apply_overrides(raw, overrides))
     return SpecTemplate(raw=raw, base_dir=Path(base_dir).resolve(),
                         default=validate_template(raw))
+
+
+def _hold_memory_source(raw: dict) -> dict:
+    """``data.source`` as ``memory:KEY`` when it is data, so that ``raw`` stays YAML."""
+    data = raw.get("data")
+    if isinstance(data, dict) and not isinstance(data.get("source", ""), str):
+        try:
+            raw = {**raw, "data": {**data, "source": memory_source(data["source"])}}
+        except ValueError:
+            pass  # validation reports it, with every other problem
+    return raw
 
 
 def dump_spec(spec: Spec) -> str:

@@ -24,6 +24,7 @@ from honed.train.callbacks import (
     ProgressBar,
     Unfreeze,
 )
+from honed.train.threads import pick_threads
 from honed.train.trainer import FitResult, Trainer
 
 __all__ = ["fit", "make_train_spec", "checkpoint_folder", "resolve_auto_lr"]
@@ -92,12 +93,13 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
         if config.probes:  # gradients, updates and dead units for honed doctor
             chosen.append(Probes(Path(out_dir) / "probes.jsonl"))
     trainer = Trainer(model, data, config, seed=seed, augment=augment, callbacks=chosen)
+    trainer.threads = pick_threads(config.threads)
     if resume:
         if saver is None or not saver.last_path.exists():
             raise CheckpointError(f"nothing to resume: {out_dir}/checkpoints/last.safetensors "
                                   "does not exist")
         trainer.load_checkpoint(saver.last_path)
-    with torch_threads(config.threads):
+    with torch_threads(trainer.threads.threads):
         result = trainer.fit()
     if saver is not None:
         result.best_epoch, result.best_value = saver.best_epoch, saver.best

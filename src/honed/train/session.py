@@ -19,6 +19,7 @@ from honed.errors import UserInputError
 from honed.io import atomic_write_json, atomic_write_text
 from honed.models import count_parameters, create_model, freeze, load_weights, save_model
 from honed.rundir import RunDir
+from honed.spec.memory import MEMORY_PREFIX
 from honed.spec.schema import Spec
 from honed.spec.template import SpecTemplate, dump_spec
 from honed.spec.yaml_io import read_yaml
@@ -29,6 +30,7 @@ from honed.train.metrics import metrics_for_task
 from honed.train.monitor import check_monitor
 from honed.train.precision import pick_device, pick_precision
 from honed.train.rng import seed_everything
+from honed.train.threads import pick_threads
 from honed.train.trainer import FitResult
 
 __all__ = ["train_spec", "preflight", "save_final_model", "TrainOutcome", "absolute_paths",
@@ -99,7 +101,7 @@ def save_final_model(run: RunDir, spec: Spec, data: PreparedData, final: torch.n
         "train_seconds": round(sum(r["seconds"] for r in result.history), 3),
         "device": str(trainer.device),
         "precision": trainer.precision,
-        "threads": torch.get_num_threads(),
+        **trainer.threads.record(),
     }
     if "lr_find" in result.extra:
         metrics["lr_auto"] = result.extra["lr_find"].suggested_lr
@@ -117,8 +119,7 @@ def preflight(spec: Spec, *, base_dir: str | Path | None = None
     """
     if base_dir is not None:
         spec = absolute_paths(spec, Path(base_dir))
-    if spec.train.threads:
-        torch.set_num_threads(spec.train.threads)
+    torch.set_num_threads(pick_threads(spec.train.threads).threads)
     pick_precision(spec.train.precision, pick_device(spec.train.device))
     data = prepare_data(spec.data, seed=spec.seed)
     _check_monitors(spec, data)
@@ -140,7 +141,8 @@ def build_model(spec: Spec, data: PreparedData) -> torch.nn.Module:
 def absolute_paths(spec: Spec, base_dir: Path) -> Spec:
     """The spec with relative file paths made absolute, so the saved spec.yaml stands alone."""
     data, model = spec.data, spec.model
-    if not data.source.startswith("builtin:") and not Path(data.source).is_absolute():
+    if (not data.source.startswith(("builtin:", MEMORY_PREFIX))
+            and not Path(data.source).is_absolute()):
         data = data.model_copy(update={"source": str((base_dir / data.source).resolve())})
     if model.init_from and not Path(model.init_from).is_absolute():
         model = model.model_copy(update={"init_from": str((base_dir / model.init_from).resolve())})

@@ -87,6 +87,7 @@ class Trainer:
         self.step = 0
         self.history: list[dict[str, Any]] = []
         self.stop_reason: str | None = None
+        self.threads = None  # the ThreadChoice fit() made, for headers and metrics
 
     # ------------------------------------------------------------------ public
     def fit(self) -> FitResult:

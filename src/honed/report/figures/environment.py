@@ -32,7 +32,8 @@ def section(evidence: Evidence) -> Section:
     rows = [("report made with", ", ".join(f"{k} {v}" for k, v in versions().items())),
             ("machine", f"{platform.platform()}, {os.cpu_count()} CPUs")]
     for key, label in (("device", "training device"), ("precision", "precision"),
-                       ("threads", "torch threads in training")):
+                       ("threads", "torch threads in training"),
+                       ("threads_chosen", "threads chosen by")):
         if key in metrics:
             rows.append((label, metrics[key]))
     card = evidence.read_json("bundle/card.json") or {}

@@ -17,7 +17,7 @@ from rich.progress import (
 
 from honed.train.callbacks.base import Callback
 
-__all__ = ["ProgressBar", "format_record"]
+__all__ = ["ProgressBar", "format_record", "fit_header"]
 
 
 def format_record(record: dict[str, Any], keys: int = 3) -> str:
@@ -27,6 +27,12 @@ def format_record(record: dict[str, Any], keys: int = 3) -> str:
         if isinstance(value, float):
             parts.append(f"val.{name} {value:.4g}")
     return "  ".join(parts)
+
+
+def fit_header(trainer) -> str:
+    """``device cpu, fp32, threads 1 (auto: 2 cores, load 1.8)``: where the fit runs."""
+    line = f"device {trainer.device}, {trainer.precision}"
+    return f"{line}, {trainer.threads.describe()}" if trainer.threads else line
 
 
 class ProgressBar(Callback):
@@ -47,6 +53,7 @@ class ProgressBar(Callback):
     def on_fit_start(self, trainer) -> None:
         self._started = time.perf_counter()
         self._first_epoch = trainer.epoch
+        self.console.print(fit_header(trainer), highlight=False, markup=False)
         if not self.live:
             return
         self._progress = Progress(

@@ -19,21 +19,31 @@ from optuna.trial import FrozenTrial
 from honed.search.objectives import Objective
 from honed.train.callbacks.base import Callback
 
-__all__ = ["TrialReporter", "should_prune", "reported_steps", "STEPS_ATTR"]
+__all__ = ["TrialReporter", "should_prune", "reported_steps", "last_report", "STEPS_ATTR"]
 
 #: trial user attribute: the steps it runs at most, ``{"unit": "epoch", "total": 20}`` (folds
 #: with ``search.cv``); set once when the trial starts, so a display can show "epoch 4/20"
 STEPS_ATTR = "honed.steps"
 
 
+def last_report(trial: FrozenTrial) -> tuple[int, float] | None:
+    """The last step ``trial`` reported (0-based) and its first objective's value there."""
+    if trial.intermediate_values:
+        step = max(trial.intermediate_values)
+        return step, trial.intermediate_values[step]
+    from honed.search.mo_pruner import intermediate_vectors
+
+    vectors = intermediate_vectors(trial)
+    if not vectors:
+        return None
+    step = max(vectors)
+    return step, vectors[step][0]
+
+
 def reported_steps(trial: FrozenTrial) -> int:
     """How many steps (epochs, or folds) ``trial`` has reported so far: its last step + 1."""
-    steps = list(trial.intermediate_values)
-    if not steps:
-        from honed.search.mo_pruner import intermediate_vectors
-
-        steps = list(intermediate_vectors(trial))
-    return max(steps) + 1 if steps else 0
+    last = last_report(trial)
+    return 0 if last is None else last[0] + 1
 
 
 def should_prune(trial: optuna.Trial, step: int, values: list[float]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -75,6 +76,27 @@ def test_report_of_honed_run_says_how_long_why_it_stopped_and_where_it_trained(s
     assert "training stopped because" in found["summary"]
 
 
+def test_honed_run_records_the_threads_its_trials_trained_with(tmp_path):
+    import torch
+
+    from honed.pipeline import run
+    from honed.spec.template import spec_from_dict
+
+    raw = {"name": "t", "data": {"source": "builtin:wine"}, "model": {"family": "mlp"},
+           "train": {"epochs": 1, "threads": 1,
+                     "optimizer": {"lr": {"float": [1e-3, 1e-2], "log": True}}},
+           "search": {"trials": 1}}
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the process's count differs from train.threads
+    try:
+        outcome = run(spec_from_dict(raw), out_dir=tmp_path / "t", progress=False)
+    finally:
+        torch.set_num_threads(before)
+    assert outcome.metrics["refit"]["source"] == "trial model"
+    assert outcome.metrics["threads"] == 1 and outcome.metrics["device"] == "cpu"
+    assert outcome.metrics["stop_reason"] == "completed 1 epochs"
+
+
 def test_pruned_trials_in_the_history_in_chromium(runs, tmp_path):
     from honed.search.study import TARGET
 
@@ -102,6 +124,12 @@ def test_pruned_trials_in_the_history_in_chromium(runs, tmp_path):
     # no best.json: the wall time comes from the trials, the stop reason from the counts
     assert "first trial start to last trial end" in found["summary"]
     assert "its 4 trials ended" in found["summary"]
+    # what honed tune keeps in best.json comes first
+    (run / "study" / "best.json").write_text(json.dumps(
+        {"study": "healthy", "trials": [], "stop_reason": "timeout", "wall_seconds": 12.34}))
+    summary = sections(write_report(run).read_text())["summary"]
+    assert "12.3 s (the last session" in summary, summary
+    assert "search.timeout passed (4 of 4 trials ended)" in summary, summary
 
     load = load_page(path, tmp_path)
     assert load.console == [], load.console

@@ -58,7 +58,7 @@ def test_eta_and_the_running_trials_epoch_in_80_columns(tmp_path):
     study = _study(tmp_path)
     trial = study.ask()
     before = snapshot(study, 3)
-    assert before.running == "trial 0 running" and before.eta_text() == "ETA ?"
+    assert before.running == "trial 0 starting" and before.eta_text() == "ETA ?"
 
     _train_part(trial, epochs=4, stop_after=2)
     shot = snapshot(study, 3)

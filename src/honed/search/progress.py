@@ -147,7 +147,7 @@ def _running(trials: Sequence[FrozenTrial]) -> str:
             continue
         planned, steps = _planned(trial), reported_steps(trial)
         if planned is None:
-            parts.append(f"trial {trial.number} running")
+            parts.append(f"trial {trial.number} starting")
         else:
             parts.append(f"trial {trial.number} {planned.get('unit', 'step')} "
                          f"{steps}/{planned['total']}")

@@ -113,8 +113,10 @@ def runtime_record(trainer) -> dict[str, Any]:
     Kept in ``metrics.json`` by ``honed train`` and by every search trial, whose record a
     ``honed run`` that keeps the trial's model carries over.
     """
+    # fit() sets train.threads only while it runs: read after it, the process's count is not
+    # what the fit used
     return {"device": str(trainer.device), "precision": trainer.precision,
-            "threads": torch.get_num_threads()}
+            "threads": trainer.config.threads or torch.get_num_threads()}
 
 
 def preflight(spec: Spec, *, base_dir: str | Path | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 
@@ -58,6 +59,83 @@ def test_report_of_a_run_with_a_study_in_chromium(study_run, tmp_path):
     load = load_page(path, tmp_path)
     assert load.console == [], load.console
     assert load.dom.count('class="plot-container plotly"') >= 5
+    _assert_not_blank(load.screenshot)
+
+
+def test_report_of_honed_run_says_how_long_why_it_stopped_and_where_it_trained(study_run):
+    found = sections(write_report(study_run).read_text())
+    # best.json keeps the search's wall time and stop reason when honed tune writes them;
+    # the trials' own times otherwise
+    assert "search wall time" in found["summary"], found["summary"]
+    assert "search stopped because" in found["summary"] and "its 6 trials ended" in (
+        found["summary"])
+    # the final model is the best trial's: where that trial trained is its record
+    assert "holds no device/threads record" not in found["environment"]
+    assert "training device" in found["environment"] and "torch threads" in (
+        found["environment"])
+    assert "training stopped because" in found["summary"]
+
+
+def test_honed_run_records_the_threads_its_trials_trained_with(tmp_path):
+    import torch
+
+    from honed.pipeline import run
+    from honed.spec.template import spec_from_dict
+
+    raw = {"name": "t", "data": {"source": "builtin:wine"}, "model": {"family": "mlp"},
+           "train": {"epochs": 1, "threads": 1,
+                     "optimizer": {"lr": {"float": [1e-3, 1e-2], "log": True}}},
+           "search": {"trials": 1}}
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)  # the process's count differs from train.threads
+    try:
+        outcome = run(spec_from_dict(raw), out_dir=tmp_path / "t", progress=False)
+    finally:
+        torch.set_num_threads(before)
+    assert outcome.metrics["refit"]["source"] == "trial model"
+    assert outcome.metrics["threads"] == 1 and outcome.metrics["device"] == "cpu"
+    assert outcome.metrics["stop_reason"] == "completed 1 epochs"
+
+
+def test_pruned_trials_in_the_history_in_chromium(runs, tmp_path):
+    from honed.search.study import TARGET
+
+    run = tmp_path / "run"
+    shutil.copytree(runs["healthy"], run)
+    (run / "study").mkdir()
+    study = optuna.create_study(study_name="healthy", direction="minimize",
+                                storage=f"sqlite:///{run / 'study' / 'study.db'}")
+    study.set_user_attr(TARGET, 4)
+    for curve, state in [([0.9, 0.5, 0.4], "complete"), ([1.2, 1.1], "pruned"),
+                         ([0.8, 0.3], "complete"), ([1.4], "pruned")]:
+        trial = study.ask()
+        for step, value in enumerate(curve):
+            trial.report(value, step)
+        if state == "pruned":
+            study.tell(trial, state=optuna.trial.TrialState.PRUNED)
+        else:
+            study.tell(trial, min(curve))
+    path = write_report(run)
+    found = sections(path.read_text())
+    assert "pruned (value when pruned)" in found["study"]
+    # each pruned trial is drawn at the step that pruned it
+    assert re.search(r'"customdata":\s*\["epoch 2",\s*"epoch 1"\]', found["study"])
+    assert "2 pruned trial(s)" in found["study"]
+    # no best.json: the wall time comes from the trials, the stop reason from the counts
+    assert "first trial start to last trial end" in found["summary"]
+    assert "its 4 trials ended" in found["summary"]
+    # what honed tune keeps in best.json comes first
+    (run / "study" / "best.json").write_text(json.dumps(
+        {"study": "healthy", "trials": [], "stop_reason": "timeout", "wall_seconds": 12.34}))
+    summary = sections(write_report(run).read_text())["summary"]
+    assert "12.3 s (the last session" in summary, summary
+    assert "search.timeout passed (4 of 4 trials ended)" in summary, summary
+
+    load = load_page(path, tmp_path)
+    assert load.console == [], load.console
+    legend = re.findall(r'class="legendtext"[^>]*>([^<]+)<', load.dom)
+    assert "pruned (value when pruned)" in legend and "best so far" in legend, legend
+    assert external(load.dom) == []
     _assert_not_blank(load.screenshot)
 
 

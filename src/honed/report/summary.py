@@ -6,6 +6,7 @@ from typing import Any
 
 from honed.report.evidence import Evidence
 from honed.report.figures.base import Section, esc, missing, table
+from honed.report.search_facts import search_rows
 
 __all__ = ["section", "spec_changes"]
 
@@ -56,14 +57,16 @@ def section(evidence: Evidence) -> Section:
             ("dataset", data.get("source", "?")), ("task", evidence.task or "unknown"),
             ("model family", model.get("family", "?"))]
     for key, label in (("params", "parameters"), ("epochs_run", "epochs run"),
-                       ("best_epoch", "best epoch"), ("stop_reason", "stopped because"),
-                       ("seconds", "wall time (s)"), ("train_seconds", "training time (s)")):
+                       ("best_epoch", "best epoch"), ("stop_reason", "training stopped because"),
+                       ("seconds", "training wall time (s)"),
+                       ("train_seconds", "time in epochs (s)")):
         if metrics.get(key) is not None:
             rows.append((label, metrics[key]))
     best = metrics.get("best_trial")
     if best:
         values = ", ".join(f"{k} {v:.5g}" for k, v in (best.get("values") or {}).items())
         rows.append(("best trial", f"#{best.get('number')}: {values}"))
+    rows += search_rows(evidence)
     refit = metrics.get("refit")
     if refit:
         rows.append(("final model", f"{refit.get('mode')} ({refit.get('source', '')})"))

@@ -15,7 +15,7 @@ import math
 import os
 import socket
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -35,7 +35,7 @@ from honed.spec.template import SpecTemplate, dump_spec
 from honed.train.callbacks import Callback, HistoryLogger, Probes
 from honed.train.fit import fit
 from honed.train.metrics import metric_mode
-from honed.train.session import absolute_paths, build_model
+from honed.train.session import absolute_paths, build_model, runtime_record
 
 __all__ = ["TrialObjective", "TrialFailed", "FitOutcome", "trial_dir", "CATCH"]
 
@@ -80,6 +80,9 @@ class FitOutcome:
     epochs_run: int
     fixed: dict[str, float]  # params / size_mb / latency_ms of the best model, when asked for
     values: list[float]  # the study's objectives, in order
+    # where and how the fit ran and stopped (device, precision, threads, stop_reason), kept in
+    # the trial's metrics.json for the run dir that keeps its model
+    run: dict[str, Any] = field(default_factory=dict)
 
 
 class TrialObjective:
@@ -163,7 +166,9 @@ class TrialObjective:
                   for o in self.objectives]
         if not all(math.isfinite(v) for v in values):
             raise TrialFailed(f"non-finite objective values {values}")
-        return FitOutcome(final, record, keeper.epoch, result.epochs_run, fixed, values)
+        run = {**runtime_record(result.extra["trainer"]), "stop_reason": result.stop_reason,
+               "train_seconds": round(sum(r["seconds"] for r in result.history), 3)}
+        return FitOutcome(final, record, keeper.epoch, result.epochs_run, fixed, values, run)
 
     def save(self, outcome: FitOutcome, spec: Spec, data: PreparedData, folder: Path,
              metrics: dict[str, Any]) -> None:
@@ -174,7 +179,7 @@ class TrialObjective:
         atomic_write_json(folder / "model" / "preprocess.json", data.preprocess)
         atomic_write_json(folder / "metrics.json", {
             **metrics, "best_epoch": outcome.best_epoch, "epochs_run": outcome.epochs_run,
-            **outcome.fixed})
+            **outcome.fixed, **outcome.run})
 
     def monitor(self, spec: Spec) -> Objective:
         """The objective that picks a trial's best epoch: the first validation objective."""

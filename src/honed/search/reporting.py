@@ -3,6 +3,9 @@
 Single objective: Optuna's own words, ``trial.report`` / ``trial.should_prune``. Several
 objectives: Optuna refuses ``report`` there, so each step's vector goes into a user attribute
 and the study's pruner (honed's multi-objective successive halving) is asked directly.
+
+The reports are also how a progress display, in another process, sees a running trial's epoch:
+:func:`reported_steps` reads them from the storage, beside the trial's :data:`STEPS_ATTR`.
 """
 
 from __future__ import annotations
@@ -11,11 +14,36 @@ from collections.abc import Callable
 from typing import Any
 
 import optuna
+from optuna.trial import FrozenTrial
 
 from honed.search.objectives import Objective
 from honed.train.callbacks.base import Callback
 
-__all__ = ["TrialReporter", "should_prune"]
+__all__ = ["TrialReporter", "should_prune", "reported_steps", "last_report", "STEPS_ATTR"]
+
+#: trial user attribute: the steps it runs at most, ``{"unit": "epoch", "total": 20}`` (folds
+#: with ``search.cv``); set once when the trial starts, so a display can show "epoch 4/20"
+STEPS_ATTR = "honed.steps"
+
+
+def last_report(trial: FrozenTrial) -> tuple[int, float] | None:
+    """The last step ``trial`` reported (0-based) and its first objective's value there."""
+    if trial.intermediate_values:
+        step = max(trial.intermediate_values)
+        return step, trial.intermediate_values[step]
+    from honed.search.mo_pruner import intermediate_vectors
+
+    vectors = intermediate_vectors(trial)
+    if not vectors:
+        return None
+    step = max(vectors)
+    return step, vectors[step][0]
+
+
+def reported_steps(trial: FrozenTrial) -> int:
+    """How many steps (epochs, or folds) ``trial`` has reported so far: its last step + 1."""
+    last = last_report(trial)
+    return 0 if last is None else last[0] + 1
 
 
 def should_prune(trial: optuna.Trial, step: int, values: list[float]) -> bool:
@@ -58,6 +86,9 @@ class TrialReporter(Callback):
         self._prune_at: int | None = None
 
     def on_fit_start(self, trainer) -> None:
+        if self.enabled:
+            self.trial.set_user_attr(STEPS_ATTR, {"unit": "epoch",
+                                                  "total": trainer.config.epochs})
         if self.measures is not None:
             self._fixed = self.measures(trainer.model)
 

@@ -144,7 +144,7 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
     study.set_user_attr(TARGET, search.trials)  # honed worker without --trials follows it
     atomic_write_text(setup.study_dir / "space.yaml", dump_yaml(template.raw))
     deadline = time.time() + search.timeout if search.timeout else None
-    with StudyProgress(study, search.trials, enabled=progress):
+    with StudyProgress(study, search.trials, enabled=progress, deadline=deadline):
         if search.workers > 1:
             _run_workers(setup, deadline, template)
         elif search.strategy == "coarse-to-fine":

@@ -24,6 +24,9 @@ from honed.spec.template import dump_spec
 
 __all__ = ["copy_trial", "retrain", "train_val", "with_val_in_train"]
 
+#: what a trial's metrics.json says about its fit that the run dir keeping its model repeats
+_TRIAL_RECORD = ("stop_reason", "train_seconds", "device", "precision", "threads")
+
 
 def copy_trial(run: RunDir, spec: Spec, source: Path) -> dict[str, Any]:
     """Keep the trial's own model: copy ``source`` (a trial's ``model/``) into the run dir."""
@@ -45,9 +48,11 @@ def copy_trial(run: RunDir, spec: Spec, source: Path) -> dict[str, Any]:
                           target_scale=data.target_scale, with_confusion=True)
     saved = source.parent / "metrics.json"
     trial = json.loads(saved.read_text(encoding="utf-8")) if saved.is_file() else {}
+    # where the trial trained and why it stopped: the model is the trial's, so is its record
+    kept = {k: trial[k] for k in _TRIAL_RECORD if k in trial}
     return {"val": val, "params": count_parameters(model), "task": data.task,
             "monitor": spec.train.monitor, "best_epoch": trial.get("best_epoch"),
-            "epochs_run": trial.get("epochs_run")}
+            "epochs_run": trial.get("epochs_run"), **kept}
 
 
 def retrain(run: RunDir, spec: Spec, *, epochs: int | None = None, resume: bool = False,

@@ -33,8 +33,8 @@ from honed.train.rng import seed_everything
 from honed.train.threads import pick_threads
 from honed.train.trainer import FitResult
 
-__all__ = ["train_spec", "preflight", "save_final_model", "TrainOutcome", "absolute_paths",
-           "build_model"]
+__all__ = ["train_spec", "preflight", "save_final_model", "runtime_record", "TrainOutcome",
+           "absolute_paths", "build_model"]
 
 
 @dataclass
@@ -99,9 +99,7 @@ def save_final_model(run: RunDir, spec: Spec, data: PreparedData, final: torch.n
         "stop_reason": result.stop_reason,
         "seconds": round(time.perf_counter() - started, 3),
         "train_seconds": round(sum(r["seconds"] for r in result.history), 3),
-        "device": str(trainer.device),
-        "precision": trainer.precision,
-        **trainer.threads.record(),
+        **runtime_record(trainer),
     }
     if "lr_find" in result.extra:
         metrics["lr_auto"] = result.extra["lr_find"].suggested_lr
@@ -109,6 +107,20 @@ def save_final_model(run: RunDir, spec: Spec, data: PreparedData, final: torch.n
                input_shape=data.input_shape, num_outputs=data.num_outputs, task=data.task)
     atomic_write_json(run.model / "preprocess.json", data.preprocess)
     return metrics
+
+
+def runtime_record(trainer) -> dict[str, Any]:
+    """Where a fit ran: ``{"device": "cpu", "precision": "fp32", "threads": 2}``.
+
+    Kept in ``metrics.json`` by ``honed train`` and by every search trial, whose record a
+    ``honed run`` that keeps the trial's model carries over.
+    """
+    # fit() sets the thread count only while it runs: read after it, the process's count is
+    # not what the fit used, so the record is the choice the trainer made
+    record = {"device": str(trainer.device), "precision": trainer.precision}
+    if trainer.threads:
+        return {**record, **trainer.threads.record()}
+    return {**record, "threads": torch.get_num_threads()}
 
 
 def preflight(spec: Spec, *, base_dir: str | Path | None = None

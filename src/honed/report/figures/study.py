@@ -42,8 +42,7 @@ def section(evidence: Evidence) -> Section:
     first = names[0]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # optuna flags its plotting helpers as experimental
-        _try(part, "optimization history", lambda: _titled(vis.plot_optimization_history(
-            study, target=target, target_name=first), f"optimization history ({first})"))
+        _try(part, "optimization history", lambda: _history(study, first))
         _try(part, "parameter importances", lambda: _importances(study, first))
         if len(complete) >= 2:
             _try(part, "parallel coordinates", lambda: vis.plot_parallel_coordinate(
@@ -73,9 +72,45 @@ def _try(part: Section, what: str, make: Callable) -> None:
         part.add(figure(fig, height=420))
 
 
-def _titled(fig, title: str):
-    fig.update_layout(title=title)
-    return fig
+def _history(study, first: str):
+    """The first objective of every complete trial and the best so far, and each pruned
+    trial at the value it last reported, marked with the step that pruned it."""
+    import math
+    from itertools import accumulate
+
+    import plotly.graph_objects as go
+    from optuna.study import StudyDirection
+    from optuna.trial import TrialState
+
+    from honed.search.reporting import STEPS_ATTR, last_report
+
+    trials = study.get_trials(deepcopy=False)
+    complete = [(t.number, t.values[0]) for t in trials
+                if t.state == TrialState.COMPLETE and math.isfinite(t.values[0])]
+    better = min if study.directions[0] == StudyDirection.MINIMIZE else max
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=[n for n, _ in complete], y=[v for _, v in complete],
+                             mode="markers", name="complete", marker={"color": "#2a9d8f"}))
+    best = list(accumulate((v for _, v in complete), better))
+    fig.add_trace(go.Scatter(x=[n for n, _ in complete], y=best, mode="lines", name="best so far",
+                             line={"shape": "hv", "color": "#1d3557"}))
+    pruned = []
+    for trial in trials:
+        last = last_report(trial) if trial.state == TrialState.PRUNED else None
+        if last is not None and math.isfinite(last[1]):
+            unit = (trial.user_attrs.get(STEPS_ATTR) or {}).get("unit", "epoch")
+            pruned.append((trial.number, last[1], f"{unit} {last[0] + 1}"))
+    if pruned:
+        fig.add_trace(go.Scatter(
+            x=[n for n, _, _ in pruned], y=[v for _, v, _ in pruned], mode="markers",
+            name="pruned (value when pruned)", customdata=[at for _, _, at in pruned],
+            marker={"symbol": "x", "size": 9, "color": "#e76f51"},
+            hovertemplate="trial %{x}: pruned after %{customdata}<br>"
+                          f"{first} %{{y:.4g}}<extra></extra>"))
+    title = f"optimization history ({first})"
+    if pruned:
+        title += f"; {len(pruned)} pruned trial(s) at their last reported value"
+    return fig.update_layout(title=title, xaxis_title="trial", yaxis_title=first)
 
 
 def _states_figure(states: Counter):

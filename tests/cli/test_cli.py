@@ -76,6 +76,8 @@ def test_evaluate_reproduces_test_metrics(tmp_path, capsys):
     (IRIS, "model.family=nosuch", "nosuch"),
     (IRIS, "train.monitor=val.r2", "train.monitor must name a metric"),
     ("data: {source: [\n", None, "malformed YAML"),
+    (IRIS.replace("hidden: 16", "hidden: &w 16") + "search: {trials: *w}\n", None,
+     "spec.yaml: line 5, column 18: aliases (*w) are not allowed in a spec"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, spec_text, override, fragment):
     write(tmp_path, spec_text)

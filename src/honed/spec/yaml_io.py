@@ -2,6 +2,11 @@
 
 PyYAML follows YAML 1.1, where ``1e-4`` (no dot) is a *string*; ML specs are full of such
 numbers, so the loader here also resolves them as floats, as YAML 1.2 does.
+
+A spec is data a user may have been handed, so the loader refuses two things while it composes
+the document, before any tree is built: aliases (``*name``), with which 1 KB of YAML expands to
+billions of nodes once copied (the "billion laughs"), and nesting deeper than
+:data:`MAX_DEPTH`, which would overflow Python's stack.
 """
 
 from __future__ import annotations
@@ -14,11 +19,37 @@ import yaml
 
 from honed.errors import SpecError
 
-__all__ = ["SpecLoader", "read_yaml", "dump_yaml"]
+__all__ = ["SpecLoader", "RefusedYAML", "read_yaml", "dump_yaml", "MAX_DEPTH"]
+
+#: deepest nesting of mappings and lists a spec may have (real specs stay under 10)
+MAX_DEPTH = 64
+
+
+class RefusedYAML(yaml.MarkedYAMLError):
+    """Well-formed YAML that a spec may not use (an alias, too deep a nesting)."""
+
+    def __init__(self, problem: str, mark: yaml.Mark):
+        super().__init__(problem=problem, problem_mark=mark)
 
 
 class SpecLoader(yaml.SafeLoader):
-    """SafeLoader that reads ``1e-4`` and ``1E5`` as floats."""
+    """SafeLoader that reads ``1e-4`` and ``1E5`` as floats and refuses aliases and deep
+    nesting (see the module's docstring)."""
+
+    def compose_node(self, parent, index):  # noqa: D102 (PyYAML's hook)
+        event = self.peek_event()
+        if isinstance(event, yaml.AliasEvent):
+            raise RefusedYAML(f"aliases (*{event.anchor}) are not allowed in a spec; write the "
+                              "value out in full", event.start_mark)
+        depth = getattr(self, "_depth", 0)
+        if depth >= MAX_DEPTH:
+            raise RefusedYAML(f"nesting is deeper than {MAX_DEPTH} levels, which no spec "
+                              "needs", event.start_mark)
+        self._depth = depth + 1
+        try:
+            return super().compose_node(parent, index)
+        finally:
+            self._depth = depth
 
 
 SpecLoader.add_implicit_resolver(
@@ -52,7 +83,8 @@ def read_yaml(path: str | Path) -> dict:
         mark = getattr(exc, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise SpecError(f"{path}:{where}: malformed YAML: {problem}") from None
+        kind = "" if isinstance(exc, RefusedYAML) else "malformed YAML: "
+        raise SpecError(f"{path}:{where}: {kind}{problem}") from None
     if data is None:
         raise SpecError(f"{path} is empty; a spec needs at least data and model sections")
     if not isinstance(data, dict):

@@ -72,12 +72,14 @@ def test_evaluate_reproduces_test_metrics(tmp_path, capsys):
     ("data: {source: builtin:iris}\nmodel: {family: mlp, widht: 3}\n", None, "model.widht is not a known key"),
     ("data: {source: builtin:nope}\nmodel: {family: mlp}\n", None, "nope"),
     ("data: {source: missing.csv, target: y}\nmodel: {family: mlp}\n", None, "missing.csv"),
-    (IRIS, "train.optimizer.lr=-1", "train.optimizer.lr must be greater than 0, or auto; got -1"),
+    (IRIS, "train.optimizer.lr=-1", "train.optimizer.lr must be a finite number greater than 0, or auto; got -1"),
     (IRIS, "model.family=nosuch", "nosuch"),
     (IRIS, "train.monitor=val.r2", "train.monitor must name a metric"),
     ("data: {source: [\n", None, "malformed YAML"),
     (IRIS.replace("hidden: 16", "hidden: &w 16") + "search: {trials: *w}\n", None,
      "spec.yaml: line 5, column 18: aliases (*w) are not allowed in a spec"),
+    (IRIS, "seed=18446744073709551616", "seed must be less than or equal to 4294967295"),
+    (IRIS, "train.optimizer.lr=.inf", "train.optimizer.lr must be a finite number"),
 ])
 def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, spec_text, override, fragment):
     write(tmp_path, spec_text)

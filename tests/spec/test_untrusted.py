@@ -54,3 +54,51 @@ def test_deep_nesting_is_one_line_not_a_recursion_error(tmp_path):
         load_spec(path)
     path.write_text(HEAD + "x: " + "[" * (MAX_DEPTH - 1) + "]" * (MAX_DEPTH - 1) + "\n")
     assert read_yaml(path)["x"] is not None  # as deep as allowed still reads
+
+
+IRIS = {"name": "t", "data": {"source": "builtin:iris"}, "model": {"family": "mlp"}}
+HUGE = 10**400  # an integer no float holds
+
+
+def errors_of(overrides: list[str]) -> list[str]:
+    from honed.spec import spec_from_dict
+
+    with pytest.raises(SpecError) as info:
+        spec_from_dict(IRIS, overrides=overrides)
+    return info.value.errors
+
+
+@pytest.mark.parametrize("override, message", [
+    ("train.optimizer.lr=.inf", "train.optimizer.lr must be a finite number greater than 0"),
+    ("train.optimizer.lr=.nan", "train.optimizer.lr must be a finite number greater than 0"),
+    (f"train.optimizer.lr={HUGE}", "train.optimizer.lr must be a finite number greater than 0"),
+    ("train.optimizer.weight_decay=.inf", "train.optimizer.weight_decay must be a finite number"),
+    ("train.optimizer.momentum=.nan", "train.optimizer.momentum must be a finite number"),
+    ("train.clip.norm=.inf", "train.clip.norm must be a finite number"),
+    ("train.clip.value=.inf", "train.clip.value must be a finite number"),
+    ("model.dropout=.nan", "model.dropout must be a finite number"),
+    ("train.l2=.inf", "train.l2 must be a finite number"),
+    ("compress.search.temperature=[1, .inf]", "compress.search.temperature[1] must be a finite"),
+    ("model.dropout={float: [0.1, .inf]}", "model.dropout.float bounds must be finite"),
+    (f"model.dropout={{float: [0.1, {HUGE}]}}", "model.dropout.float bounds must be finite"),
+    (f"model.hidden={{int: [1, {HUGE}]}}", "model.hidden.int bounds must be finite"),
+    ("model.dropout={choice: [0.1, .nan]}", "model.dropout (search choice) must be a finite"),
+    ("train.optimizer.weight_decay={choice: [0, .inf]}",
+     "train.optimizer.weight_decay (search choice) must be a finite number; got inf"),
+    ("search.timeout=.inf", "search.timeout: a duration must be at most 1000000000 seconds"),
+    (f"search.timeout={HUGE}", "search.timeout: a duration must be at most"),
+    ("seed=18446744073709551616", "seed must be less than or equal to 4294967295"),
+    ("search.seed=4294967296", "search.seed must be less than or equal to 4294967295"),
+    ("compress.search.seed=4294967296", "compress.search.seed must be less than or equal"),
+])
+def test_non_finite_and_out_of_range_numbers_are_spec_errors(override, message):
+    errors = errors_of([override])
+    assert len(errors) == 1 and errors[0].startswith(message), errors
+
+
+def test_the_largest_seed_and_finite_values_still_pass():
+    from honed.spec import spec_from_dict
+
+    spec = spec_from_dict(IRIS, overrides=["seed=4294967295", "train.clip.norm=1e30",
+                                           "search.timeout=1000000000"]).default
+    assert spec.seed == 2**32 - 1 and spec.search.timeout == 1e9

@@ -1,4 +1,4 @@
-"""Pydantic models of the spec: one class per section, unknown keys rejected.
+"""Pydantic models of the spec: one class per section; unknown keys, inf and nan rejected.
 
 The models describe a *point*: concrete values. Search dimensions written inline
 (``{float: [lo, hi]}`` ...) are found and resolved by :mod:`honed.spec.space` before a spec
@@ -8,6 +8,7 @@ here, so a range that leaves a field's domain is reported like any other bad val
 
 from __future__ import annotations
 
+from sys import float_info
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
@@ -42,10 +43,11 @@ __all__ = [
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # NumPy's and Optuna's samplers take 32 bits
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- data
@@ -173,14 +175,13 @@ class OptimizerSpec(_Section):
     beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
     eps: PositiveFloat = 1e-8
 
-
     @field_validator("lr", mode="before")
     @classmethod
     def _lr_or_auto(cls, value):
         if value == "auto":
             return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError("must be greater than 0, or auto")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= float_info.max:
+            raise ValueError("must be a finite number greater than 0, or auto")
         return float(value)
 
 
@@ -274,7 +275,7 @@ class SearchSpec(_Section):
     workers: Annotated[int, Field(ge=1, le=256)] = 1
     storage: str | None = None
     refit: Literal["train+val", "best-trial"] = "best-trial"
-    seed: Annotated[int, Field(ge=0)] | None = None  # sampler seed; defaults to the spec's seed
+    seed: Seed | None = None  # sampler seed; defaults to the spec's seed
     start_at_default: bool = True  # the first trial trains the spec's default point
 
     @field_validator("objectives")
@@ -352,7 +353,7 @@ class CompressSearchSpec(_Section):
         default=[0.25, 0.5, 1.0], min_length=1)  # student hidden/channels x this (distill)
     temperature: _two(PositiveFloat) = [1.0, 8.0]
     alpha: _two(Annotated[float, Field(ge=0.0, le=1.0)]) = [0.1, 0.95]
-    seed: Annotated[int, Field(ge=0)] | None = None
+    seed: Seed | None = None
 
     @model_validator(mode="after")
     def _ranges_ordered(self):
@@ -390,7 +391,7 @@ class ExportSpec(_Section):
 
 class Spec(_Section):
     name: str = Field(default="run", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Seed = 0
     data: DataSpec
     model: ModelSpec
     train: TrainSpec = TrainSpec()

@@ -136,3 +136,31 @@ def test_lr_find_prints_and_saves_a_suggestion(tmp_path, capsys):
     assert 1e-7 <= saved["suggested_lr"] <= 10
     assert len(saved["lrs"]) == len(saved["losses"]) > 10
     assert "suggested lr" in capsys.readouterr().out
+
+
+def test_a_spec_imports_python_only_with_allow_import(tmp_path):
+    (tmp_path / "code").mkdir()
+    (tmp_path / "code" / "cli_side_effect.py").write_text(
+        "from pathlib import Path\n\nfrom torch import nn\n\n"
+        "Path(__file__).with_name('ran.txt').write_text('ran')\n\n\n"
+        "def build(input_shape, num_outputs, *, task='classification'):\n"
+        "    return nn.Linear(input_shape[0], num_outputs)\n")
+    write(tmp_path, IRIS.replace("family: mlp, hidden: 16", "family: 'cli_side_effect:build'"))
+    path = os.pathsep.join([str(tmp_path / "code"), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "COLUMNS": "200", "HONED_ALLOW_IMPORT": "", "PYTHONPATH": path}
+
+    def honed(*args):
+        return subprocess.run([sys.executable, "-m", "honed.cli.main", *args], cwd=tmp_path,
+                              capture_output=True, text=True, env=env)
+
+    for command in (["validate", "spec.yaml"], ["train", "spec.yaml", "--out", "run"]):
+        refused = honed(*command)
+        assert refused.returncode == 2, refused.stderr
+        lines = refused.stderr.strip().splitlines()
+        assert len(lines) == 1 and "model.family: 'cli_side_effect:build' would import" in lines[0]
+        assert "pass --allow-import" in lines[0]
+        assert not (tmp_path / "code" / "ran.txt").exists() and not (tmp_path / "run").exists()
+    allowed = honed("validate", "spec.yaml", "--allow-import")
+    assert allowed.returncode == 0, allowed.stderr
+    assert "model cli_side_effect:build" in allowed.stdout.replace("\n", " ")
+    assert (tmp_path / "code" / "ran.txt").read_text() == "ran"

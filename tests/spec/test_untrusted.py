@@ -102,3 +102,39 @@ def test_the_largest_seed_and_finite_values_still_pass():
     spec = spec_from_dict(IRIS, overrides=["seed=4294967295", "train.clip.norm=1e30",
                                            "search.timeout=1000000000"]).default
     assert spec.seed == 2**32 - 1 and spec.search.timeout == 1e9
+
+
+def test_a_spec_naming_python_code_is_refused_unless_allowed(tmp_path, monkeypatch):
+    import sys
+
+    from honed.spec import spec_from_dict
+
+    (tmp_path / "spec_side_effect.py").write_text(
+        "from pathlib import Path\nPath(__file__).with_name('ran.txt').write_text('ran')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("HONED_ALLOW_IMPORT", raising=False)
+    refusal = ("'spec_side_effect:build' would import Python module 'spec_side_effect' and run "
+               "its code, which honed does only when allowed: pass --allow-import, or set "
+               "HONED_ALLOW_IMPORT=spec_side_effect")
+    assert errors_of(["model.family=spec_side_effect:build"]) == [f"model.family: {refusal}"]
+    assert errors_of(["model.family={choice: [mlp, 'spec_side_effect:build']}"]) == [
+        f"model.family (search choice): {refusal}"]
+    assert errors_of(["compress.distill.student.family=spec_side_effect:build"]) == [
+        f"compress.distill.student.family: {refusal}"]
+    assert not (tmp_path / "ran.txt").exists() and "spec_side_effect" not in sys.modules
+    monkeypatch.setenv("HONED_ALLOW_IMPORT", "other,spec_side_effect")
+    spec = spec_from_dict(IRIS, overrides=["model.family=spec_side_effect:build"]).default
+    assert spec.model.family == "spec_side_effect:build"
+    assert not (tmp_path / "ran.txt").exists()  # validation itself never imports
+
+
+def test_allow_import_sets_the_variable_workers_inherit(monkeypatch):
+    from honed.spec.imports import allow_import, import_allowed
+
+    monkeypatch.delenv("HONED_ALLOW_IMPORT", raising=False)
+    assert not import_allowed("pkg")
+    allow_import("pkg", "other.mod")
+    assert import_allowed("pkg.sub") and import_allowed("other.mod")
+    assert not import_allowed("other") and not import_allowed("pkgs")
+    allow_import()
+    assert import_allowed("anything")

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from honed.spec.duration import parse_duration
+from honed.spec.imports import checked_family
 
 __all__ = [
     "Spec",
@@ -44,6 +45,7 @@ Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # NumPy's and Optuna's samplers take 32 bits
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]  # 90s, 5m, 2h, or s
 
 
 class _Section(BaseModel):
@@ -140,7 +142,7 @@ Norm = Literal["none", "batch", "layer"]
 class ModelSpec(_Section):
     """A model family and its knobs; ``None`` leaves a knob at the family's default."""
 
-    family: str = Field(min_length=1)
+    family: Annotated[str, BeforeValidator(checked_family)] = Field(min_length=1)
     depth: Annotated[int, Field(ge=1, le=64)] | None = None
     hidden: Annotated[int, Field(ge=1, le=65536)] | None = None
     channels: list[Annotated[int, Field(ge=1, le=4096)]] | None = None
@@ -266,8 +268,7 @@ class SearchSpec(_Section):
     sampler: Annotated[SamplerSpec, BeforeValidator(_named)] = SamplerSpec()
     pruner: Annotated[PrunerSpec, BeforeValidator(_named)] = PrunerSpec()
     trials: Annotated[int, Field(ge=1, le=100000)] = 20
-    timeout: Annotated[float, BeforeValidator(lambda v: parse_duration(v) if v is not None
-                                              else None), Field(gt=0)] | None = None
+    timeout: Duration | None = None
     objectives: list[str] = Field(default=["val.loss:min"], min_length=1)
     strategy: Literal["default", "coarse-to-fine"] = "default"
     coarse_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.4  # coarse-to-fine phase 1
@@ -341,8 +342,7 @@ class CompressSearchSpec(_Section):
     accuracy budget as a constraint; every list below is the range or the options searched."""
 
     trials: Annotated[int, Field(ge=1, le=10000)] = 12
-    timeout: Annotated[float, BeforeValidator(lambda v: parse_duration(v) if v is not None
-                                              else None), Field(gt=0)] | None = None
+    timeout: Duration | None = None
     sampler: Literal["nsga2", "tpe"] = "nsga2"
     methods: list[Literal["none", "magnitude", "structured"]] = Field(
         default=["none", "magnitude", "structured"], min_length=1)

@@ -109,12 +109,27 @@ def test_checkpoint_that_does_not_fit_the_model(tmp_path):
 
 
 def test_transfer_from_a_run_with_a_new_head(tmp_path):
+    from safetensors.torch import load_file
+
+    from honed.train.callbacks.probes import read_probes
+
     spec = write(tmp_path, IRIS)
     assert main(["train", str(spec), "--out", str(tmp_path / "a"), "--quiet"]) == 0
+    # lr 1e-12 leaves every weight where it started, so b's weights show what it started from
     result = run_cli("train", "spec.yaml", "--out", "b", "--quiet", "model.init_from=a",
                      "model.init_exclude=['head.*']", "model.freeze=['body.0']",
-                     "model.unfreeze_after=2", cwd=tmp_path)
+                     "model.unfreeze_after=2", "train.optimizer.lr=1e-12", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
+    before = load_file(tmp_path / "a" / "model" / "weights.safetensors")
+    after = load_file(tmp_path / "b" / "model" / "weights.safetensors")
+    assert set(after) == set(before)
+    for name in before:
+        copied = bool((after[name] == before[name]).all())
+        assert copied == (not name.startswith("head.")), name  # the head is a new one
+    # body.0 gets no gradient while frozen (epochs 1 and 2), then trains from epoch 3 on
+    trained = [sorted(line["grad_norm"]) for line in read_probes(tmp_path / "b" / "probes.jsonl")]
+    assert [("body.0" in layers, "head" in layers) for layers in trained] == [
+        (False, True), (False, True), (True, True)]
 
 
 def test_validate_and_list(tmp_path, capsys):

@@ -138,3 +138,16 @@ def test_allow_import_sets_the_variable_workers_inherit(monkeypatch):
     assert not import_allowed("other") and not import_allowed("pkgs")
     allow_import()
     assert import_allowed("anything")
+
+
+def test_what_honed_writes_has_no_aliases_and_reads_back(tmp_path):
+    from honed.spec import spec_from_dict
+    from honed.spec.yaml_io import dump_yaml
+
+    raw = {**IRIS, "train": {"optimizer": {"choice": [{"name": "sgd"}, {"name": "adam"}]}}}
+    # one override object lands in both options: study/space.yaml used to write &id001/*id001
+    template = spec_from_dict(raw, overrides=["train.optimizer.lr={float: [0.001, 0.1]}"])
+    text = dump_yaml(template.raw)
+    assert "&" not in text and "*" not in text
+    (tmp_path / "space.yaml").write_text(text)
+    assert load_spec(tmp_path / "space.yaml").raw == template.raw

@@ -173,7 +173,7 @@ def test_a_spec_imports_python_only_with_allow_import(tmp_path):
         assert refused.returncode == 2, refused.stderr
         lines = refused.stderr.strip().splitlines()
         assert len(lines) == 1 and "model.family: 'cli_side_effect:build' would import" in lines[0]
-        assert "pass --allow-import" in lines[0]
+        assert "pass --allow-import to a command that reads a spec" in lines[0]
         assert not (tmp_path / "code" / "ran.txt").exists() and not (tmp_path / "run").exists()
     allowed = honed("validate", "spec.yaml", "--allow-import")
     assert allowed.returncode == 0, allowed.stderr

@@ -186,7 +186,7 @@ def test_an_import_path_imports_only_when_allowed(tmp_path, monkeypatch) -> None
             monkeypatch.setenv("HONED_ALLOW_IMPORT", setting)
         with pytest.raises(ModelError, match="model factory 'side_effect_models:build' would "
                            "import Python module 'side_effect_models' and run its code, .*"
-                           "--allow-import, or set HONED_ALLOW_IMPORT=side_effect_models"):
+                           "set HONED_ALLOW_IMPORT=side_effect_models, or pass --allow-import"):
             create_model("side_effect_models:build", input_shape=(3,), num_outputs=2)
         assert not (tmp_path / "imported.txt").exists()
         assert "side_effect_models" not in sys.modules

@@ -114,8 +114,9 @@ def test_a_spec_naming_python_code_is_refused_unless_allowed(tmp_path, monkeypat
     monkeypatch.syspath_prepend(str(tmp_path))
     monkeypatch.delenv("HONED_ALLOW_IMPORT", raising=False)
     refusal = ("'spec_side_effect:build' would import Python module 'spec_side_effect' and run "
-               "its code, which honed does only when allowed: pass --allow-import, or set "
-               "HONED_ALLOW_IMPORT=spec_side_effect")
+               "its code, which honed does only when allowed: set "
+               "HONED_ALLOW_IMPORT=spec_side_effect, or pass --allow-import to a command that "
+               "reads a spec")
     assert errors_of(["model.family=spec_side_effect:build"]) == [f"model.family: {refusal}"]
     assert errors_of(["model.family={choice: [mlp, 'spec_side_effect:build']}"]) == [
         f"model.family (search choice): {refusal}"]

@@ -50,7 +50,8 @@ def import_refusal(reference: str) -> str | None:
     if import_allowed(module):
         return None
     return (f"{reference!r} would import Python module {module!r} and run its code, which "
-            f"honed does only when allowed: pass --allow-import, or set {IMPORT_ENV}={module}")
+            f"honed does only when allowed: set {IMPORT_ENV}={module}, or pass --allow-import "
+            "to a command that reads a spec")
 
 
 def checked_family(value: Any) -> Any:

@@ -4,9 +4,9 @@ PyYAML follows YAML 1.1, where ``1e-4`` (no dot) is a *string*; ML specs are ful
 numbers, so the loader here also resolves them as floats, as YAML 1.2 does.
 
 A spec is data a user may have been handed, so the loader refuses two things while it composes
-the document, before any tree is built: aliases (``*name``), with which 1 KB of YAML expands to
-billions of nodes once copied (the "billion laughs"), and nesting deeper than
-:data:`MAX_DEPTH`, which would overflow Python's stack.
+the document, before any tree is built: aliases (``*name``), with which half a kilobyte of YAML
+expands to hundreds of millions of nodes once copied (the "billion laughs"), and nesting deeper
+than :data:`MAX_DEPTH`, which would overflow Python's stack.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ class SpecLoader(yaml.SafeLoader):
     """SafeLoader that reads ``1e-4`` and ``1E5`` as floats and refuses aliases and deep
     nesting (see the module's docstring)."""
 
-    def compose_node(self, parent, index):  # noqa: D102 (PyYAML's hook)
+    def compose_node(self, parent, index):  # PyYAML calls it for every node
         event = self.peek_event()
         if isinstance(event, yaml.AliasEvent):
             raise RefusedYAML(f"aliases (*{event.anchor}) are not allowed in a spec; write the "

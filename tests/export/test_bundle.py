@@ -170,6 +170,7 @@ def test_a_model_that_fails_verification_writes_nothing(trained_run, tmp_path, m
 
     (tmp_path / "branchy_family.py").write_text(textwrap.dedent(BRANCHY))
     monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("HONED_ALLOW_IMPORT", "branchy_family")  # model.json names it
     run = copy_of(trained_run, tmp_path)
     record = read_model_json(run / "model")
     import branchy_family

@@ -48,11 +48,13 @@ def clean_registry() -> Iterator[None]:
 
 @pytest.fixture
 def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """The name of an importable module holding ``build``, ``tied`` and ``NOT_CALLABLE``."""
+    """The name of an importable module holding ``build``, ``tied`` and ``NOT_CALLABLE``, which
+    honed is allowed to import (see :mod:`honed.spec.imports`)."""
     name = f"honed_user_models_{uuid.uuid4().hex[:8]}"
     folder = tmp_path / "user_code"
     folder.mkdir()
     (folder / f"{name}.py").write_text(textwrap.dedent(USER_MODULE), encoding="utf-8")
     monkeypatch.syspath_prepend(str(folder))
+    monkeypatch.setenv("HONED_ALLOW_IMPORT", name)
     yield name
     sys.modules.pop(name, None)

@@ -147,12 +147,65 @@ def test_callable_family_gets_keywords() -> None:
 def test_import_path_family(user_module: str) -> None:
     model = create_model(f"{user_module}:build", input_shape=(2, 3), num_outputs=4, hidden=5)
     assert model(torch.zeros(2, 2, 3)).shape == (2, 4)
-    with pytest.raises(ModelError, match="cannot import model factory 'no_such_pkg_x:build': "
-                                         "ModuleNotFoundError"):
+    with pytest.raises(ModelError, match="would import Python module 'no_such_pkg_x'"):
         create_model("no_such_pkg_x:build", input_shape=(3,), num_outputs=2)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("HONED_ALLOW_IMPORT", "1")
+        with pytest.raises(ModelError, match="cannot import model factory 'no_such_pkg_x:build': "
+                                             "ModuleNotFoundError"):
+            create_model("no_such_pkg_x:build", input_shape=(3,), num_outputs=2)
     with pytest.raises(ModelError, match="AttributeError"):
         create_model(f"{user_module}:missing", input_shape=(3,), num_outputs=2)
     with pytest.raises(ModelError, match="is a int, not callable"):
         create_model(f"{user_module}:NOT_CALLABLE", input_shape=(3,), num_outputs=2)
     with pytest.raises(ModelError, match="must be a name"):
         create_model(3, input_shape=(3,), num_outputs=2)
+
+
+SIDE_EFFECT = '''
+from pathlib import Path
+
+from torch import nn
+
+Path(__file__).with_name("imported.txt").write_text("the module ran")
+
+
+def build(input_shape, num_outputs, *, task="classification"):
+    return nn.Linear(input_shape[0], num_outputs)
+'''
+
+
+def test_an_import_path_imports_only_when_allowed(tmp_path, monkeypatch) -> None:
+    import sys
+
+    (tmp_path / "side_effect_models.py").write_text(SIDE_EFFECT)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delenv("HONED_ALLOW_IMPORT", raising=False)
+    for setting in (None, "other_pkg", "side_effect"):  # a prefix is not its module
+        if setting:
+            monkeypatch.setenv("HONED_ALLOW_IMPORT", setting)
+        with pytest.raises(ModelError, match="model factory 'side_effect_models:build' would "
+                           "import Python module 'side_effect_models' and run its code, .*"
+                           "set HONED_ALLOW_IMPORT=side_effect_models, or pass --allow-import"):
+            create_model("side_effect_models:build", input_shape=(3,), num_outputs=2)
+        assert not (tmp_path / "imported.txt").exists()
+        assert "side_effect_models" not in sys.modules
+    try:
+        for setting in ("side_effect_models", "1"):
+            monkeypatch.setenv("HONED_ALLOW_IMPORT", setting)
+            model = create_model("side_effect_models:build", input_shape=(3,), num_outputs=2)
+            assert isinstance(model, nn.Linear) and (tmp_path / "imported.txt").exists()
+    finally:
+        sys.modules.pop("side_effect_models", None)
+
+
+def test_callables_and_registered_families_need_no_permission(monkeypatch, user_module) -> None:
+    from importlib import import_module
+
+    from honed.models.registry import family_reference
+
+    build = import_module(user_module).build
+    monkeypatch.delenv("HONED_ALLOW_IMPORT")
+    assert isinstance(create_model(build, input_shape=(3,), num_outputs=2), nn.Module)
+    assert family_reference(build) == f"{user_module}:build"  # found loaded, not imported
+    assert isinstance(create_model("mlp", input_shape=(3,), num_outputs=2), nn.Module)

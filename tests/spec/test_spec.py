@@ -83,7 +83,7 @@ def test_every_error_reported_at_once_with_path_rule_and_value():
     assert "model.dropout (search high bound) must be less than 1; got 1.5" in errors
     assert any(e.startswith("model.foo is not a known key; valid keys: family, depth") for e in errors)
     assert "train.epochs must be greater than or equal to 1; got -3" in errors
-    assert "train.optimizer.lr (search low bound) must be greater than 0, or auto; got -1.0" in errors
+    assert "train.optimizer.lr (search low bound) must be a finite number greater than 0, or auto; got -1.0" in errors
     assert "data.split.val must be less than 1; got 2" in errors
 
 

@@ -21,6 +21,9 @@ def add_spec_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("spec", metavar="SPEC", help="YAML spec file")
     parser.add_argument("overrides", metavar="KEY=VALUE", nargs="*",
                         help="dotted overrides, e.g. train.epochs=5 model.dropout=0.2")
+    parser.add_argument("--allow-import", action="store_true",
+                        help="let model.family name 'package.module:function', which imports "
+                        "and runs that module (or set HONED_ALLOW_IMPORT=1, or =MODULE,...)")
 
 
 def add_search_arguments(parser: argparse.ArgumentParser) -> None:
@@ -57,6 +60,10 @@ def search_options(args: argparse.Namespace) -> dict[str, Any]:
 
 def load_template(args: argparse.Namespace):
     from honed.spec import load_spec
+    from honed.spec.imports import allow_import
+
+    if getattr(args, "allow_import", False):
+        allow_import()  # also for the workers this command starts
 
     for item in args.overrides:
         if "=" not in item:

@@ -95,14 +95,28 @@ def _to_array(image) -> np.ndarray:
 
 
 def _open(path: Path):
+    """Decode one file; every failure (unreadable, truncated, too large) is one DataError."""
+    import warnings
+
     from PIL import Image, UnidentifiedImageError
 
     if not path.is_file():
         raise DataError(f"image not found: {path}")
     try:
-        with Image.open(path) as image:
-            image.load()  # decode now, so a truncated file fails here and names itself
-            return image.copy()
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        # Pillow only warns between MAX_IMAGE_PIXELS and twice that, then decodes gigabytes:
+        # honed refuses the whole range, from the header, before decoding
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                limit = Image.MAX_IMAGE_PIXELS
+                if limit is not None and image.size[0] * image.size[1] > limit:
+                    raise Image.DecompressionBombWarning(path)  # another thread reset the filter
+                image.load()  # decode now, so a truncated file fails here and names itself
+                return image.copy()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DataError(f"image {path} has more than {Image.MAX_IMAGE_PIXELS:,} pixels "
+                        "(Pillow's MAX_IMAGE_PIXELS); larger files can exhaust memory, so "
+                        "honed does not decode them") from None
+    except (UnidentifiedImageError, OSError, EOFError, ValueError, SyntaxError) as error:
         detail = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise DataError(f"cannot read image {path}: {detail}") from None

@@ -2,28 +2,38 @@
 
 They are not in the registry, so nothing is known about their knobs; what can be checked
 up front is that the import works and that the call's keywords bind to the signature.
+A string imports its module only when the user allowed it (see :mod:`honed.spec.imports`).
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
+import sys
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from torch import nn
 
 from honed.errors import ModelError
+from honed.spec.imports import import_refusal
 
-__all__ = ["resolve_callable", "check_binds", "qualified"]
+__all__ = ["resolve_callable", "loaded_callable", "check_binds", "qualified"]
 
 Factory = Callable[..., nn.Module]
 
 
 def resolve_callable(family: str | Factory) -> Factory:
-    """The callable itself, or the object that ``"package.module:function"`` names."""
+    """The callable itself, or the object that ``"package.module:function"`` names.
+
+    Raises:
+        ModelError: The import is not allowed, fails, or does not give a callable.
+    """
     if callable(family):
         return family
+    reason = import_refusal(family)
+    if reason:
+        raise ModelError(f"model factory {reason}")
     module_name, _, attr = family.partition(":")
     try:
         target: Any = importlib.import_module(module_name)
@@ -35,6 +45,16 @@ def resolve_callable(family: str | Factory) -> Factory:
                          f"{type(error).__name__}: {reason}") from None
     if not callable(target):
         raise ModelError(f"model factory {family!r} is a {type(target).__name__}, not callable")
+    return target
+
+
+def loaded_callable(reference: str) -> Any:
+    """What ``"module:qualname"`` names among modules already imported (None if nothing);
+    imports nothing, so it needs no permission."""
+    module_name, _, attr = reference.partition(":")
+    target: Any = sys.modules.get(module_name)
+    for part in attr.split("."):
+        target = getattr(target, part, None)
     return target
 
 

@@ -19,7 +19,13 @@ from torch import nn
 from honed.data.dataset import INPUT_KINDS, TASKS
 from honed.errors import ModelError
 from honed.models._checks import input_kind, one_of, positive_int
-from honed.models._factories import Factory, check_binds, qualified, resolve_callable
+from honed.models._factories import (
+    Factory,
+    check_binds,
+    loaded_callable,
+    qualified,
+    resolve_callable,
+)
 
 __all__ = ["ModelInfo", "register_model", "create_model", "list_models", "model_info",
            "family_reference"]
@@ -146,11 +152,7 @@ def family_reference(family: str | Factory) -> str:
             _lookup(family)
         return family
     reference = qualified(family)
-    try:
-        resolved = resolve_callable(reference)
-    except ModelError:
-        resolved = None
-    if resolved is not family:
+    if loaded_callable(reference) is not family:
         raise ModelError(f"cannot record model factory {reference} by name: register it or "
                          f"define it at the top level of an importable module")
     return reference

@@ -25,13 +25,14 @@ __all__ = ["serve", "check_host", "TOKEN_ENV"]
 TOKEN_ENV = "HONED_SERVE_TOKEN"
 
 
-def check_host(host: str, token: str | None) -> None:
-    """Refuse a non-loopback ``host`` without a token (one line, exit 2)."""
+def check_host(host: str, token: str | None, *, env: str = TOKEN_ENV) -> None:
+    """Refuse a non-loopback ``host`` without a token (one line, exit 2); ``env`` is the
+    variable the message names (``honed dashboard`` has its own)."""
     if _is_loopback(host):
         return
     if not token:
         raise UserInputError(f"--host {host} is reachable from other machines; pass --token "
-                             f"(or set {TOKEN_ENV}) so every request must present it")
+                             f"(or set {env}) so every request must present it")
 
 
 def serve(bundle: str | Path, *, host: str = "127.0.0.1", port: int = 8000,

@@ -1,5 +1,6 @@
 """The spec: pydantic models, YAML loading, dotted overrides and the search-space notation."""
 
+from honed.spec.imports import allow_import
 from honed.spec.overrides import apply_overrides, parse_override
 from honed.spec.schema import (
     CompressSpec,
@@ -38,4 +39,5 @@ __all__ = [
     "parse_override",
     "validate_point",
     "validate_template",
+    "allow_import",
 ]

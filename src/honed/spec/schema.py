@@ -1,4 +1,4 @@
-"""Pydantic models of the spec: one class per section, unknown keys rejected.
+"""Pydantic models of the spec: one class per section; unknown keys, inf and nan rejected.
 
 The models describe a *point*: concrete values. Search dimensions written inline
 (``{float: [lo, hi]}`` ...) are found and resolved by :mod:`honed.spec.space` before a spec
@@ -8,11 +8,13 @@ here, so a range that leaves a field's domain is reported like any other bad val
 
 from __future__ import annotations
 
+from sys import float_info
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
 from honed.spec.duration import parse_duration
+from honed.spec.imports import checked_family
 from honed.spec.memory import memory_source
 
 __all__ = [
@@ -43,10 +45,12 @@ __all__ = [
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
+Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # NumPy's and Optuna's samplers take 32 bits
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]  # 90s, 5m, 2h, or s
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
+    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- data
@@ -145,7 +149,7 @@ Norm = Literal["none", "batch", "layer"]
 class ModelSpec(_Section):
     """A model family and its knobs; ``None`` leaves a knob at the family's default."""
 
-    family: str = Field(min_length=1)
+    family: Annotated[str, BeforeValidator(checked_family)] = Field(min_length=1)
     depth: Annotated[int, Field(ge=1, le=64)] | None = None
     hidden: Annotated[int, Field(ge=1, le=65536)] | None = None
     channels: list[Annotated[int, Field(ge=1, le=4096)]] | None = None
@@ -180,14 +184,13 @@ class OptimizerSpec(_Section):
     beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
     eps: PositiveFloat = 1e-8
 
-
     @field_validator("lr", mode="before")
     @classmethod
     def _lr_or_auto(cls, value):
         if value == "auto":
             return value
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError("must be greater than 0, or auto")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= float_info.max:
+            raise ValueError("must be a finite number greater than 0, or auto")
         return float(value)
 
 
@@ -274,8 +277,7 @@ class SearchSpec(_Section):
     sampler: Annotated[SamplerSpec, BeforeValidator(_named)] = SamplerSpec()
     pruner: Annotated[PrunerSpec, BeforeValidator(_named)] = PrunerSpec()
     trials: Annotated[int, Field(ge=1, le=100000)] = 20
-    timeout: Annotated[float, BeforeValidator(lambda v: parse_duration(v) if v is not None
-                                              else None), Field(gt=0)] | None = None
+    timeout: Duration | None = None
     objectives: list[str] = Field(default=["val.loss:min"], min_length=1)
     strategy: Literal["default", "coarse-to-fine"] = "default"
     coarse_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.4  # coarse-to-fine phase 1
@@ -283,7 +285,7 @@ class SearchSpec(_Section):
     workers: Annotated[int, Field(ge=1, le=256)] = 1
     storage: str | None = None
     refit: Literal["train+val", "best-trial"] = "best-trial"
-    seed: Annotated[int, Field(ge=0)] | None = None  # sampler seed; defaults to the spec's seed
+    seed: Seed | None = None  # sampler seed; defaults to the spec's seed
     start_at_default: bool = True  # the first trial trains the spec's default point
 
     @field_validator("objectives")
@@ -349,8 +351,7 @@ class CompressSearchSpec(_Section):
     accuracy budget as a constraint; every list below is the range or the options searched."""
 
     trials: Annotated[int, Field(ge=1, le=10000)] = 12
-    timeout: Annotated[float, BeforeValidator(lambda v: parse_duration(v) if v is not None
-                                              else None), Field(gt=0)] | None = None
+    timeout: Duration | None = None
     sampler: Literal["nsga2", "tpe"] = "nsga2"
     methods: list[Literal["none", "magnitude", "structured"]] = Field(
         default=["none", "magnitude", "structured"], min_length=1)
@@ -361,7 +362,7 @@ class CompressSearchSpec(_Section):
         default=[0.25, 0.5, 1.0], min_length=1)  # student hidden/channels x this (distill)
     temperature: _two(PositiveFloat) = [1.0, 8.0]
     alpha: _two(Annotated[float, Field(ge=0.0, le=1.0)]) = [0.1, 0.95]
-    seed: Annotated[int, Field(ge=0)] | None = None
+    seed: Seed | None = None
 
     @model_validator(mode="after")
     def _ranges_ordered(self):
@@ -399,7 +400,7 @@ class ExportSpec(_Section):
 
 class Spec(_Section):
     name: str = Field(default="run", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
-    seed: Annotated[int, Field(ge=0)] = 0
+    seed: Seed = 0
     data: DataSpec
     model: ModelSpec
     train: TrainSpec = TrainSpec()

@@ -177,6 +177,14 @@ def _parse(raw: Mapping, path: str, name: str, errors: list[str]) -> Dimension |
     return _parse_range(raw, kind, path, name, errors)
 
 
+def _finite(value: float) -> bool:
+    """Whether ``value`` is a number a float holds: not inf, not nan, no huge integer."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
+
+
 def _parse_range(raw: Mapping, kind: str, path: str, name: str, errors: list[str]) -> Dimension | None:
     bounds, log, step = raw[kind], raw.get("log", False), raw.get("step")
     number = int if kind == "int" else (int, float)
@@ -189,7 +197,7 @@ def _parse_range(raw: Mapping, kind: str, path: str, name: str, errors: list[str
         errors.append(f"{path}.log must be true or false; got {log!r}")
         return None
     bad = []
-    if not all(math.isfinite(b) for b in bounds):
+    if not all(_finite(b) for b in bounds):
         bad.append(f"{path}.{kind} bounds must be finite; got {bounds}")
     elif low > high:
         bad.append(f"{path}.{kind} is an inverted range: low {low} > high {high}")

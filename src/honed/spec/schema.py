@@ -93,6 +93,9 @@ class WindowSpec(_Section):
 
     lookback: Annotated[int, Field(ge=1)] = 52
     horizon: Annotated[int, Field(ge=1)] = 1
+    # the series' period in steps (52 for weekly data with a yearly cycle), when known: adds
+    # the seasonal-naive baseline, which needs lookback >= season
+    season: Annotated[int, Field(ge=2)] | None = None
 
 
 class DataSpec(_Section):

@@ -43,6 +43,7 @@ class Baseline:
     """One registered baseline strategy."""
 
     name: str
+    description: str
     tasks: tuple[str, ...]
     kinds: tuple[str, ...]
     predict: Predict
@@ -57,7 +58,7 @@ def register_baseline(name: str, *, description: str, tasks: Sequence[str],
     """Register ``predict`` as the baseline ``name`` for these tasks and input kinds."""
 
     def decorator(predict: Predict) -> Predict:
-        BASELINES.add(name, Baseline(name, tuple(tasks), tuple(kinds), predict),
+        BASELINES.add(name, Baseline(name, description, tuple(tasks), tuple(kinds), predict),
                       description=description)
         return predict
 

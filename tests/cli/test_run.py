@@ -72,6 +72,12 @@ def test_run_writes_the_run_dir_and_tests_once(finished, capsys):
     assert metrics["refit"]["mode"] == "best-trial" and metrics["refit"]["source"] == "trial model"
     # the kept model is the trial's: its val accuracy is the trial's objective value
     assert metrics["val"]["accuracy"] == pytest.approx(best["values"]["val.accuracy"])
+    # baselines fit by the test stage, compared on the study's objective
+    baselines = metrics["baselines"]
+    assert [row["name"] for row in baselines["rows"]] == ["majority", "logistic"]
+    assert baselines["compared_on"] == {"split": "val", "metric": "accuracy"}
+    assert baselines["model_value"] == metrics["val"]["accuracy"]
+    assert all("val" in row and "test" in row for row in baselines["rows"])
     # no trial ever saw the test split
     for folder in (finished / "study" / "trials").iterdir():
         assert "test" not in json.loads((folder / "metrics.json").read_text())
@@ -148,6 +154,9 @@ def test_train_val_refit(tmp_path):
     assert len((run / "history.jsonl").read_text().splitlines()) == refit["epochs"]
     assert json.loads((run / "checkpoints" / "refit.json").read_text())["mode"] == "train+val"
     assert "test" in metrics and load_model(run / "model") is not None
+    # val was trained on: the verdict reads test, against baselines fit on train+val too
+    assert metrics["baselines"]["compared_on"] == {"split": "test", "metric": "accuracy"}
+    assert metrics["baselines"]["model_value"] == metrics["test"]["accuracy"]
     # killed after the last epoch, before the model was saved: the refit goes on from its
     # checkpoint instead of training again
     shutil.rmtree(run / "model")
@@ -177,7 +186,9 @@ def test_spec_without_dimensions_trains_and_tests(tmp_path, capsys):
                     "train: {epochs: 2, batch_size: 16}\n")
     run = tmp_path / "run"
     assert main(["run", str(spec), "--out", str(run), "--quiet"]) == 0
-    assert "no search dimensions" in capsys.readouterr().err
+    captured = capsys.readouterr()
+    assert "no search dimensions" in captured.err
+    assert "baselines on val loss" in captured.out and "logistic" in captured.out
     metrics = metrics_of(run)
     assert metrics["refit"]["mode"] == "train" and metrics["best_trial"] is None
     assert "test" in metrics and not (run / "study").exists()

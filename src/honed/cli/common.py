@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 __all__ = ["add_spec_arguments", "add_search_arguments", "search_options", "load_template",
-           "default_out", "metrics_table", "console", "err_console"]
+           "default_out", "metrics_table", "print_baselines", "console", "err_console"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -92,3 +92,12 @@ def metrics_table(metrics: Mapping[str, Mapping[str, Any]], *, title: str = "met
         row = metrics[split]
         table.add_row(split, *(f"{row[n]:.4f}" if n in row else "" for n in names))
     return table
+
+
+def print_baselines(metrics: Mapping[str, Any]) -> None:
+    """The run's baselines, one line each, the warning line in yellow when the model loses."""
+    from honed.train.baselines import summary_lines
+
+    for line in summary_lines(dict(metrics)):
+        console.print(line, markup=False, soft_wrap=True,
+                      style="bold yellow" if line.startswith("warning") else None)

@@ -13,6 +13,7 @@ from honed.cli.common import (
     err_console,
     load_template,
     metrics_table,
+    print_baselines,
     search_options,
 )
 
@@ -47,6 +48,7 @@ def run(args: argparse.Namespace) -> int:
     metrics = outcome.metrics
     console.print(metrics_table(metrics, title=f"{template.default.name}: final metrics"))
     console.print(_summary(metrics), markup=False)
+    print_baselines(metrics)
     console.print(f"run dir: {out}", markup=False)
     if (out / "report.html").is_file():
         console.print(f"report: {out / 'report.html'}", markup=False, soft_wrap=True)

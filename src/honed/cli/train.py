@@ -11,6 +11,7 @@ from honed.cli.common import (
     err_console,
     load_template,
     metrics_table,
+    print_baselines,
 )
 
 
@@ -43,6 +44,7 @@ def run(args: argparse.Namespace) -> int:
     console.print(f"{metrics['params']:,} parameters, {metrics['epochs_run']} epochs "
                   f"({metrics['stop_reason']}), best epoch {metrics['best_epoch']}, "
                   f"{metrics['seconds']:.1f}s")
+    print_baselines(metrics)
     console.print(f"run dir: {outcome.run_dir.root}")
     _doctor_summary(outcome.run_dir.root)
     return 0

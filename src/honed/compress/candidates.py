@@ -18,7 +18,8 @@ from torch import nn
 from honed.spec.schema import DistillSpec, ModelSpec, PruneSpec, QuantizeSpec, Spec
 
 __all__ = ["Candidate", "Source", "float_onnx", "prune_candidate", "distill_candidate",
-           "quantize_candidate", "scaled_student", "build_student"]
+           "student_alone_candidate", "quantize_candidate", "scaled_student", "build_student",
+           "val_metric"]
 
 
 @dataclass
@@ -57,6 +58,8 @@ class Candidate:
     resized: bool = False  # its layers were narrowed (structured pruning)
     note: str = ""
     float_path: Path | None = None  # torch: its float32 ONNX export, made once when needed
+    val: float | None = None  # the compared metric on the validation split, when a choice used it
+    kept: bool = True  # False: measured and shown, but not written, quantized or chosen
 
 
 def float_onnx(source: Source, candidate: Candidate, folder: Path) -> Path:
@@ -124,23 +127,63 @@ def distill_candidate(source: Source, distill: DistillSpec, *, teacher: nn.Modul
                       width: float = 1.0, temperature: float | None = None,
                       alpha: float | None = None, name: str = "distilled") -> Candidate:
     """Train the student of ``distill`` from ``teacher`` with the run's trainer."""
-    from honed.compress.distill import distill as run_distill
-
     temperature = distill.temperature if temperature is None else temperature
     alpha = distill.alpha if alpha is None else alpha
+    trained, spec = _train_student(source, distill, width=width, teacher=teacher,
+                                   temperature=temperature, alpha=alpha)
+    settings = {"student": spec.model.model_dump(exclude_defaults=True),
+                "temperature": temperature, "alpha": alpha, "epochs": spec.train.epochs,
+                "width": width}
+    return Candidate(name, "torch", "distill", settings, module=trained, spec=spec)
+
+
+def student_alone_candidate(source: Source, distill: DistillSpec, *,
+                            name: str = "student-alone") -> Candidate:
+    """The control of distillation: the same student, epochs, optimizer, augmentation and
+    seed (so the same initial weights and batches), trained on the labels alone."""
+    trained, spec = _train_student(source, distill, width=1.0, teacher=None)
+    settings = {"student": spec.model.model_dump(exclude_defaults=True),
+                "epochs": spec.train.epochs, "width": 1.0}
+    return Candidate(name, "torch", "student-alone", settings, module=trained, spec=spec)
+
+
+def _train_student(source: Source, distill: DistillSpec, *, width: float,
+                   teacher: nn.Module | None, temperature: float = 1.0,
+                   alpha: float = 0.0) -> tuple[nn.Module, Spec]:
+    """The trained student (from ``teacher`` when given) and the spec it was trained from."""
     student_spec = scaled_student(distill.student, width)
     student = build_student(source, student_spec)
     train = source.spec.train
     if distill.epochs is not None:
         train = train.model_copy(update={"epochs": distill.epochs})
-    result = run_distill(teacher, student, source.data, temperature=temperature, alpha=alpha,
-                         train=train, seed=source.spec.seed, augment=source.augment)
+    if teacher is None:
+        from honed.train import fit
+
+        result = fit(student, source.data, train=train, seed=source.spec.seed,
+                     augment=source.augment)
+    else:
+        from honed.compress.distill import distill as run_distill
+
+        result = run_distill(teacher, student, source.data, temperature=temperature,
+                             alpha=alpha, train=train, seed=source.spec.seed,
+                             augment=source.augment)
     trained = result.extra["trainer"].eval_model.cpu().eval()
-    spec = source.spec.model_copy(update={"model": student_spec, "train": train})
-    settings = {"student": student_spec.model_dump(exclude_defaults=True),
-                "temperature": temperature, "alpha": alpha, "epochs": train.epochs,
-                "width": width}
-    return Candidate(name, "torch", "distill", settings, module=trained, spec=spec)
+    return trained, source.spec.model_copy(update={"model": student_spec, "train": train})
+
+
+def val_metric(source: Source, candidate: Candidate) -> float:
+    """The compared metric of ``candidate`` on the validation split (never test)."""
+    data = source.data
+    if candidate.kind == "onnx":
+        from honed.compress.quantize import onnx_scorer
+
+        return onnx_scorer(data.val.x, data.val.y, data.task, source.metric,
+                           target_scale=data.target_scale, threads=source.threads)(
+            candidate.onnx_path)
+    from honed.train.evaluate import evaluate_arrays
+
+    return float(evaluate_arrays(candidate.module, data.val.x, data.val.y, task=data.task,
+                                 target_scale=data.target_scale)[source.metric])
 
 
 def quantize_candidate(source: Source, base: Candidate, quantize: QuantizeSpec, folder: Path,

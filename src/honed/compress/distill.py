@@ -77,7 +77,7 @@ class Distill(Callback):
 
     order = 10
 
-    def __init__(self, teacher: nn.Module, *, temperature: float = 4.0, alpha: float = 0.7):
+    def __init__(self, teacher: nn.Module, *, temperature: float = 2.0, alpha: float = 0.5):
         self.teacher = teacher.eval()
         for parameter in self.teacher.parameters():
             parameter.requires_grad_(False)
@@ -135,8 +135,8 @@ def check_student(teacher: nn.Module, student: nn.Module, input_shape) -> None:
                              f" for 2 examples, the teacher {list(shapes[0])}; they must match")
 
 
-def distill(teacher: nn.Module, student: nn.Module, data, *, temperature: float = 4.0,
-            alpha: float = 0.7, train=None, seed: int = 0, augment=None,
+def distill(teacher: nn.Module, student: nn.Module, data, *, temperature: float = 2.0,
+            alpha: float = 0.5, train=None, seed: int = 0, augment=None,
             callbacks=(), **train_fields: Any):
     """Train ``student`` on ``data`` with ``teacher``'s outputs; returns the fit's result.
 
@@ -145,7 +145,7 @@ def distill(teacher: nn.Module, student: nn.Module, data, *, temperature: float 
 
     Example:
         >>> result = distill(teacher, create_model("mlp", input_shape=(40, 1), num_outputs=10,
-        ...                  hidden=32), data, temperature=4, alpha=0.7, epochs=20)
+        ...                  hidden=32), data, temperature=2, alpha=0.5, epochs=20)
     """
     from honed.train import fit
 

@@ -12,12 +12,15 @@ from honed.compress.candidates import (
     distill_candidate,
     prune_candidate,
     quantize_candidate,
+    student_alone_candidate,
+    val_metric,
 )
 from honed.errors import UserInputError
 from honed.rundir import RunDir
 from honed.spec.schema import CompressSpec, Spec
 
-__all__ = ["prepare_source", "build_candidates", "budget_of", "DEFAULT_MAX_DROP"]
+__all__ = ["prepare_source", "build_candidates", "keep_better_student", "budget_of",
+           "DEFAULT_MAX_DROP"]
 
 
 #: the budget when the spec sets none: one point of accuracy (0.01 of r2). Without a default,
@@ -103,10 +106,15 @@ def build_candidates(source: Source, compress: CompressSpec, scratch: Path,
         note(f"pruning ({compress.prune.method}, {compress.prune.amount:.0%})")
         made.append(prune_candidate(source, compress.prune))
     if compress.distill is not None:
-        note(f"distilling into a {compress.distill.student.family} student")
-        made.append(distill_candidate(source, compress.distill, teacher=source.teacher))
+        family = compress.distill.student.family
+        note(f"training the {family} student alone (the control of distillation)")
+        alone = student_alone_candidate(source, compress.distill)
+        note(f"distilling into the {family} student")
+        distilled = distill_candidate(source, compress.distill, teacher=source.teacher)
+        keep_better_student(source, alone, distilled)
+        made += [alone, distilled]
     if compress.quantize is not None:
-        for base in [baseline, *made]:
+        for base in [baseline, *(c for c in made if c.kept)]:
             note(f"quantizing {base.name} to int8 ({compress.quantize.mode})")
             made.append(quantize_candidate(source, base, compress.quantize,
                                            scratch / base.name))
@@ -116,3 +124,21 @@ def build_candidates(source: Source, compress: CompressSpec, scratch: Path,
         note(f"searching compression settings ({compress.search.trials} trials)")
         made += compress_search(source, compress, scratch / "search", note=note)
     return baseline, made
+
+
+def keep_better_student(source: Source, alone: Candidate, distilled: Candidate) -> None:
+    """Keep the distilled student only when it beats the student trained alone on val.
+
+    Both are the same model with the same budget and seed; the one not kept stays in the
+    table (measured, marked) but is neither written, quantized nor chosen. A tie keeps the
+    student alone: distillation that does not help is not worth its teacher.
+    """
+    for candidate in (alone, distilled):
+        candidate.val = val_metric(source, candidate)
+    gain = distilled.val - alone.val if source.higher_is_better else alone.val - distilled.val
+    loser = alone if gain > 0 else distilled
+    loser.kept = False
+    scores = (f"val {source.metric}: distilled {distilled.val:.4f}, student alone "
+              f"{alone.val:.4f}")
+    loser.note = ("not kept: the distilled student beats it, " if loser is alone else
+                  "not kept: no better than the student trained alone, ") + scores

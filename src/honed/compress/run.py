@@ -142,7 +142,8 @@ def _build(source, compress: CompressSpec, partial: Path, fingerprint: str | Non
     for candidate in candidates:
         note(f"measuring {candidate.name}")
         row = measure(source, candidate, scratch, baseline=base_row, timing=timing)
-        write_variant(partial / candidate.name, source, candidate, row)
+        if candidate.kept:
+            write_variant(partial / candidate.name, source, candidate, row)
         rows.append(row)
     shutil.rmtree(scratch, ignore_errors=True)
     max_drop = source.max_drop

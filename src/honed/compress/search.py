@@ -24,6 +24,7 @@ from honed.compress.candidates import (
     float_onnx,
     prune_candidate,
     quantize_candidate,
+    val_metric,
 )
 from honed.spec.schema import CompressSpec, PruneSpec, QuantizeSpec
 
@@ -47,20 +48,6 @@ def _sampler(compress: CompressSpec, seed: int):
     # NSGA-II's first generation is random: keep it a fraction of the budget
     return optuna.samplers.NSGAIISampler(population_size=max(4, min(50, search.trials // 3)),
                                          seed=seed)
-
-
-def _val_metric(source: Source, candidate: Candidate) -> float:
-    data = source.data
-    if candidate.kind == "onnx":
-        from honed.compress.quantize import onnx_scorer
-
-        return onnx_scorer(data.val.x, data.val.y, data.task, source.metric,
-                           target_scale=data.target_scale, threads=source.threads)(
-            candidate.onnx_path)
-    from honed.train.evaluate import evaluate_arrays
-
-    return float(evaluate_arrays(candidate.module, data.val.x, data.val.y, task=data.task,
-                                 target_scale=data.target_scale)[source.metric])
 
 
 def _latency_and_size(source: Source, candidate: Candidate, scratch: Path) -> tuple[float, int]:
@@ -100,7 +87,7 @@ def compress_search(source: Source, compress: CompressSpec, scratch: Path, *,
     methods = methods or ["none"]
     prune = compress.prune or PruneSpec()
     quantize = compress.quantize or QuantizeSpec()
-    baseline = _val_metric(source, Candidate("baseline", "torch", "none", module=source.model))
+    baseline = val_metric(source, Candidate("baseline", "torch", "none", module=source.model))
     made: dict[int, Candidate] = {}
 
     def objective(trial: optuna.Trial) -> tuple[float, float, float]:
@@ -120,7 +107,7 @@ def compress_search(source: Source, compress: CompressSpec, scratch: Path, *,
         if mode != "none":
             candidate = quantize_candidate(source, candidate, quantize,
                                            scratch / f"trial-{trial.number:03d}", mode=mode)
-        value = _val_metric(source, candidate)
+        value = val_metric(source, candidate)
         latency, size = _latency_and_size(source, candidate,
                                           scratch / f"trial-{trial.number:03d}")
         drop = baseline - value if source.higher_is_better else value - baseline

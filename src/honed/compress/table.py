@@ -16,7 +16,7 @@ import numpy as np
 from honed.compress.candidates import Candidate, Source, float_onnx
 from honed.io import atomic_write_json, atomic_write_text
 
-__all__ = ["measure", "write_variant", "choose", "print_table", "BATCHES"]
+__all__ = ["measure", "write_variant", "choose", "print_table", "distill_verdict", "BATCHES"]
 
 BATCHES = (1, 64)
 MIN_SPEEDUP = 0.95  # a chosen variant takes at most 95% of the baseline's batch-1 latency
@@ -85,7 +85,8 @@ def measure(source: Source, candidate: Candidate, scratch: Path, *,
         "macs": count_macs(candidate.module, source.input_shape),
         "latency_ms": latency, "runtime": "onnxruntime",
         "within_budget": drop is None or source.max_drop is None or drop <= source.max_drop + 1e-9,
-        "kept": True, "note": candidate.note,
+        "val": None if candidate.val is None else {source.metric: round(candidate.val, 6)},
+        "kept": candidate.kept, "note": candidate.note,
     }
     return row
 
@@ -148,7 +149,7 @@ def print_table(table: dict[str, Any], console=None) -> None:
     for row in [table["baseline"], *table["variants"]]:
         drop = "" if row["drop"] is None else f"{row['drop']:+.4f}"
         flag = "chosen" if row["name"] == table["chosen"] else (
-            "" if row["within_budget"] else "over budget")
+            "not kept" if not row["kept"] else "" if row["within_budget"] else "over budget")
         view.add_row(row["name"], f"{row['test'].get(metric, float('nan')):.4f}", drop,
                      f"{row['parameters']:,}", _size(row["size_bytes"]),
                      "" if row["macs"] is None else _count(row["macs"]),
@@ -162,6 +163,24 @@ def print_table(table: dict[str, Any], console=None) -> None:
         console.print(view)
     finally:
         console.width = width
+    line = distill_verdict(table)
+    if line:
+        console.print(line, markup=False)
+
+
+def distill_verdict(table: dict[str, Any]) -> str | None:
+    """One line on distillation against its control, or None when the table has no student.
+
+    Example: ``distillation: val accuracy 0.9444, student alone 0.9556: kept student-alone``
+    """
+    rows = {row["method"]: row for row in table["variants"]
+            if row["method"] in ("distill", "student-alone") and row.get("val")}
+    if len(rows) < 2:
+        return None
+    metric = table["metric"]
+    kept = next(row["name"] for row in rows.values() if row["kept"])
+    return (f"distillation: val {metric} {rows['distill']['val'][metric]:.4f}, student alone "
+            f"{rows['student-alone']['val'][metric]:.4f}: kept {kept}")
 
 
 def _count(value: int) -> str:

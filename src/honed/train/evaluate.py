@@ -10,7 +10,7 @@ from honed.train.losses import make_loss
 from honed.train.metrics import compute_metrics
 from honed.train.precision import autocast
 
-__all__ = ["predict", "evaluate_arrays"]
+__all__ = ["predict", "evaluate_arrays", "score_outputs"]
 
 EVAL_BATCH = 1024
 
@@ -45,6 +45,18 @@ def evaluate_arrays(model: nn.Module, x: np.ndarray | torch.Tensor, y: np.ndarra
     regression metrics are reported in the target's original units.
     """
     outputs = predict(model, x, device=device, precision=precision)
+    return score_outputs(outputs, y, task=task, target_scale=target_scale,
+                         with_confusion=with_confusion)
+
+
+def score_outputs(outputs: np.ndarray | torch.Tensor, y: np.ndarray | torch.Tensor, *,
+                  task: str, target_scale=None, with_confusion: bool = False) -> dict:
+    """Loss and every metric of ``task`` for outputs already computed (a model's or a baseline's).
+
+    ``outputs`` are in the model's units: logits (or log-probabilities) for classification,
+    scaled values for regression and forecasting.
+    """
+    outputs = torch.as_tensor(outputs, dtype=torch.float32)
     targets = torch.as_tensor(y)
     loss = float(make_loss(task)(outputs, targets))
     metrics = {"loss": loss}

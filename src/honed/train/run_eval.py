@@ -6,27 +6,39 @@ from pathlib import Path
 from typing import Any
 
 from honed.data import prepare_data
+from honed.data.dataset import PreparedData
 from honed.models import load_model
 from honed.rundir import RunDir
+from honed.spec.schema import Spec
 from honed.spec.validate import validate_point
 from honed.spec.yaml_io import read_yaml
 from honed.train.evaluate import evaluate_arrays
 
-__all__ = ["evaluate_run", "SPLITS"]
+__all__ = ["evaluate_run", "run_data", "SPLITS"]
 
 SPLITS = ("train", "val", "test")
 
 
-def evaluate_run(run_dir: str | Path, *, split: str = "test") -> dict[str, Any]:
-    """Rebuild the run's data split (same seed, same preprocessing) and score its saved model."""
+def evaluate_run(run_dir: str | Path, *, split: str = "test",
+                 data: PreparedData | None = None) -> dict[str, Any]:
+    """Rebuild the run's data split (same seed, same preprocessing) and score its saved model.
+
+    ``data``: the run's prepared data (:func:`run_data`) when the caller already has it.
+    """
     if split not in SPLITS:
         from honed.errors import UserInputError
 
         raise UserInputError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
     run = RunDir(run_dir).require(model=True)
-    spec = validate_point(read_yaml(run.spec))
-    data = prepare_data(spec.data, seed=spec.seed)
+    if data is None:
+        data = run_data(run.root)[1]
     part = getattr(data, split)
     model = load_model(run.model)
     return evaluate_arrays(model, part.x, part.y, task=data.task, target_scale=data.target_scale,
                            with_confusion=True)
+
+
+def run_data(run_dir: str | Path) -> tuple[Spec, PreparedData]:
+    """The run's resolved spec and its data, prepared as in training (same seed, same splits)."""
+    spec = validate_point(read_yaml(RunDir(run_dir).spec))
+    return spec, prepare_data(spec.data, seed=spec.seed)

@@ -23,6 +23,7 @@ from honed.spec.memory import MEMORY_PREFIX
 from honed.spec.schema import Spec
 from honed.spec.template import SpecTemplate, dump_spec
 from honed.spec.yaml_io import read_yaml
+from honed.train.baselines import baseline_report
 from honed.train.checkpoint import read_checkpoint
 from honed.train.evaluate import evaluate_arrays
 from honed.train.fit import fit
@@ -51,9 +52,10 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
                evaluate_test: bool = True) -> TrainOutcome:
     """Train the spec (at its default point when it holds search dimensions) into ``out_dir``.
 
-    Writes ``spec.yaml``, ``history.jsonl``, ``checkpoints/``, ``model/`` and ``metrics.json``.
-    ``evaluate_test=False`` leaves the test split untouched (``honed run`` scores it once, in
-    its own stage).
+    Writes ``spec.yaml``, ``history.jsonl``, ``checkpoints/``, ``model/`` and ``metrics.json``
+    (with ``baselines``: see :mod:`honed.train.baselines`). ``evaluate_test=False`` leaves the
+    test split untouched and fits no baselines (``honed run`` does both once, in its test
+    stage).
     """
     if isinstance(spec, SpecTemplate):
         base_dir = spec.base_dir if base_dir is None else base_dir
@@ -76,6 +78,9 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
     if evaluate_test:
         metrics["test"] = evaluate_arrays(final, data.test.x, data.test.y, task=data.task,
                                           target_scale=data.target_scale, with_confusion=True)
+        # beside the test scores, so that both read the test split at the same moment
+        metrics["baselines"] = baseline_report(data, metrics, monitor=spec.train.monitor,
+                                               season=spec.data.window.season)
     atomic_write_json(run.metrics, metrics)
     return TrainOutcome(run_dir=run, metrics=metrics, result=result)
 

@@ -13,7 +13,7 @@ from .arrays import raw_from_arrays, read_npz
 from .images import read_image_folder
 from .raw import RawData
 from .registry import load_builtin
-from .tables import read_table, table_raw
+from .tables import read_table, table_raw, table_suffix
 from .timeseries import read_series
 
 __all__ = ["load_source", "resolve_path", "TABLE_SUFFIXES"]
@@ -60,7 +60,7 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
     if path.is_dir():
         _no_table_keys(spec, path)
         return read_image_folder(path)
-    suffix = path.suffix.lower()
+    suffix = table_suffix(path)
     if suffix in TABLE_SUFFIXES:
         if spec.task == "forecasting":
             return read_series(path, target=spec.target, features=spec.features)
@@ -71,7 +71,8 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
     if not path.exists():
         raise DataError(f"data source not found: {path}")
     raise DataError(f"cannot tell how to read {path}: data.source must be builtin:NAME, a "
-                    f".csv, .parquet or .npz file, or a folder of class subfolders of images")
+                    ".csv (or .csv.gz, .csv.bz2, .csv.xz), .parquet or .npz file, or a folder "
+                    "of class subfolders of images")
 
 
 def _memory_raw(spec: DataSpec) -> RawData:

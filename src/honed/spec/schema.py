@@ -11,11 +11,14 @@ from __future__ import annotations
 from sys import float_info
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
+from honed.spec.augment_spec import AugmentSpec
 from honed.spec.duration import parse_duration
+from honed.spec.image_spec import ImageSpec
 from honed.spec.imports import checked_family
 from honed.spec.memory import memory_source
+from honed.spec.section import Section as _Section
 
 __all__ = [
     "Spec",
@@ -23,6 +26,7 @@ __all__ = [
     "SplitSpec",
     "CleanSpec",
     "AugmentSpec",
+    "ImageSpec",
     "WindowSpec",
     "ModelSpec",
     "TrainSpec",
@@ -47,10 +51,6 @@ PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # NumPy's and Optuna's samplers take 32 bits
 Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]  # 90s, 5m, 2h, or s
-
-
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------- data
@@ -81,18 +81,6 @@ class CleanSpec(_Section):
     max_categories: Annotated[int, Field(ge=2)] = 50
 
 
-class AugmentSpec(_Section):
-    """Training-time augmentation; every field off by default."""
-
-    rotate: Annotated[float, Field(ge=0.0, le=180.0)] = 0.0  # degrees, uniform in [-r, r]
-    shift: Annotated[float, Field(ge=0.0, le=0.5)] = 0.0  # fraction of width/height
-    zoom: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0  # scale in [1 - z, 1 + z]
-    shear: Annotated[float, Field(ge=0.0, le=45.0)] = 0.0  # degrees
-    flip: bool = False  # horizontal flip with probability 0.5
-    noise: NonNegativeFloat = 0.0  # Gaussian noise std, in scaled units
-    mixup: NonNegativeFloat = 0.0  # Beta(a, a) mixing; 0 turns it off
-
-
 class WindowSpec(_Section):
     """Sliding windows cut from a time series for forecasting."""
 
@@ -115,6 +103,8 @@ class DataSpec(_Section):
     augment: AugmentSpec = AugmentSpec()
     window: WindowSpec = WindowSpec()
     limit: Annotated[int, Field(ge=10)] | None = None  # keep at most this many rows (seeded)
+    image: ImageSpec | None = None  # image files of any size and mode; None: all alike
+    skip_bad: bool = False  # skip (and count) image files that cannot be read
 
     @field_validator("source", mode="before")
     @classmethod

@@ -1,0 +1,55 @@
+"""``honed train`` -> ``honed export`` -> ``honed predict`` on a folder of mixed photos gives the
+predictions of the trained model on the arrays training read (the in-memory path)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .photos import write_photos
+
+
+def honed(*args, cwd: Path) -> subprocess.CompletedProcess:
+    done = subprocess.run([sys.executable, "-m", "honed.cli.main", *map(str, args)],
+                          capture_output=True, text=True, cwd=cwd,
+                          env={**os.environ, "COLUMNS": "200"})
+    assert done.returncode == 0, done.stderr
+    return done
+
+
+def test_train_export_predict_on_photos_matches_the_in_memory_path(tmp_path):
+    import torch
+
+    from honed.data import apply_preprocess
+    from honed.data.images import read_image_folder
+    from honed.models.saving import load_model
+
+    write_photos(tmp_path / "photos")
+    (tmp_path / "spec.yaml").write_text(
+        "data: {source: photos, image: {size: [14, 10], resize: pad}}\n"
+        "model: {family: cnn, channels: [2], hidden: 4}\ntrain: {epochs: 1, threads: 1}\n")
+    honed("train", "spec.yaml", "--out", "run", "--quiet", cwd=tmp_path)
+    honed("export", "run", cwd=tmp_path)
+    bundle = next(p.parent for p in (tmp_path / "run").rglob("preprocess.json")
+                  if (p.parent / "model.onnx").is_file())
+    honed("predict", bundle, "photos", "--out", "p.csv", cwd=tmp_path)
+    served = pd.read_csv(tmp_path / "p.csv")
+
+    preprocess = json.loads((bundle / "preprocess.json").read_text())
+    assert preprocess["image"]["transform"] == {"size": [14, 10], "mode": "rgb", "resize": "pad"}
+    raw = read_image_folder(tmp_path / "photos", transform=preprocess["image"]["transform"])
+    model = load_model(tmp_path / "run" / "model")
+    with torch.no_grad():
+        logits = model(torch.from_numpy(apply_preprocess(preprocess, raw.x)))
+    probabilities = torch.softmax(logits, dim=1).numpy()
+    files = sorted(str(p.relative_to(tmp_path / "photos")) for p in
+                   (tmp_path / "photos").rglob("*.*"))
+    assert served["file"].tolist() == files  # the same files in the same order
+    np.testing.assert_allclose(served[["p_day", "p_night"]].to_numpy(), probabilities,
+                               atol=1e-4)

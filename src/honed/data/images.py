@@ -19,7 +19,8 @@ from .image_files import IMAGE_SUFFIXES, class_folder_files, image_list_files
 from .image_transform import PILLOW_MODES, transform_image
 from .raw import RawData
 
-__all__ = ["read_image_folder", "read_image_list", "read_image", "IMAGE_SUFFIXES"]
+__all__ = ["read_image_folder", "read_image_list", "read_image", "skipped_line",
+           "IMAGE_SUFFIXES"]
 
 # Modes whose pixels are 8-bit; palette and 1-bit images are expanded to these when read.
 _CHANNELS = {"1": 1, "L": 1, "P": 3, "LA": 2, "RGB": 3, "RGBA": 4}
@@ -91,6 +92,16 @@ def read_image(path: str | Path, *, mode: str | None = None,
         raise DataError(f"image {path} is {image.size[0]}x{image.size[1]}; "
                         f"expected {size[0]}x{size[1]}")
     return _to_array(image)
+
+
+def skipped_line(preprocess: Mapping[str, Any]) -> str | None:
+    """One line for a run's summary on the files ``data.skip_bad`` left out, or ``None``."""
+    skipped = (preprocess.get("image") or {}).get("skipped") or {}
+    if not skipped.get("count"):
+        return None
+    count = skipped["count"]
+    return (f"skipped {count} image file{'s' if count != 1 else ''} that could not be read "
+            f"(data.skip_bad; listed in preprocess.json); first: {skipped['first'][0]}")
 
 
 def _decode(files: list[Path], labels: np.ndarray, *, transform: Mapping[str, Any] | None,

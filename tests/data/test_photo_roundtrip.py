@@ -53,3 +53,21 @@ def test_train_export_predict_on_photos_matches_the_in_memory_path(tmp_path):
     assert served["file"].tolist() == files  # the same files in the same order
     np.testing.assert_allclose(served[["p_day", "p_night"]].to_numpy(), probabilities,
                                atol=1e-4)
+
+
+def test_training_with_every_image_augmentation(tmp_path):
+    import math
+
+    from honed.spec.template import spec_from_dict
+    from honed.train.session import train_spec
+
+    write_photos(tmp_path / "photos")
+    augment = {"crop": 0.3, "flip": True, "rotate": 10.0, "brightness": 0.3, "contrast": 0.3,
+               "saturation": 0.3, "erase": 0.5, "mixup": 0.2, "cutmix": 1.0}
+    raw = {"data": {"source": str(tmp_path / "photos"), "image": {"size": [12, 12]},
+                    "augment": augment},
+           "model": {"family": "cnn", "channels": [2], "hidden": 4},
+           "train": {"epochs": 2, "threads": 1, "batch_size": 4}}
+    outcome = train_spec(spec_from_dict(raw), out_dir=tmp_path / "run", progress=False)
+    assert outcome.metrics["epochs_run"] == 2
+    assert math.isfinite(outcome.metrics["val"]["loss"])

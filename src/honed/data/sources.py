@@ -1,4 +1,4 @@
-"""From ``data.source`` to a :class:`RawData`: built-in name, table, ``.npz``, image folder, or
+"""From ``data.source`` to a :class:`RawData`: built-in name, table, ``.npz``, image files, or
 data handed in from Python (``memory:KEY``: a DataFrame or ``(X, y)`` arrays)."""
 
 from __future__ import annotations
@@ -35,6 +35,9 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
 
     Tables with ``data.task: forecasting`` are read as a time series of the target column
     (plus ``data.features``, if given).
+
+    A folder is read as class subfolders of images; with ``data.image`` set, a ``.csv`` is
+    read as ``path,label`` rows of image files.
 
     Raises:
         DataError: The source is unknown, missing or unreadable, or does not fit the spec.

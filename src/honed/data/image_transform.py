@@ -18,6 +18,7 @@ import numpy as np
 __all__ = ["transform_image", "image_transform", "PILLOW_MODES"]
 
 PILLOW_MODES = {"rgb": "RGB", "l": "L"}
+_ORIENTATION = 0x0112  # the EXIF tag
 _SIXTEEN_BIT = ("I;16", "I;16B", "I;16L", "I;16N", "I")  # "I": how Pillow may open a 16-bit PNG
 
 
@@ -50,7 +51,10 @@ def transform_image(image, transform: Mapping[str, Any]) -> np.ndarray:
     from PIL import Image, ImageOps
 
     height, width = transform["size"]
-    image = ImageOps.exif_transpose(image)  # phones store photos sideways plus an EXIF tag
+    # phones store photos sideways plus an EXIF tag; exif_transpose copies even an upright
+    # image, so it is called only when there is something to turn
+    if image.getexif().get(_ORIENTATION, 1) != 1:
+        image = ImageOps.exif_transpose(image)
     image = _eight_bit(image).convert(PILLOW_MODES[transform["mode"]])
     bilinear = Image.Resampling.BILINEAR
     if transform["resize"] == "stretch":

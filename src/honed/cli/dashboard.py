@@ -1,5 +1,5 @@
 """``honed dashboard RUN_DIR | --storage URL [--host H] [--port P]``: optuna-dashboard on a
-study, for a live view while workers run (optional extra: ``pip install 'honed[dashboard]'``)."""
+study, for a live view while workers run (optional extra ``dashboard``: see honed.install)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import argparse
 
 def add_parser(commands) -> None:
     parser = commands.add_parser(
-        "dashboard", help="open optuna-dashboard on a run's study (extra: honed[dashboard])",
+        "dashboard", help="open optuna-dashboard on a run's study (the dashboard extra)",
         description="Serve optuna-dashboard on the study of RUN_DIR (study/study.db) or of "
         "--storage URL; it updates live while honed tune or honed worker adds trials.")
     parser.add_argument("run_dir", metavar="RUN_DIR", nargs="?")
@@ -22,6 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from honed.errors import UserInputError
+    from honed.install import install_hint
     from honed.search.show import open_run_study
 
     if args.run_dir and args.storage:
@@ -33,8 +34,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         from optuna_dashboard import run_server
     except ImportError:
-        raise UserInputError("honed dashboard needs optuna-dashboard: pip install "
-                             "'honed[dashboard]'") from None
+        raise UserInputError("honed dashboard needs optuna-dashboard: "
+                             f"{install_hint('dashboard')}") from None
     print(f"dashboard: study {study.study_name} at http://{args.host}:{args.port}/ "
           "(Ctrl-C to stop)", flush=True)
     try:

@@ -1,7 +1,7 @@
 """``honed`` command line: parse arguments, dispatch to one module per command.
 
-Exit codes (DESIGN.md): 0 done; 2 bad input, one line naming what is wrong, nothing written;
-130 interrupted, state saved so the same command resumes; 1 anything else.
+Exit codes (docs/command-line.md): 0 done; 2 bad input, one line naming what is wrong,
+nothing written; 130 interrupted, state saved so the same command resumes; 1 anything else.
 """
 
 from __future__ import annotations

@@ -21,6 +21,7 @@ import optuna
 from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
 
 from honed.errors import UserInputError
+from honed.install import install_hint
 
 __all__ = ["open_storage", "settle", "check_storage", "sqlite_url", "safe_url",
            "HEARTBEAT_SECONDS", "GRACE_SECONDS", "CONNECT_TIMEOUT_SECONDS", "with_driver",
@@ -197,7 +198,7 @@ def _engine_kwargs(url: str) -> dict:
 
 
 def _driver_error(url: str, exc: Exception) -> UserInputError:
-    hint = "pip install 'honed[postgres]'" if url.startswith("postgres") else "pip install pymysql"
+    hint = install_hint("postgres") if url.startswith("postgres") else "pip install pymysql"
     return UserInputError(f"storage {safe_url(url)} needs a database driver ({exc}): {hint}")
 
 

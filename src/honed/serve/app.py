@@ -44,8 +44,9 @@ def import_fastapi():
         import uvicorn  # noqa: F401
     except ImportError:
         from honed.errors import UserInputError
+        from honed.install import install_hint
 
-        raise UserInputError("serving needs FastAPI and uvicorn: pip install honed[serve]"
+        raise UserInputError(f"serving needs FastAPI and uvicorn: {install_hint('serve')}"
                              ) from None
     return fastapi
 

@@ -18,6 +18,7 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from honed.search.objective import CATCH, TrialObjective
+from honed.search.retry import INTERRUPTED_ATTR, requeue_interrupted
 from honed.search.study import SURPLUS, counted_trials, is_queued
 from honed.search.sweeper import StaleTrialSweeper
 
@@ -43,7 +44,12 @@ class _Guarded:
             nan = float("nan")
             return nan if len(trial.study.directions) == 1 else (nan,) * len(
                 trial.study.directions)
-        return self.objective(trial)
+        try:
+            return self.objective(trial)
+        except KeyboardInterrupt:
+            # marked while still RUNNING: Optuna ends it FAIL, which shows no why
+            trial.set_user_attr(INTERRUPTED_ATTR, True)
+            raise
 
 
 def work(study: optuna.Study, objective: TrialObjective, *, trials: int,
@@ -121,7 +127,10 @@ def _taken_over(study: optuna.Study, trial_id: int | None) -> bool:
 
 
 def _requeue(study: optuna.Study, trial_id: int | None) -> None:
-    """Queue the parameters of an interrupted trial again, so that it does not count."""
+    """Queue the parameters of an interrupted trial again, so that it does not count.
+
+    An interruption is not the trial's fault: no retry is spent (see :mod:`honed.search.retry`).
+    """
     if trial_id is None:
         return
     storage = study._storage
@@ -130,11 +139,11 @@ def _requeue(study: optuna.Study, trial_id: int | None) -> None:
         if frozen.user_attrs.get(SURPLUS):
             return
         if frozen.state == TrialState.RUNNING:  # interrupted inside Optuna, before its tell
+            storage.set_trial_user_attr(trial_id, INTERRUPTED_ATTR, True)
             storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
             frozen = storage.get_trial(trial_id)
         if frozen.state == TrialState.FAIL:
-            # no retry limit: an interruption is not the trial's fault
-            RetryHeartbeatStaleTrialCallback(max_retry=None)(study, frozen)
+            requeue_interrupted(study, frozen)
     except Exception:  # a second Ctrl-C or a lost database: the sweeper covers RUNNING ones
         pass
 

@@ -1,0 +1,92 @@
+"""Why a study stops: a grid runs each point once, a NaN trial is one line, the objective
+follows train.monitor, and best.json keeps the stop reason."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from honed.search.objectives import Objective, study_objectives
+from honed.search.retry import FAIL_REASON_ATTR
+from honed.search.storage import sqlite_url
+
+GRID = """\
+name: grid
+data: {source: builtin:iris}
+model: {family: mlp, hidden: {choice: [4, 8, 16]}, dropout: {choice: [0.0, 0.1]},
+        activation: {choice: [relu, tanh]}}
+train: {epochs: 1, batch_size: 32, threads: 1, monitor: val.accuracy}
+search: {trials: 20, sampler: grid, pruner: none}
+"""
+
+DIVERGING = """\
+name: diverge
+data: {source: builtin:diabetes, scale: standard}
+model: {family: mlp, hidden: 8}
+train: {epochs: 2, batch_size: 32, threads: 1, optimizer: {name: sgd, lr: {choice: [1.0e-3, 1.0e+6]}}}
+search: {trials: 2, sampler: grid, pruner: none, objectives: ["val.mse:min"]}
+"""
+
+
+def honed(*args, cwd):
+    return subprocess.run([sys.executable, "-m", "honed.cli.main", *map(str, args)], cwd=cwd,
+                          capture_output=True, text=True, stdin=subprocess.DEVNULL,
+                          env={**os.environ, "COLUMNS": "80", "OMP_NUM_THREADS": "1"})
+
+
+def trials_of(run, name):
+    study = optuna.load_study(study_name=name, storage=sqlite_url(run / "study"))
+    return study, study.trials
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_grid_smaller_than_trials_runs_each_point_once_and_says_so(tmp_path, workers):
+    (tmp_path / "spec.yaml").write_text(GRID)
+    done = honed("tune", "spec.yaml", "--out", "run", "--quiet", "--workers", workers,
+                 cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    study, trials = trials_of(tmp_path / "run", "grid")
+    assert len(trials) == 12 and all(t.state == TrialState.COMPLETE for t in trials)
+    assert len({tuple(sorted(t.params.items())) for t in trials}) == 12
+    assert "stopped: grid exhausted, all 12 points tried (search.trials asked 20)" in done.stderr
+    best = json.loads((tmp_path / "run/study/best.json").read_text())
+    assert best["stop_reason"] == "grid-exhausted" and best["wall_seconds"] > 0
+    # the objective follows train.monitor, and the header says so
+    assert best["objectives"] == [{"name": "val.accuracy", "direction": "maximize"}]
+    assert "objective: val.accuracy (max), from train.monitor" in done.stderr
+    again = honed("tune", "spec.yaml", "--out", "run", "--quiet", cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert len(trials_of(tmp_path / "run", "grid")[1]) == 12  # exhausted: nothing more to run
+
+
+def test_a_nan_trial_is_one_line_and_records_why(tmp_path):
+    (tmp_path / "spec.yaml").write_text(DIVERGING)
+    done = honed("tune", "spec.yaml", "--out", "run", "--quiet", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr and "[W " not in done.stderr, done.stderr
+    lines = [line for line in done.stderr.splitlines() if "failed" in line]
+    assert len(lines) == 1 and re.fullmatch(
+        r"trial \d failed: training loss became (nan|inf) at epoch 1, step \d+ \(lr 1e\+06\)",
+        lines[0]), done.stderr
+    _, trials = trials_of(tmp_path / "run", "diverge")
+    failed = [t for t in trials if t.state == TrialState.FAIL]
+    assert len(failed) == 1 and "lower train.optimizer.lr" in failed[0].user_attrs[
+        FAIL_REASON_ATTR]
+
+
+@pytest.mark.parametrize(("written", "monitor", "expected"), [
+    (None, "val.f1", [Objective("val.f1", "maximize")]),
+    (None, "val.loss", [Objective("val.loss", "minimize")]),
+    (None, "train.accuracy", [Objective("val.accuracy", "maximize")]),
+    (["val.loss:min", "params:min"], "val.f1",
+     [Objective("val.loss", "minimize"), Objective("params", "minimize")]),
+])
+def test_the_default_objective_follows_train_monitor(written, monitor, expected):
+    assert study_objectives(written, monitor, "classification") == expected

@@ -6,7 +6,11 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from honed.search.default_first import DEFAULT_POINT_ATTR, default_point_status
+from honed.search.default_first import (
+    DEFAULT_POINT_ATTR,
+    default_point_status,
+    describe_default_point,
+)
 from honed.search.retry import INTERRUPTED_ATTR, dropped_trials
 from honed.search.storage import open_storage, sqlite_url
 from honed.search.study import counted_trials
@@ -71,6 +75,9 @@ def test_parameters_killed_twice_are_dropped_and_the_study_says_why(tmp_path):
     status = default_point_status(study)
     assert status["state"] == "DROPPED" and status["trial"] == 2
     assert "killed 2 times" in status["why"]
+    assert describe_default_point(status) == (
+        "the default point (trial 2) was not evaluated: its worker was killed 2 times running "
+        "these parameters; honed train trains it alone")
 
 
 def test_the_default_point_status_follows_its_retries_to_the_end(tmp_path):
@@ -78,3 +85,4 @@ def test_the_default_point_status_follows_its_retries_to_the_end(tmp_path):
     assert default_point_status(study) == {"trial": 1, "state": "WAITING"}
     work(study, lambda trial: trial.suggest_float("x", 0.0, 1.0), trials=1)
     assert default_point_status(study) == {"trial": 1, "state": "COMPLETE"}
+    assert describe_default_point(default_point_status(study)) is None

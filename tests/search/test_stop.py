@@ -55,7 +55,8 @@ def test_a_grid_smaller_than_trials_runs_each_point_once_and_says_so(tmp_path, w
     study, trials = trials_of(tmp_path / "run", "grid")
     assert len(trials) == 12 and all(t.state == TrialState.COMPLETE for t in trials)
     assert len({tuple(sorted(t.params.items())) for t in trials}) == 12
-    assert "stopped: grid exhausted, all 12 points tried (search.trials asked 20)" in done.stderr
+    assert re.search(r"stopped: grid exhausted, all 12 points tried in .* \(search.trials: 20\)",
+                     done.stderr)
     best = json.loads((tmp_path / "run/study/best.json").read_text())
     assert best["stop_reason"] == "grid-exhausted" and best["wall_seconds"] > 0
     # the objective follows train.monitor, and the header says so
@@ -90,3 +91,50 @@ def test_a_nan_trial_is_one_line_and_records_why(tmp_path):
 ])
 def test_the_default_objective_follows_train_monitor(written, monitor, expected):
     assert study_objectives(written, monitor, "classification") == expected
+
+
+def _study_with(tmp_path, *, complete: int, running: int) -> optuna.Study:
+    from honed.search.storage import open_storage
+
+    study = optuna.create_study(storage=open_storage(sqlite_url(tmp_path), writer=True),
+                                study_name="s")
+    for value in range(complete):
+        study.add_trial(optuna.trial.create_trial(value=float(value)))
+    for _ in range(running):
+        study._storage.create_new_trial(study._study_id)  # RUNNING, as a worker's trial is
+    return study
+
+
+def test_a_deadline_passing_while_a_trial_runs_says_that_it_is_being_finished(tmp_path):
+    import time
+
+    from honed.search.stop import DeadlineNotice
+
+    study = _study_with(tmp_path, complete=1, running=1)
+    notes: list[str] = []
+    with DeadlineNotice(study, time.time(), notes.append):
+        end = time.time() + 60
+        while not notes and time.time() < end:
+            time.sleep(0.05)
+    assert notes == ["timeout reached: finishing the running trial(s) 1 (Ctrl-C stops now; "
+                     "they run again next time)"]
+    quiet: list[str] = []
+    (tmp_path / "b").mkdir()
+    with DeadlineNotice(_study_with(tmp_path / "b", complete=1, running=0), time.time(),
+                        quiet.append):
+        pass
+    assert quiet == []  # nothing running: nothing to explain
+
+
+def test_the_stop_reason_and_its_line(tmp_path):
+    import time
+
+    from honed.search.stop import describe_stop, stop_reason
+
+    study = _study_with(tmp_path, complete=2, running=0)
+    assert stop_reason(study, trials=2, grid_points=None, deadline=None) == "trials"
+    assert stop_reason(study, trials=2, grid_points=2, deadline=None) == "grid-exhausted"
+    assert stop_reason(study, trials=5, grid_points=None, deadline=time.time() - 1) == "timeout"
+    line = describe_stop("timeout", done=2, trials=5, asked=5, wall_seconds=320, timeout=180)
+    assert line == "stopped: timeout (3 m), 2 of 5 trials in 5 m 20 s; rerun to go on"
+    assert len(line) <= 80

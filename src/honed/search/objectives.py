@@ -63,7 +63,7 @@ def study_objectives(objectives: list[str] | None, monitor: str, task: str) -> l
 def describe_objectives(objectives: list[Objective], *, written: bool) -> str:
     """One line saying what the study optimizes and where that came from."""
     names = ", ".join(f"{o.name} ({o.mode})" for o in objectives)
-    source = "search.objectives" if written else "train.monitor; set search.objectives to change"
+    source = "search.objectives" if written else "train.monitor"
     return f"{'objectives' if len(objectives) > 1 else 'objective'}: {names}, from {source}"
 
 

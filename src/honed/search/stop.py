@@ -80,16 +80,16 @@ def describe_stop(reason: str, *, done: int, trials: int, asked: int, wall_secon
     """One line: why the study stopped, after how long, and what comes next."""
     took = _duration(wall_seconds)
     if reason == "grid-exhausted":
-        extra = f" (search.trials asked {asked})" if asked > trials else ""
-        return f"stopped: grid exhausted, all {trials} points tried{extra}; {took}"
+        extra = f" (search.trials: {asked})" if asked > trials else ""
+        return f"stopped: grid exhausted, all {trials} points tried in {took}{extra}"
     if reason == "timeout":
-        return (f"stopped: timeout {_duration(timeout or 0)} reached, {done} of {trials} trials "
-                f"done; {took}; the same command continues")
+        return (f"stopped: timeout ({_duration(timeout or 0)}), {done} of {trials} trials in "
+                f"{took}; rerun to go on")
     if reason == "interrupted":
-        return f"stopped: interrupted, {done} of {trials} trials done; {took}"
-    return f"stopped: {trials} trials done; {took}"
+        return f"stopped: interrupted, {done} of {trials} trials in {took}"
+    return f"stopped: {trials} trials done in {took}"
 
 
 def _duration(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} m {rest} s" if minutes else f"{rest} s"
+    return f"{rest} s" if not minutes else f"{minutes} m {rest} s" if rest else f"{minutes} m"

@@ -138,3 +138,20 @@ def test_the_stop_reason_and_its_line(tmp_path):
     line = describe_stop("timeout", done=2, trials=5, asked=5, wall_seconds=320, timeout=180)
     assert line == "stopped: timeout (3 m), 2 of 5 trials in 5 m 20 s; rerun to go on"
     assert len(line) <= 80
+
+
+def test_a_study_made_for_another_objective_is_not_continued_for_this_one(tmp_path):
+    from honed.errors import UserInputError
+    from honed.search.study import create_or_load_study
+
+    url, raw = sqlite_url(tmp_path), {"name": "o"}
+    # what honed made of a spec monitoring accuracy before its objective followed the monitor
+    create_or_load_study(url, "o", [Objective("val.loss", "minimize")], sampler=None,
+                         pruner=None, raw_spec=raw)
+    with pytest.raises(UserInputError, match=r"study 'o' optimizes val.loss:min, not "
+                       r"val.accuracy:max; set search.objectives=\[val.loss:min\]"):
+        create_or_load_study(url, "o", [Objective("val.accuracy", "maximize")], sampler=None,
+                             pruner=None, raw_spec=raw)
+    again = create_or_load_study(url, "o", [Objective("val.loss", "minimize")], sampler=None,
+                                 pruner=None, raw_spec=raw)
+    assert again.user_attrs["honed.objectives"] == ["val.loss"]

@@ -116,8 +116,8 @@ def test_a_deadline_passing_while_a_trial_runs_says_that_it_is_being_finished(tm
         end = time.time() + 60
         while not notes and time.time() < end:
             time.sleep(0.05)
-    assert notes == ["timeout reached: finishing the running trial(s) 1 (Ctrl-C stops now; "
-                     "they run again next time)"]
+    assert notes == ["timeout reached: finishing trial 1 (Ctrl-C stops now; it runs again "
+                     "later)"]
     quiet: list[str] = []
     (tmp_path / "b").mkdir()
     with DeadlineNotice(_study_with(tmp_path / "b", complete=1, running=0), time.time(),

@@ -59,10 +59,13 @@ class DeadlineNotice:
             running = self.study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
         except Exception:  # a busy database: the line is a courtesy, not worth a crash
             return
-        if running:
+        if len(running) == 1:
+            self.note(f"timeout reached: finishing trial {running[0].number} (Ctrl-C stops "
+                      "now; it runs again later)")
+        elif running:
             numbers = ", ".join(str(t.number) for t in running)
-            self.note(f"timeout reached: finishing the running trial(s) {numbers} (Ctrl-C "
-                      "stops now; they run again next time)")
+            self.note(f"timeout reached: finishing trials {numbers} (Ctrl-C stops now; they "
+                      "run again later)")
 
 
 def stop_reason(study: optuna.Study, *, trials: int, grid_points: int | None,

@@ -281,7 +281,8 @@ class SearchSpec(_Section):
     pruner: Annotated[PrunerSpec, BeforeValidator(_named)] = PrunerSpec()
     trials: Annotated[int, Field(ge=1, le=100000)] = 20
     timeout: Duration | None = None
-    objectives: list[str] = Field(default=["val.loss:min"], min_length=1)
+    # None: the validation metric of train.monitor, in its direction (val.loss:min by default)
+    objectives: list[str] | None = Field(default=None, min_length=1)
     strategy: Literal["default", "coarse-to-fine"] = "default"
     coarse_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = 0.4  # coarse-to-fine phase 1
     cv: Annotated[int, Field(ge=2, le=50)] | None = None
@@ -293,13 +294,13 @@ class SearchSpec(_Section):
 
     @field_validator("objectives")
     @classmethod
-    def _objective_form(cls, values: list[str]) -> list[str]:
-        for value in values:
+    def _objective_form(cls, values: list[str] | None) -> list[str] | None:
+        for value in values or ():
             name, sep, direction = value.rpartition(":")
             if not sep or direction not in ("min", "max") or not name:
                 raise ValueError(f"each objective is NAME:min or NAME:max, e.g. val.accuracy:max;"
                                  f" got {value!r}")
-        names = [v.rpartition(":")[0] for v in values]
+        names = [v.rpartition(":")[0] for v in values or ()]
         if len(set(names)) != len(names):
             raise ValueError(f"an objective is listed twice: {values}")
         return values

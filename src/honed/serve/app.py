@@ -35,6 +35,9 @@ class ServeSettings:
     max_queue: int = 2048
     timeout_s: float = 10.0
     body_timeout_s: float = 10.0
+    header_timeout_s: float = 10.0
+    keep_alive_s: float = 5.0
+    max_connections: int | None = None  # None: below the open-file limit, at most 1024
 
 
 def import_fastapi():

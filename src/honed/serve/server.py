@@ -5,8 +5,9 @@
 - Connections are guarded below the app (:mod:`honed.serve.guard`): a request head must
   arrive within ``--header-timeout``, at most ``--max-connections`` are open at once, and
   repeated log lines are rate-limited (:mod:`honed.serve.lograte`).
-- SIGTERM and Ctrl-C stop accepting connections, let in-flight requests finish (up to the
-  request timeout plus a margin), then drain the batcher and exit.
+- SIGTERM and Ctrl-C stop accepting connections, end the batcher's gathering window, let
+  in-flight requests finish (up to the request timeout plus a margin), then drain the batcher
+  and exit.
 """
 
 from __future__ import annotations
@@ -112,6 +113,13 @@ def _make_server(config, ready):
                 captured = getattr(self, "_captured_signals", None)
                 if isinstance(captured, list):
                     captured.clear()
+
+        async def shutdown(self, sockets=None):
+            # in-flight requests need not wait out a gathering window before the drain
+            batcher = getattr(self.config.app, "batcher", None)
+            if batcher is not None:
+                batcher.flush()
+            await super().shutdown(sockets)
 
         async def startup(self, sockets=None):
             await super().startup(sockets)

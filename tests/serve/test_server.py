@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import socket
 import threading
@@ -64,6 +65,29 @@ def test_metadata_health_docs_and_metrics(iris):
     assert samples['honed_requests_total{method="POST",path="/v1/predict",status="200"}'] >= 1
     assert 'honed_request_seconds_bucket{path="/v1/predict",le="+Inf"}' in samples
     assert "honed_batch_rows_count" in samples and 'honed_errors_total{class="5xx"}' in samples
+
+
+def _example(server) -> dict:
+    """The example request that /openapi.json documents for POST /v1/predict."""
+    spec = httpx.get(f"{server.url}/openapi.json").json()["paths"]["/v1/predict"]["post"]
+    return spec["requestBody"]["content"]["application/json"]["example"]
+
+
+def test_docs_work_offline_with_the_served_models_example(iris):
+    page = httpx.get(f"{iris.url}/docs")
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    urls = re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", page.text)
+    assert urls and all(url.startswith("/") for url in urls), urls  # nothing from a CDN
+    assert "//" not in "".join(urls)
+    for url in urls:
+        if url.startswith("/docs/assets/"):
+            asset = httpx.get(f"{iris.url}{url}")
+            assert asset.status_code == 200 and len(asset.content) > 1000, url
+    assert httpx.get(f"{iris.url}/docs/assets/..%2Fcore.py").status_code == 404
+    assert httpx.get(f"{iris.url}/redoc").status_code == 404
+    example = _example(iris)
+    assert list(example["records"][0]) == list(IRIS_ROW)  # the model's own columns
+    assert post(iris, example).status_code == 200
 
 
 def test_concurrent_requests_are_batched(bundles, start_server):
@@ -152,6 +176,9 @@ def test_image_arrays(bundles, start_server):
     expected = load_runtime(bundles["digits"], probe=False).predict(x).labels
     assert [p["class"] for p in answer.json()["predictions"]] == expected
     assert post(server, {"inputs": x[0].tolist()}).status_code == 200  # one sample, no batch axis
+    example = _example(server)
+    assert np.asarray(example["inputs"]).shape == (1, 1, 8, 8)  # the model's own shape
+    assert post(server, example).status_code == 200
     wrong = post(server, {"inputs": np.zeros((2, 1, 8, 7)).tolist()})
     assert wrong.status_code == 422 and wrong.json()["detail"][0]["loc"] == ["body", "inputs", 0]
     assert post(server, {"records": [{"a": 1}]}).status_code == 422
@@ -249,6 +276,10 @@ def test_regression_with_a_categorical_column(bundles, start_server, tmp_path):
     colour = next(c for c in meta["input"]["columns"] if c["name"] == "colour")
     assert meta["task"] == "regression" and sorted(colour["categories"]) == ["blue", "green",
                                                                             "red"]
+    example = _example(server)
+    assert list(example["records"][0]) == ["size", "colour"]
+    assert example["records"][0]["colour"] in colour["categories"]
+    assert post(server, example).status_code == 200
     rows = [{"size": 2.5, "colour": "red"}, {"size": 7, "colour": "violet"},  # unseen: zeros
             {"size": None, "colour": None, "price": 1.0}]  # imputed; the target is ignored
     answer = post(server, {"records": rows})
@@ -263,3 +294,13 @@ def test_regression_with_a_categorical_column(bundles, start_server, tmp_path):
     (tmp_path / "in.csv").write_text("size,colour\n2.5,red\n7,violet\n")
     written = predict_file(bundles["prices"], tmp_path / "in.csv", tmp_path / "out.json")
     np.testing.assert_allclose([r["value"] for r in written], values[:2], rtol=1e-5)
+
+
+def test_without_swagger_files_docs_is_a_plain_page_with_the_example(bundles):
+    from honed.serve.docs import _plain_page, request_example
+
+    runtime = load_runtime(bundles["prices"], probe=False)
+    example = request_example(runtime.metadata(), runtime.preprocess)
+    page = _plain_page("honed: prices", example, [("POST", "/v1/predict", "predictions")])
+    assert "<code>POST /v1/predict</code>" in page and "/openapi.json" in page
+    assert "&quot;colour&quot;: &quot;" in page and "http" not in page

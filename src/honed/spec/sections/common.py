@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
 
 from honed.spec.duration import parse_duration
 
@@ -15,7 +15,10 @@ Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
 PositiveFloat = Annotated[float, Field(gt=0.0)]
 NonNegativeFloat = Annotated[float, Field(ge=0.0)]
 Seed = Annotated[int, Field(ge=0, le=2**32 - 1)]  # NumPy's and Optuna's samplers take 32 bits
-Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0)]  # 90s, 5m, 2h, or s
+# 90s, 5m, 2h, 1d, or seconds; the JSON schema (and so the reference) shows both forms
+Duration = Annotated[float, BeforeValidator(parse_duration), Field(gt=0),
+                     WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0},
+                                               {"type": "string"}]})]
 
 
 class Section(BaseModel):

@@ -26,15 +26,15 @@ class PruneSpec(Section):
     ``finetune_epochs`` with the spec's trainer."""
 
     method: Literal["magnitude", "structured"] = Field(
-        "magnitude", description="magnitude: the smallest weights become zeros; structured: "
-                                 "whole channels and neurons are removed (mlp, cnn, resnet).")
+        "magnitude", description="`magnitude`: the smallest weights become zeros; "
+                                 "`structured`: whole channels and neurons are removed (mlp, cnn, resnet).")
     scope: Literal["global", "layer"] = Field(
-        "global", description="magnitude: one threshold over all layers, or the same share "
+        "global", description="`magnitude`: one threshold over all layers, or the same share "
                               "per layer.")
     amount: Fraction = Field(
-        0.5, description="The share of weights (magnitude) or channels (structured) removed.")
+        0.5, description="The share of weights (`magnitude`) or channels (`structured`) removed.")
     steps: Annotated[int, Field(ge=1, le=100)] = Field(
-        1, description="Rounds: round k of n prunes to amount x k / n.")
+        1, description="Rounds: round k of n prunes to `amount` × k / n.")
     finetune_epochs: Annotated[int, Field(ge=0, le=100000)] = Field(
         0, description="Epochs of fine-tuning after each round, with the spec's train "
                        "section.")
@@ -44,13 +44,13 @@ class QuantizeSpec(Section):
     """int8 quantization of the exported ONNX model with ONNX Runtime."""
 
     method: Literal["int8", "dynamic", "static"] = Field(
-        "int8", description="Kept for older specs: dynamic and static also set mode.")
+        "int8", description="Kept for older specs: `dynamic` and `static` also set `mode`.")
     mode: Literal["dynamic", "static"] = Field(
-        "dynamic", description="dynamic: int8 weights; static: activations calibrated too.")
+        "dynamic", description="`dynamic`: int8 weights; `static`: activations calibrated too.")
     calibration: Literal["minmax", "entropy", "percentile"] = Field(
-        "minmax", description="static: how activation ranges are calibrated.")
+        "minmax", description="`static`: how activation ranges are calibrated.")
     samples: Annotated[int, Field(ge=1, le=1 << 20)] = Field(
-        256, description="static: calibration rows, evenly spaced over the training split.")
+        256, description="`static`: calibration rows, evenly spaced over the training split.")
     per_channel: bool = Field(True, description="One weight scale per output channel.")
 
     @model_validator(mode="before")
@@ -76,7 +76,7 @@ class DistillSpec(Section):
     alpha: Annotated[float, Field(ge=0.0, le=1.0)] = Field(
         0.5, description="The weight of the teacher's term in the loss.")
     epochs: Annotated[int, Field(ge=1, le=100000)] | None = Field(
-        None, description="The student's epochs; null: train.epochs.")
+        None, description="The student's epochs; null: `train.epochs`.")
 
 
 class CompressSearchSpec(Section):
@@ -86,7 +86,7 @@ class CompressSearchSpec(Section):
     trials: Annotated[int, Field(ge=1, le=10000)] = Field(
         12, description="Trials of the compression study.")
     timeout: Duration | None = Field(
-        None, description="Stop starting trials after this long: 90s, 5m, 2h, or seconds.")
+        None, description="Stop starting trials after this long: seconds, or 90s, 5m, 2h, 1d.")
     sampler: Literal["nsga2", "tpe"] = Field("nsga2", description="The Optuna sampler.")
     methods: list[Literal["none", "magnitude", "structured"]] = Field(
         default=["none", "magnitude", "structured"], min_length=1,
@@ -97,11 +97,11 @@ class CompressSearchSpec(Section):
         default=["none", "dynamic"], min_length=1, description="The quantization modes tried.")
     width: list[Annotated[float, Field(gt=0.0, le=4.0)]] = Field(
         default=[0.25, 0.5, 1.0], min_length=1,
-        description="With distill: the student's hidden and channels x each of these.")
+        description="With `distill`: the student's `hidden` and `channels` × each.")
     temperature: pair(PositiveFloat) = Field(
-        [1.0, 8.0], description="With distill: the [low, high] range of the temperature.")
+        [1.0, 8.0], description="With `distill`: the [low, high] range of `temperature`.")
     alpha: pair(Annotated[float, Field(ge=0.0, le=1.0)]) = Field(
-        [0.1, 0.95], description="With distill: the [low, high] range of alpha.")
+        [0.1, 0.95], description="With `distill`: the [low, high] range of `alpha`.")
     seed: Seed | None = Field(None, description="The sampler's seed; null: the spec's seed.")
 
     @model_validator(mode="after")

@@ -35,13 +35,13 @@ class CleanSpec(Section):
     """Table cleaning, fitted on the training split only."""
 
     impute: Literal["mean", "median", "most_frequent", "drop"] = Field(
-        "median", description="How missing numbers are filled (drop: the row is dropped); "
+        "median", description="How missing numbers are filled (`drop`: the row is dropped); "
                               "text columns always take their most frequent value.")
     clip: Literal["none", "iqr", "zscore", "quantile"] = Field(
         "iqr", description="How numeric outliers are clipped.")
     clip_factor: PositiveFloat = Field(
-        3.0, description="The clip bound: an IQR multiple (iqr), a z-score (zscore), or the "
-                         "tail percentage cut on each side (quantile, below 50).")
+        3.0, description="The clip bound: an IQR multiple (`iqr`), a z-score (`zscore`), or "
+                         "the tail percentage cut on each side (`quantile`, below 50).")
     encoding: Literal["onehot", "ordinal"] = Field(
         "onehot", description="How text columns become numbers.")
     max_categories: Annotated[int, Field(ge=2)] = Field(
@@ -53,18 +53,18 @@ class AugmentSpec(Section):
     """Training-time augmentation; every field off by default."""
 
     rotate: Annotated[float, Field(ge=0.0, le=180.0)] = Field(
-        0.0, description="Images: random rotation, in degrees, uniform in [-rotate, rotate].")
+        0.0, description="Images: random rotation, in degrees, uniform in ±`rotate`.")
     shift: Annotated[float, Field(ge=0.0, le=0.5)] = Field(
         0.0, description="Images: random shift, as a fraction of the width and height.")
     zoom: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
-        0.0, description="Images: random scale in [1 - zoom, 1 + zoom].")
+        0.0, description="Images: random scale in 1 ± `zoom`.")
     shear: Annotated[float, Field(ge=0.0, le=45.0)] = Field(
         0.0, description="Images: random shear, in degrees.")
     flip: bool = Field(False, description="Images: horizontal flip with probability 0.5.")
     noise: NonNegativeFloat = Field(
         0.0, description="Gaussian noise added to the inputs: its std, in scaled units.")
     mixup: NonNegativeFloat = Field(
-        0.0, description="Tables and sequences: mixup with weights from Beta(mixup, mixup), "
+        0.0, description="Tables and sequences: mixup with weights from Beta(`mixup`, `mixup`), "
                          "soft labels for classes; 0 turns it off.")
 
 
@@ -79,7 +79,7 @@ class WindowSpec(Section):
     season: Annotated[int, Field(ge=2)] | None = Field(
         None, description="The series' period in steps (52 for weekly data with a yearly "
                           "cycle), when known: adds the seasonal-naive baseline, which needs "
-                          "lookback >= season.")
+                          "`lookback` ≥ `season`.")
 
 
 class DataSpec(Section):
@@ -87,15 +87,15 @@ class DataSpec(Section):
 
     source: str = Field(
         min_length=1,
-        description="builtin:NAME (see honed list datasets), or a path to a .csv, .parquet, "
-                    ".npz (arrays x, y) or a folder of images with one subfolder per class, "
+        description="`builtin:NAME` (see `honed list datasets`), or a path to a `.csv`, "
+                    "`.parquet`, `.npz` (arrays `x`, `y`) or a folder of images with one subfolder per class, "
                     "read relative to the spec's folder; from Python also a DataFrame or an "
                     "(X, y) pair.")
     target: str | None = Field(None, description="The label column of a table.")
     features: list[str] | None = Field(
         None, description="The columns used as inputs; null: every column but the target.")
     task: Literal["auto", "classification", "regression", "forecasting"] = Field(
-        "auto", description="auto: text or bool labels, or at most 20 distinct integers, mean "
+        "auto", description="`auto`: text or bool labels, or at most 20 distinct integers, mean "
                             "classification; floats mean regression.")
     split: SplitSpec = Field(SplitSpec(), description="How rows are divided into train, val "
                                                       "and test.")

@@ -16,9 +16,9 @@ class ExportSpec(Section):
     (``export: {}`` takes the defaults)."""
 
     format: Literal["onnx", "triton"] = Field(
-        "onnx", description="onnx: an ONNX bundle; triton: also a Triton model repository in it.")
+        "onnx", description="`onnx`: an ONNX bundle; `triton`: also a Triton model repository in it.")
     opset: Annotated[int, Field(ge=13, le=23)] | None = Field(
         None, description="The ONNX opset; below 18 uses the TorchScript exporter; null: the "
                           "exporter's default.")
     max_batch_size: Annotated[int, Field(ge=1, le=65536)] = Field(
-        64, description="triton: the largest batch Triton may send.")
+        64, description="`triton`: the largest batch Triton may send.")

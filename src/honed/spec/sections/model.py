@@ -34,9 +34,9 @@ class ModelSpec(Section):
     ``honed list models``)."""
 
     family: Annotated[str, BeforeValidator(checked_family)] = Field(
-        min_length=1, description="The model family (honed list models), a name registered "
-                                  "with register_model, or package.module:function when "
-                                  "imports are allowed (--allow-import).")
+        min_length=1, description="The model family (`honed list models`), a name registered "
+                                  "with `register_model`, or `package.module:function` "
+                                  "when imports are allowed (`--allow-import`).")
     depth: Annotated[int, Field(ge=1, le=64)] | None = Field(
         None, description="Layers (mlp, rnn, transformer), convolutions per block (cnn) or "
                           "blocks per stage (resnet).")
@@ -45,7 +45,7 @@ class ModelSpec(Section):
     channels: list[Annotated[int, Field(ge=1, le=4096)]] | None = Field(
         None, description="Channels per block (cnn) or per stage (resnet).")
     heads: Annotated[int, Field(ge=1, le=64)] | None = Field(
-        None, description="Attention heads (transformer); must divide hidden.")
+        None, description="Attention heads (transformer); must divide `hidden`.")
     kernel_size: Annotated[int, Field(ge=1, le=31)] | None = Field(
         None, description="Convolution kernel size (cnn, resnet).")
     patch: Annotated[int, Field(ge=1, le=4096)] | None = Field(
@@ -54,17 +54,18 @@ class ModelSpec(Section):
         None, description="Dropout probability.")
     activation: Activation | None = Field(None, description="The hidden activation function.")
     init: Init | None = Field(
-        None, description="Weight initialization; default keeps PyTorch's, xavier and glorot "
-                          "mean xavier_uniform, he and kaiming mean kaiming_normal.")
+        None, description="Weight initialization; `default` keeps PyTorch's; `xavier` and "
+                          "`glorot` mean `xavier_uniform`, `he` and `kaiming` "
+                          "`kaiming_normal`.")
     norm: Norm | None = Field(None, description="Normalization layers: batch norm, layer norm, "
                                                 "or none.")
     bidirectional: bool | None = Field(None, description="Recurrent families: read the "
                                                          "sequence in both directions.")
     # transfer learning
     init_from: str | None = Field(
-        None, description="Start from these weights: a .safetensors file or a run dir.")
+        None, description="Start from these weights: a `.safetensors` file or a run dir.")
     init_exclude: list[str] = Field(
-        [], description="Name patterns (fnmatch) not taken from init_from, e.g. a new head.")
+        [], description="Name patterns (fnmatch) not taken from `init_from`, e.g. a new head.")
     freeze: list[str] = Field(
         [], description="Parameter name patterns (fnmatch) kept frozen during training.")
     unfreeze_after: Annotated[int, Field(ge=1)] | None = Field(

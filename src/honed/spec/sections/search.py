@@ -17,15 +17,15 @@ class SamplerSpec(Section):
 
     name: Literal["auto", "default", "grid", "random", "tpe", "gp", "cmaes", "qmc",
                   "nsga2"] = Field(
-        "auto", description="auto: multivariate TPE, NSGA-II for several objectives; default: "
-                            "Optuna's own default (see honed list samplers).")
+        "auto", description="`auto`: multivariate TPE, NSGA-II for several objectives; "
+                            "`default`: Optuna's own (see `honed list samplers`).")
     n_startup_trials: Annotated[int, Field(ge=0)] | None = Field(
-        None, description="tpe, gp, cmaes: random trials before the model takes over.")
-    multivariate: bool = Field(True, description="tpe: model the parameters jointly.")
+        None, description="`tpe`, `gp`, `cmaes`: random trials before the model takes over.")
+    multivariate: bool = Field(True, description="`tpe`: model the parameters jointly.")
     population_size: Annotated[int, Field(ge=2)] | None = Field(
-        None, description="nsga2, cmaes: trials per generation.")
+        None, description="`nsga2`, `cmaes`: trials per generation.")
     qmc_type: Literal["sobol", "halton"] = Field(
-        "sobol", description="qmc: the low-discrepancy sequence.")
+        "sobol", description="`qmc`: the low-discrepancy sequence.")
 
 
 class PrunerSpec(Section):
@@ -33,22 +33,22 @@ class PrunerSpec(Section):
     for ``pruner: {name: asha}``."""
 
     name: Literal["auto", "none", "median", "percentile", "asha", "hyperband"] = Field(
-        "auto", description="auto: one successive-halving cut after a tenth of the epochs "
-                            "(see honed list pruners).")
+        "auto", description="`auto`: one successive-halving cut after a tenth of the "
+                            "epochs (see `honed list pruners`).")
     n_startup_trials: Annotated[int, Field(ge=0)] = Field(
-        5, description="median, percentile: trials completed before any pruning.")
+        5, description="`median`, `percentile`: trials completed before any pruning.")
     n_warmup_steps: Annotated[int, Field(ge=0)] = Field(
-        1, description="median, percentile: epochs of a trial before it may be pruned.")
+        1, description="`median`, `percentile`: epochs of a trial before it may be pruned.")
     percentile: Annotated[float, Field(gt=0.0, lt=100.0)] = Field(
-        25.0, description="percentile: trials below this percentile of the others stop.")
+        25.0, description="`percentile`: trials below this percentile of the others stop.")
     min_resource: Annotated[int, Field(ge=1)] | None = Field(
-        None, description="auto, asha, hyperband: epochs before a first cut; null: a tenth of "
-                          "them for auto, 1 otherwise.")
+        None, description="`auto`, `asha`, `hyperband`: epochs before a first cut; null: "
+                          "a tenth of them for `auto`, 1 otherwise.")
     reduction_factor: Annotated[int, Field(ge=2)] = Field(
-        3, description="auto, asha, hyperband: 1 / reduction_factor of the trials go on at "
+        3, description="`auto`, `asha`, `hyperband`: 1 / `reduction_factor` of the trials go on at "
                        "each rung.")
     max_rungs: Annotated[int, Field(ge=1)] | None = Field(
-        None, description="auto (1), asha: rungs judged at most; later epochs run uncut.")
+        None, description="`auto` (1), `asha`: rungs judged at most; later epochs run uncut.")
 
 
 class SearchSpec(Section):
@@ -61,27 +61,28 @@ class SearchSpec(Section):
     trials: Annotated[int, Field(ge=1, le=100000)] = Field(
         20, description="Trials the study is to hold; those of a resumed study count.")
     timeout: Duration | None = Field(
-        None, description="Stop starting trials after this long: 90s, 5m, 2h, or seconds.")
+        None, description="Stop starting trials after this long: seconds, or 90s, 5m, 2h, 1d.")
     objectives: list[str] = Field(
         default=["val.loss:min"], min_length=1,
-        description="NAME:min or NAME:max, each name val.<metric>, params, latency_ms or "
-                    "size_mb; several give a Pareto front.")
+        description="`NAME:min` or `NAME:max`, NAME one of `val.<metric>`, `params`, "
+                    "`latency_ms`, `size_mb`; several give a Pareto front.")
     strategy: Literal["default", "coarse-to-fine"] = Field(
-        "default", description="coarse-to-fine: Sobol points first, then TPE in the space "
+        "default", description="`coarse-to-fine`: Sobol points first, then TPE in the space "
                                "narrowed around the best of them.")
     coarse_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
-        0.4, description="coarse-to-fine: the share of the trials in the first phase.")
+        0.4, description="`coarse-to-fine`: the share of the trials in the first phase.")
     cv: Annotated[int, Field(ge=2, le=50)] | None = Field(
         None, description="k-fold cross-validation over train+val as the objective; null: "
                           "the val split.")
     workers: Annotated[int, Field(ge=1, le=256)] = Field(
         1, description="Worker processes on this machine, sharing the study.")
     storage: str | None = Field(
-        None, description="An Optuna storage URL (postgresql://...); null: SQLite in "
-                          "DIR/study/study.db.")
+        None, description="An Optuna storage URL (`postgresql://...`); null: SQLite in "
+                          "`DIR/study/study.db`.")
     refit: Literal["train+val", "best-trial"] = Field(
-        "best-trial", description="honed run: keep the best trial's model, or retrain it on "
-                                  "train and val for its best epoch count.")
+        "best-trial", description="`best-trial`: honed run keeps the best trial's model; "
+                                  "`train+val` retrains it on train and val for its best "
+                                  "epoch count.")
     seed: Seed | None = Field(
         None, description="The sampler's seed; null: the spec's seed.")
     start_at_default: bool = Field(

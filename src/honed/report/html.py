@@ -14,6 +14,7 @@ from honed.io import atomic_write_text
 from honed.report.evidence import Evidence, load_evidence
 from honed.report.figures import (
     Section,
+    baselines,
     classification,
     compression,
     curves,
@@ -94,11 +95,13 @@ def _render(part: Section) -> str:
 def _evaluation(evidence: Evidence) -> Section:
     task = evidence.task
     if task == "classification":
-        return classification.section(evidence)
-    if task in ("regression", "forecasting"):
-        return regression.section(evidence)
-    return Section("evaluation", "Evaluation").lack(
-        "the task is unknown: metrics.json and history.jsonl are missing")
+        part = classification.section(evidence)
+    elif task in ("regression", "forecasting"):
+        part = regression.section(evidence)
+    else:
+        return Section("evaluation", "Evaluation").lack(
+            "the task is unknown: metrics.json and history.jsonl are missing")
+    return part.add(baselines.fragment(evidence.metrics or {}))
 
 
 def _doctor(evidence: Evidence) -> Section:

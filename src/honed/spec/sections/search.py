@@ -62,10 +62,11 @@ class SearchSpec(Section):
         20, description="Trials the study is to hold; those of a resumed study count.")
     timeout: Duration | None = Field(
         None, description="Stop starting trials after this long: seconds, or 90s, 5m, 2h, 1d.")
-    objectives: list[str] = Field(
-        default=["val.loss:min"], min_length=1,
+    objectives: list[str] | None = Field(
+        default=None, min_length=1,
         description="`NAME:min` or `NAME:max`, NAME one of `val.<metric>`, `params`, "
-                    "`latency_ms`, `size_mb`; several give a Pareto front.")
+                    "`latency_ms`, `size_mb`; several give a Pareto front; null: "
+                    "`train.monitor` in its direction (`val.loss:min` by default).")
     strategy: Literal["default", "coarse-to-fine"] = Field(
         "default", description="`coarse-to-fine`: Sobol points first, then TPE in the space "
                                "narrowed around the best of them.")
@@ -90,13 +91,13 @@ class SearchSpec(Section):
 
     @field_validator("objectives")
     @classmethod
-    def _objective_form(cls, values: list[str]) -> list[str]:
-        for value in values:
+    def _objective_form(cls, values: list[str] | None) -> list[str] | None:
+        for value in values or ():
             name, sep, direction = value.rpartition(":")
             if not sep or direction not in ("min", "max") or not name:
                 raise ValueError(f"each objective is NAME:min or NAME:max, e.g. val.accuracy:max;"
                                  f" got {value!r}")
-        names = [v.rpartition(":")[0] for v in values]
+        names = [v.rpartition(":")[0] for v in values or ()]
         if len(set(names)) != len(names):
             raise ValueError(f"an objective is listed twice: {values}")
         return values

@@ -37,6 +37,7 @@ __all__ = [
     "DistillSpec",
     "CompressSearchSpec",
     "ExportSpec",
+    "ExplainSpec",
 ]
 
 Fraction = Annotated[float, Field(ge=0.0, lt=1.0)]
@@ -388,6 +389,26 @@ class ExportSpec(_Section):
     max_batch_size: Annotated[int, Field(ge=1, le=65536)] = 64
 
 
+class ExplainSpec(_Section):
+    """``explain``: what ``honed explain`` and the explain stage of ``honed run`` compute."""
+
+    method: Literal["auto", "integrated_gradients", "saliency", "occlusion", "feature_ablation",
+                    "gradient_shap"] = Field(
+        "auto", description="Captum method of the per-example attributions; auto: "
+        "integrated_gradients for tables and sequences, occlusion for images")
+    samples: Annotated[int, Field(ge=10, le=100_000)] = Field(
+        500, description="test rows that permutation importance scores (a random subset "
+        "when the test split is larger)")
+    repeats: Annotated[int, Field(ge=1, le=100)] = Field(
+        5, description="permutations per input group; the confidence interval needs 2 or more")
+    examples: Annotated[int, Field(ge=1, le=32)] = Field(
+        2, description="correct and wrong test examples per class (or in all, for "
+        "regression) whose attributions are drawn")
+    steps: Annotated[int, Field(ge=4, le=1024)] = Field(
+        128, description="integration steps of integrated_gradients (and samples of "
+        "gradient_shap, half as many); more steps, a smaller completeness error")
+
+
 class Spec(_Section):
     name: str = Field(default="run", min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
     seed: Annotated[int, Field(ge=0)] = 0
@@ -397,3 +418,5 @@ class Spec(_Section):
     search: SearchSpec | None = None
     compress: CompressSpec | None = None
     export: ExportSpec | None = None
+    explain: ExplainSpec | None = Field(
+        None, description="global importances and attributions; honed run explains when set")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from honed.data import prepare_data
 from honed.models import load_model
@@ -12,7 +12,13 @@ from honed.spec.validate import validate_point
 from honed.spec.yaml_io import read_yaml
 from honed.train.evaluate import evaluate_arrays
 
-__all__ = ["evaluate_run", "SPLITS"]
+if TYPE_CHECKING:
+    from torch import nn
+
+    from honed.data.dataset import PreparedData
+    from honed.spec.schema import Spec
+
+__all__ = ["evaluate_run", "load_run", "SPLITS"]
 
 SPLITS = ("train", "val", "test")
 
@@ -23,10 +29,18 @@ def evaluate_run(run_dir: str | Path, *, split: str = "test") -> dict[str, Any]:
         from honed.errors import UserInputError
 
         raise UserInputError(f"--split must be one of {', '.join(SPLITS)}; got {split!r}")
-    run = RunDir(run_dir).require(model=True)
-    spec = validate_point(read_yaml(run.spec))
-    data = prepare_data(spec.data, seed=spec.seed)
+    spec, data, model = load_run(run_dir)
     part = getattr(data, split)
-    model = load_model(run.model)
     return evaluate_arrays(model, part.x, part.y, task=data.task, target_scale=data.target_scale,
                            with_confusion=True)
+
+
+def load_run(run_dir: str | Path) -> tuple[Spec, PreparedData, nn.Module]:
+    """A finished run's spec, its data splits rebuilt (same seed, same preprocessing) and model.
+
+    Raises:
+        UserInputError: ``run_dir`` is not a run dir or holds no trained model.
+    """
+    run = RunDir(run_dir).require(model=True)
+    spec = validate_point(read_yaml(run.spec))
+    return spec, prepare_data(spec.data, seed=spec.seed), load_model(run.model)

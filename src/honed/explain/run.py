@@ -43,7 +43,7 @@ class Explanation:
 
 def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
                 method: str | None = None, out: str | Path | None = None,
-                settings: ExplainSpec | None = None,
+                settings: ExplainSpec | None = None, record: dict[str, Any] | None = None,
                 progress: Callable[[str], None] | None = None) -> Explanation:
     """Explain a finished run's model globally (no ``input``) or per row of ``input``.
 
@@ -53,6 +53,7 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
         method: attribution method; None takes ``explain.method`` of the run's spec.
         out: output folder; ``RUN_DIR/explain`` by default.
         settings: overrides the spec's ``explain`` section.
+        record: more keys for the summary (the pipeline's model fingerprint).
         progress: called with one line per step, for people.
 
     Raises:
@@ -73,7 +74,7 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
     groups, baseline = kind.groups(data), kind.baseline(data)
     common = {"kind": kind.name, "task": data.task, "method": method,
               "baseline": baseline.description, "groups": [g.name for g in groups],
-              "class_names": data.class_names}
+              "class_names": data.class_names, **(record or {})}
     if input is not None:
         x, ids = _read(input, data.preprocess)  # every row checked before anything is written
         say(f"attributing {len(x)} inputs with {method}")

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-
 from typing import get_args
 
 from honed.spec.schema import ExplainSpec

@@ -64,11 +64,13 @@ def per_class_figure(importance: dict[str, Any], *, top: int = TOP):
 def example_titles(targets: np.ndarray | None, predicted: np.ndarray, *,
                    task: str, class_names: Sequence[str] | None, ids=None) -> list[str]:
     """One short title per example: ``true 3 → 3 ✓`` or ``true 1.2, predicted 1.5``."""
+    def name(code) -> str:
+        return class_names[int(code)] if class_names else str(int(code))
+
     titles = []
     for i, guess in enumerate(predicted):
         head = f"{ids[i]}: " if ids is not None else ""
         if task == "classification":
-            name = (lambda c: class_names[int(c)] if class_names else str(int(c)))
             if targets is None:
                 titles.append(f"{head}predicted {name(guess)}")
             else:

@@ -27,6 +27,7 @@ __all__ = ["topk_recovery", "rank_correlation", "randomized_copy", "randomizatio
 COMPLETENESS_TOLERANCE = 0.05
 #: randomized-model agreement must stay below this share of the trained model's self-agreement
 RANDOM_SHARE = 0.5
+_SEED_OFFSET = 1_000_003
 #: the nudge of the self-agreement inputs, in training standard deviations
 NUDGE = 0.01
 
@@ -57,10 +58,13 @@ def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
 def randomized_copy(model: nn.Module, *, seed: int = 0) -> nn.Module:
     """A copy of ``model`` with every layer re-initialized (Adebayo's full randomization)."""
     twin = copy.deepcopy(model)
-    torch.manual_seed(seed)
-    for module in twin.modules():
-        if hasattr(module, "reset_parameters"):
-            module.reset_parameters()
+    with torch.random.fork_rng(devices=[]):  # the caller's random state is left as it was
+        # offset: models are built from seeds like the run's own, and re-initializing with
+        # that seed would bring back the model's own starting weights
+        torch.manual_seed(seed + _SEED_OFFSET)
+        for module in twin.modules():
+            if hasattr(module, "reset_parameters"):
+                module.reset_parameters()
     return twin
 
 

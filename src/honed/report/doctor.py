@@ -50,7 +50,7 @@ _ROOTS = ("lr_high", "dead_units", "gradients", "lr_low", "early_stop")
 _EXPLAINED_BY = {"dead_units": ("lr_high",), "lr_low": ("lr_high", "dead_units", "gradients"),
                  "gradients": ("lr_high", "dead_units"), "chance": _ROOTS,
                  "underfitting": (*_ROOTS, "chance"), "early_stop": ("lr_high",),
-                 "class_imbalance": (*_ROOTS, "chance")}
+                 "class_imbalance": (*_ROOTS, "chance"), "dead_inputs": ("leakage",)}
 
 
 @dataclass

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from honed.errors import UserInputError
 
-from .base import Baseline, Group, ExplainKind, feature_mask
+from .base import Baseline, ExplainKind, Group, feature_mask
 from .image import ImageKind
 from .sequence import SequenceKind
 from .table import TableKind

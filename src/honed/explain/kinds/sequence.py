@@ -8,7 +8,7 @@ import numpy as np
 
 from honed.data.dataset import PreparedData
 
-from .base import Baseline, Group, ExplainKind
+from .base import Baseline, ExplainKind, Group
 
 __all__ = ["SequenceKind", "STEPS"]
 

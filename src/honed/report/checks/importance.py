@@ -58,12 +58,11 @@ def leakage(evidence: Evidence) -> Finding | None:
         return None
     rest = [item["name"] for item in items[1:]]
     return Finding(
-        "leakage", f"possible leakage: '{top['name']}' alone decides the predictions (does it "
-        "give the label away?)",
+        "leakage", f"possible leakage: '{top['name']}' alone decides the predictions",
         f"shuffling '{top['name']}' drops test {importance['metric']} by {fmt(top['mean'])}, "
         f"{share:.0%} of all importance (threshold {LEAK_SHARE:.0%}), with test "
         f"{importance['metric']} {fmt(importance['baseline'])} (near-perfect: "
-        f"≥ {NEAR_PERFECT})", _features(record, rest))
+        f"≥ {NEAR_PERFECT}); does it give the label away?", _features(record, rest))
 
 
 def dead_inputs(evidence: Evidence) -> Finding | None:

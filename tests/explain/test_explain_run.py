@@ -60,5 +60,5 @@ def test_every_method_attributes_every_row_of_an_input_file(runs, tmp_path):
                              out=tmp_path / method)
         rows = json.loads((tmp_path / method / "local.json").read_text())["rows"]
         assert [r["id"] for r in rows] == ["1", "2", "3"] and result.summary["inputs"] == 3
-        assert len(rows[0]["attributions"]) == 64  # one per pixel of the 8x8 image
+        assert len(rows[0]["attributions"]) == 16  # one per 2x2 region of the 8x8 image
     assert data.kind == "image"

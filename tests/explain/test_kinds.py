@@ -24,24 +24,24 @@ def _covers_once(groups, size: int) -> bool:
     return sorted(index.tolist()) == list(range(size))
 
 
-def test_images_are_grouped_by_channel_and_by_region_of_at_most_8x8():
+def test_images_are_grouped_by_channel_and_by_region_of_at_most_4x4():
     data = _data("image", (3, 28, 28))
     groups = input_kind("image").groups(data)
     channels = [g for g in groups if g.kind == "channel"]
     regions = [g for g in groups if g.kind == "region"]
-    assert len(channels) == 3 and len(regions) == 49  # 28 / ceil(28 / 8) = 7 per side
+    assert len(channels) == 3 and len(regions) == 16  # 28 / ceil(28 / 4) = 4 per side
     assert _covers_once(channels, 3 * 28 * 28) and _covers_once(regions, 3 * 28 * 28)
     assert input_kind("image").window((3, 28, 28)) == (3, 4, 4)
 
 
-def test_long_sequences_are_grouped_into_at_most_64_windows():
+def test_long_sequences_are_grouped_into_at_most_32_windows():
     data = _data("sequence", (200, 2))
     groups = input_kind("sequence").groups(data)
     time = [g for g in groups if g.kind == "time"]
-    assert len(time) == 50 and time[0].name == "t=0-3" and _covers_once(time, 400)
+    assert len(time) == 29 and time[0].name == "t=0-6" and _covers_once(time, 400)
     assert [g.name for g in groups if g.kind == "channel"] == ["channel 0", "channel 1"]
     mask = feature_mask(time, (200, 2))
-    assert mask.shape == (200, 2) and mask[4, 1] == 1
+    assert mask.shape == (200, 2) and mask[7, 1] == 1
 
 
 def test_baselines_are_recorded_and_fit_the_input():

@@ -96,26 +96,34 @@ def example_figure(kind: str, x: np.ndarray, values: np.ndarray, titles: Sequenc
 
 
 def _images(x: np.ndarray, values: np.ndarray, titles: Sequence[str], method: str):
+    """The examples tiled into one mosaic: two heat maps (image, attribution) in all, since a
+    subplot per example costs plotly about 25 ms each."""
     import plotly.graph_objects as go
-    from plotly.subplots import make_subplots
 
     cols = min(8, len(x))
     rows = -(-len(x) // cols)
-    fig = make_subplots(rows=rows, cols=cols, subplot_titles=list(titles),
-                        horizontal_spacing=0.02, vertical_spacing=0.08)
-    heat = values.mean(axis=1)  # over channels
-    limit = float(np.abs(heat).max()) or 1.0
+    height, width = x.shape[2], x.shape[3]
+    gap = max(1, height // 4)
+    cell_h, cell_w = height + 2 * gap, width + gap  # room above each tile for its title
+    image = np.full((rows * cell_h, cols * cell_w), np.nan)
+    heat = np.full_like(image, np.nan)
+    notes = []
     for i in range(len(x)):
-        row, col = i // cols + 1, i % cols + 1
-        fig.add_trace(go.Heatmap(z=x[i].mean(axis=0), colorscale="gray", showscale=False,
-                                 hoverinfo="skip"), row=row, col=col)
-        fig.add_trace(go.Heatmap(z=heat[i], colorscale=_OVERLAY, zmin=-limit, zmax=limit,
-                                 showscale=i == 0, name="attribution",
-                                 colorbar={"title": "attribution"}), row=row, col=col)
-    fig.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor=None)
-    fig.update_xaxes(showticklabels=False)
+        top, left = (i // cols) * cell_h + 2 * gap, (i % cols) * cell_w
+        image[top:top + height, left:left + width] = x[i].mean(axis=0)
+        heat[top:top + height, left:left + width] = values[i].mean(axis=0)  # over channels
+        notes.append({"x": left + (width - 1) / 2, "y": top - gap, "text": titles[i],
+                      "showarrow": False, "font": {"size": 10}})
+    limit = float(np.nanmax(np.abs(heat))) or 1.0
+    fig = go.Figure([go.Heatmap(z=image, colorscale="gray", showscale=False, hoverinfo="skip"),
+                     go.Heatmap(z=heat, colorscale=_OVERLAY, zmin=-limit, zmax=limit,
+                                name="attribution", colorbar={"title": "attribution"})])
+    fig.update_yaxes(autorange="reversed", showticklabels=False, showgrid=False,
+                     scaleanchor="x", zeroline=False)
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
     fig.update_layout(title=f"{method} over the input (red: for the explained output, blue: "
-                            "against)", height=160 * rows + 90)
+                            "against)", annotations=notes, height=170 * rows + 90,
+                      plot_bgcolor="white")
     return fig
 
 

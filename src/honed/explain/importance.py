@@ -9,6 +9,7 @@ no extra cost): the per-class summary.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -38,11 +39,16 @@ def interval(values: Sequence[float]) -> tuple[float, float] | None:
     """The 95 % t interval of the mean of ``values`` (None with fewer than 2)."""
     if len(values) < 2:
         return None
-    from scipy.stats import t
-
     mean, sem = float(np.mean(values)), float(np.std(values, ddof=1) / np.sqrt(len(values)))
-    half = float(t.ppf(0.975, len(values) - 1)) * sem
+    half = _t_quantile(len(values) - 1) * sem
     return mean - half, mean + half
+
+
+@functools.cache
+def _t_quantile(dof: int) -> float:
+    from scipy.special import stdtrit  # scipy.stats would take seconds to import
+
+    return float(stdtrit(dof, 0.975))
 
 
 def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,

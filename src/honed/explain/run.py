@@ -20,7 +20,7 @@ import numpy as np
 
 from honed.spec.schema import ExplainSpec
 
-from .attributions import attribute, group_sums, resolve_method
+from .attributions import attribute, group_sums, import_captum, resolve_method
 from .importance import headline_metric, permutation_importance
 from .kinds import input_kind
 from .outputs import write_global, write_local
@@ -30,7 +30,7 @@ __all__ = ["explain_run", "Explanation", "EXPLAIN_DIR"]
 
 EXPLAIN_DIR = "explain"
 #: the inputs the sanity checks explain (three attributions each: trained, nudged, random)
-_SANITY_ROWS = 16
+_SANITY_ROWS = 8
 
 
 @dataclass
@@ -66,6 +66,7 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
 
     say = progress or (lambda text: None)
     started = time.perf_counter()
+    import_captum()  # fail before any work when the extra is missing
     spec, data, model = load_run(run_dir)
     settings = settings or spec.explain or ExplainSpec()
     kind = input_kind(data.kind)
@@ -104,8 +105,10 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
     found = attribute(model, test.x[rows], kind=kind, groups=groups, baseline=baseline,
                       method=method, task=data.task, steps=settings.steps,
                       references=data.train.x, seed=spec.seed)
-    sanity = _sanity(model, test.x[rows[:_SANITY_ROWS]], data, kind, groups, baseline, method,
-                     settings, spec.seed)
+    # the sanity checks' rows, spread over the classes that the examples are ordered by
+    picked = np.unique(np.linspace(0, len(rows) - 1, min(_SANITY_ROWS, len(rows))).astype(int))
+    sanity = _sanity(model, test.x[rows[picked]], data, kind, groups, baseline, method,
+                     settings, spec.seed, found=found, picked=picked)
     summary = {**common, "importance": importance, "sanity": sanity,
                "seconds": time.perf_counter() - started}
     files = write_global(out, summary, test.x[rows], test.y[rows], outputs[rows], found,
@@ -113,8 +116,13 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
     return Explanation(summary, files)
 
 
-def _sanity(model, x, data, kind, groups, baseline, method, settings, seed) -> dict[str, Any]:
-    """Randomization (for the chosen method) and completeness (integrated gradients)."""
+def _sanity(model, x, data, kind, groups, baseline, method, settings, seed, *,
+            found, picked: np.ndarray) -> dict[str, Any]:
+    """Randomization (for the chosen method) and completeness (integrated gradients).
+
+    ``found``: the chosen method's attributions of the examples, already computed for the page
+    (reused, not recomputed); ``x`` is examples ``picked``.
+    """
     def explain(net, inputs, how=method):
         return attribute(net, inputs, kind=kind, groups=groups, baseline=baseline, method=how,
                          task=data.task, steps=settings.steps, references=data.train.x,
@@ -122,10 +130,14 @@ def _sanity(model, x, data, kind, groups, baseline, method, settings, seed) -> d
 
     spread = np.asarray(data.train.x, dtype=np.float64).std(axis=0)
     checks = {"rows": len(x), "randomization": randomization_check(
-        lambda net, inputs: explain(net, inputs).values, model, x, spread=spread, seed=seed)}
-    ig = explain(model, x, "integrated_gradients")
-    checks["completeness"] = completeness_check(model, x, ig.values, baseline.values,
-                                                ig.targets)
+        lambda net, inputs: explain(net, inputs).values, model, x, spread=spread, seed=seed,
+        trained=found.values[picked])}
+    if method == "integrated_gradients":
+        values, targets = found.values[picked], found.targets[picked]
+    else:
+        ig = explain(model, x, "integrated_gradients")
+        values, targets = ig.values, ig.targets
+    checks["completeness"] = completeness_check(model, x, values, baseline.values, targets)
     return checks
 
 

@@ -10,10 +10,13 @@ from honed.data.dataset import PreparedData
 
 from .base import Baseline, ExplainKind, Group
 
-__all__ = ["ImageKind", "GRID"]
+__all__ = ["ImageKind", "GRID", "REGIONS"]
 
-#: regions per side at most: 8 × 8 = 64 permuted groups whatever the resolution
+#: occlusion windows per side at most (the local heat maps' resolution)
 GRID = 8
+#: importance regions per side at most: 4 × 4 = 16 permuted groups whatever the resolution,
+#: which keeps a global explanation under a few epochs of training (bench/explain_cost.py)
+REGIONS = 4
 
 
 class ImageKind(ExplainKind):
@@ -29,7 +32,7 @@ class ImageKind(ExplainKind):
         groups = []
         if channels > 1:
             groups += [Group(f"channel {c}", "channel", flat[c].ravel()) for c in range(channels)]
-        size = self.window(data.input_shape)[1]
+        size = max(1, math.ceil(max(height, width) / REGIONS))
         for top in range(0, height, size):
             for left in range(0, width, size):
                 bottom, right = min(top + size, height), min(left + size, width)

@@ -12,8 +12,9 @@ from .base import Baseline, ExplainKind, Group
 
 __all__ = ["SequenceKind", "STEPS"]
 
-#: time groups at most: longer sequences are grouped into windows of consecutive steps
-STEPS = 64
+#: time groups at most: longer sequences are grouped into windows of consecutive steps, which
+#: keeps a global explanation under a few epochs of training (bench/explain_cost.py)
+STEPS = 32
 
 
 class SequenceKind(ExplainKind):

@@ -1,6 +1,6 @@
 """Cost of ``honed explain`` against one epoch of training, and the sanity checks' figures.
 
-    python bench/explain_cost.py [--threads 1] [--epochs 3] [--json F]
+    python bench/explain_cost.py [--threads 1] [--epochs 5] [--rounds 3] [--json F]
 
 Two runs, each trained then explained in this process with the same threads:
 
@@ -11,7 +11,7 @@ Two runs, each trained then explained in this process with the same threads:
   columns), an MLP, explained per column with integrated gradients.
 
 One epoch is the median of the run's per-epoch seconds (``history.jsonl``: training plus the
-validation pass). ``honed explain`` is timed whole (rebuilding the splits, permutation
+validation pass). ``honed explain`` is timed whole, median of ``--rounds`` calls (rebuilding the splits, permutation
 importance with the default 5 repeats, attributions of the drawn test examples, the sanity
 checks, the files; imports warmed first); permutation importance alone is timed beside it. Goal: the global
 explanation costs under ~5 epochs. Sanity figures come from the same explanation, plus top-k
@@ -68,7 +68,7 @@ def _specs(root: Path, epochs: int, threads: int) -> dict[str, dict]:
     return {"digits": raw, "segment": segment}
 
 
-def measure(name: str, raw: dict, root: Path, truth: list[str] | None) -> dict:
+def measure(name: str, raw: dict, root: Path, truth: list[str] | None, rounds: int) -> dict:
     import captum.attr  # noqa: F401  one-time imports (1-3 s on a loaded machine) are not
     import plotly.graph_objects  # noqa: F401  the explanation's cost: paid once per process
 
@@ -83,16 +83,19 @@ def measure(name: str, raw: dict, root: Path, truth: list[str] | None) -> dict:
     out = root / name
     train_spec(spec_from_dict(raw), out_dir=out, progress=False)
     epoch = statistics.median(line["seconds"] for line in RunDir(out).read_history())
-    started = time.perf_counter()
-    summary = explain_run(out).summary
-    whole = time.perf_counter() - started
-
+    wholes, alones = [], []
     spec, data, model = load_run(out)
-    started = time.perf_counter()
-    permutation_importance(model, data.test.x[:500], data.test.y[:500],
-                           groups=input_kind(data.kind).groups(data), task=data.task,
-                           metric=headline_metric(data.task, spec.train.monitor), repeats=5)
-    alone = time.perf_counter() - started
+    for _ in range(rounds):
+        started = time.perf_counter()
+        summary = explain_run(out).summary
+        wholes.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        permutation_importance(model, data.test.x[:500], data.test.y[:500],
+                               groups=input_kind(data.kind).groups(data), task=data.task,
+                               metric=headline_metric(data.task, spec.train.monitor),
+                               repeats=5)
+        alones.append(time.perf_counter() - started)
+    whole, alone = statistics.median(wholes), statistics.median(alones)
     ranked = [item["name"] for item in summary["importance"]["importances"]]
     sanity = summary["sanity"]
     return {"epoch_s": epoch, "explain_s": whole, "explain_epochs": whole / epoch,
@@ -109,7 +112,8 @@ def measure(name: str, raw: dict, root: Path, truth: list[str] | None) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--json", metavar="F", help="also write the figures here")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -119,7 +123,8 @@ def main() -> None:
         root = Path(folder)
         truth = _segment_csv(root / "segment.csv")
         for name, raw in _specs(root, args.epochs, args.threads).items():
-            results[name] = measure(name, raw, root, truth if name == "segment" else None)
+            results[name] = measure(name, raw, root, truth if name == "segment" else None,
+                                    args.rounds)
             r = results[name]
             print(f"{name}: 1 epoch {r['epoch_s']:.2f}s; honed explain {r['explain_s']:.2f}s "
                   f"= {r['explain_epochs']:.2f} epochs (importance alone "

@@ -26,6 +26,11 @@ def test_honed_run_explains_once_and_the_report_shows_it(tmp_path):
     assert "permutation importance" in section and "sanity checks" in section
     again = run(spec_from_dict(spec), out_dir=tmp_path / "run", progress=False)
     assert {s.name: s.status for s in again.stages}["explain"] == "skipped"
+    # other explain settings explain again, and never retrain the model
+    spec["explain"]["repeats"] = 3
+    changed = {s.name: s.status for s in run(spec_from_dict(spec), out_dir=tmp_path / "run",
+                                             progress=False).stages}
+    assert changed["refit"] == "skipped" and changed["explain"] == "ran"
 
     load = load_page(tmp_path / "run" / "explain" / "explain.html", tmp_path)
     assert load.console == [], load.console

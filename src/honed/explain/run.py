@@ -75,7 +75,8 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
     groups, baseline = kind.groups(data), kind.baseline(data)
     common = {"kind": kind.name, "task": data.task, "method": method,
               "baseline": baseline.description, "groups": [g.name for g in groups],
-              "class_names": data.class_names, **(record or {})}
+              "class_names": data.class_names, "settings": settings.model_dump(),
+              **(record or {})}
     if input is not None:
         x, ids = _read(input, data.preprocess)  # every row checked before anything is written
         say(f"attributing {len(x)} inputs with {method}")
@@ -111,7 +112,8 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
                      settings, spec.seed, found=found, picked=picked)
     summary = {**common, "importance": importance, "sanity": sanity,
                "seconds": time.perf_counter() - started}
-    files = write_global(out, summary, test.x[rows], test.y[rows], outputs[rows], found,
+    files = write_global(out, summary, test.x[rows], _units(test.y[rows], data.target_scale),
+                         _units(outputs[rows], data.target_scale), found,
                          group_sums(found.values, groups))
     return Explanation(summary, files)
 
@@ -139,6 +141,14 @@ def _sanity(model, x, data, kind, groups, baseline, method, settings, seed, *,
         values, targets = ig.values, ig.targets
     checks["completeness"] = completeness_check(model, x, values, baseline.values, targets)
     return checks
+
+
+def _units(values: np.ndarray, scale) -> np.ndarray:
+    """Regression targets or outputs back in the target's own units (as the figures show)."""
+    if scale is None:
+        return values
+    means, stds = (np.asarray(part, dtype=np.float64) for part in scale)
+    return np.asarray(values, dtype=np.float64).reshape(len(values), -1) * stds + means
 
 
 def _subset(split, samples: int, seed: int):

@@ -4,7 +4,8 @@ On when the spec has an ``explain`` section (``explain: {}`` takes the defaults)
 permutation importance on the test split, attributions of a few test examples and the sanity
 checks, for the report's explanation section and the doctor's leakage and dead-input checks.
 Runs after ``test`` (it reads the test split, as ``test`` does, and chooses nothing). Done when
-``explain/importance.json`` names the current model's fingerprint.
+``explain/importance.json`` names the current model's fingerprint and the spec's ``explain``
+settings (changing them explains again, without retraining).
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ class Explain(Stage):
             record = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return False
-        return isinstance(record, dict) and record.get("model") == context.model_fingerprint()
+        settings = context.template.default.explain
+        return (isinstance(record, dict) and record.get("model") == context.model_fingerprint()
+                and settings is not None and record.get("settings") == settings.model_dump())
 
     def run(self, context: RunContext) -> None:
         from honed.explain import explain_run

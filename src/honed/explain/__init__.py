@@ -7,14 +7,24 @@
   feature ablation, gradient SHAP) of a batch of inputs.
 - :mod:`honed.explain.sanity`: top-k recovery, weight randomization, completeness.
 - :data:`KINDS`: one strategy per input kind (tables, images, sequences).
+
+Names are imported on first use: :mod:`honed.explain.kinds` serves ``honed serve``'s
+``/v1/explain``, which must not import torch.
 """
 
-from honed.explain.attributions import METHODS, Attributions, attribute
-from honed.explain.importance import permutation_importance
-from honed.explain.kinds import KINDS, input_kind
-from honed.explain.run import EXPLAIN_DIR, Explanation, explain_run
-from honed.explain.sanity import completeness_check, randomization_check, topk_recovery
+from honed._lazy import lazy_attributes
 
-__all__ = ["explain_run", "Explanation", "EXPLAIN_DIR", "permutation_importance", "attribute",
-           "Attributions", "METHODS", "KINDS", "input_kind", "topk_recovery",
-           "randomization_check", "completeness_check"]
+_LAZY = {
+    "explain_run": "honed.explain.run", "Explanation": "honed.explain.run",
+    "EXPLAIN_DIR": "honed.explain.run",
+    "permutation_importance": "honed.explain.importance",
+    "attribute": "honed.explain.attributions", "Attributions": "honed.explain.attributions",
+    "METHODS": "honed.explain.attributions",
+    "KINDS": "honed.explain.kinds", "input_kind": "honed.explain.kinds",
+    "topk_recovery": "honed.explain.sanity", "randomization_check": "honed.explain.sanity",
+    "completeness_check": "honed.explain.sanity",
+}
+
+__all__ = list(_LAZY)
+
+__getattr__, __dir__ = lazy_attributes(__name__, _LAZY, __all__)

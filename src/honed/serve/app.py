@@ -35,6 +35,8 @@ class ServeSettings:
     max_queue: int = 2048
     timeout_s: float = 10.0
     body_timeout_s: float = 10.0
+    explain: bool = False  # POST /v1/explain (honed.serve.explain), off unless asked for
+    explain_timeout_s: float = 5.0
 
 
 def import_fastapi():
@@ -131,6 +133,10 @@ def create_app(runtime, settings: ServeSettings | None = None, *,
         return PlainTextResponse(metrics.render(),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    if settings.explain:
+        from .explain import add_explain_route
+
+        add_explain_route(app, runtime, settings)
     endpoint = PredictEndpoint(app, runtime, batcher, settings, metrics, meta.get("name"))
     wrapped = MetricsMiddleware(
         LimitsMiddleware(endpoint, max_body_bytes=settings.max_body_bytes, token=settings.token,

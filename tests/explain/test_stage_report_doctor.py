@@ -59,3 +59,17 @@ def test_doctor_flags_a_leaking_column_and_dead_inputs(runs):
     assert "const" in findings["dead_inputs"].evidence
     kept = findings["dead_inputs"].changes[0].removeprefix("data.features=[").strip("]")
     assert {"a", "b"} <= set(kept.split(", ")) and "const" not in kept
+
+
+def test_doctor_ignores_importances_of_an_earlier_model(runs, tmp_path):
+    import shutil
+
+    explain_run(runs["leaky"])
+    copy = shutil.copytree(runs["leaky"], tmp_path / "leaky")
+    metrics = json.loads((copy / "metrics.json").read_text())
+    (copy / "metrics.json").write_text(json.dumps({**metrics, "refit": {"fingerprint": "new"}}))
+    record = json.loads((copy / "explain" / "importance.json").read_text())
+    (copy / "explain" / "importance.json").write_text(json.dumps({**record, "model": "old"}))
+    assert "leakage" not in {f.check for f in diagnose(copy).findings}
+    (copy / "explain" / "importance.json").write_text(json.dumps({**record, "model": "new"}))
+    assert "leakage" in {f.check for f in diagnose(copy).findings}

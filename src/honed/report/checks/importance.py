@@ -28,12 +28,16 @@ _PERFECT_METRICS = ("accuracy", "r2", "f1", "precision", "recall")
 
 
 def read_importance(evidence: Evidence) -> dict[str, Any] | None:
-    """``explain/importance.json`` of the run, or None when absent or unreadable."""
+    """``explain/importance.json`` of the run, or None when absent, unreadable or made from an
+    earlier model of the run (``honed run`` records the model's fingerprint in it)."""
     try:
         record = json.loads((evidence.root / "explain" / "importance.json").read_text("utf-8"))
     except (OSError, ValueError):
         return None
-    return record if isinstance(record, dict) and "importance" in record else None
+    if not isinstance(record, dict) or "importance" not in record:
+        return None
+    refit = ((evidence.metrics or {}).get("refit") or {}).get("fingerprint")
+    return None if record.get("model") and refit and record["model"] != refit else record
 
 
 def _features(record: dict[str, Any], keep: list[str]) -> list[str]:

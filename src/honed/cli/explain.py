@@ -49,8 +49,8 @@ def run(args: argparse.Namespace) -> int:
     if "importance" in summary:
         _print_global(console, summary)
     else:
-        console.print(f"{summary['inputs']} inputs explained with {summary['method']} "
-                      f"(baseline: {summary['baseline']})")
+        console.print(f"{summary['inputs']} inputs explained with {summary['method']}")
+        console.print(f"baseline: {summary['baseline']}")
     for path in result.files:
         console.print(f"wrote {path}")
     return 0

@@ -50,3 +50,20 @@ def test_bad_input_is_one_line_exit_2_and_nothing_written(runs, tmp_path, capsys
         assert not out.exists()
     assert main(["explain", str(runs["known"]), "--out", str(tmp_path / "file")]) == 2
     assert "is a file" in capsys.readouterr().err
+
+
+def test_without_captum_the_extra_is_named_and_nothing_is_written(runs, tmp_path):
+    import subprocess
+    import sys
+
+    out = tmp_path / "out"
+    # a Python where captum cannot be imported, as without the honed[explain] extra
+    code = ("import sys; sys.modules['captum'] = None\n"
+            "from honed.cli.main import main\n"
+            f"sys.exit(main(['explain', {str(runs['known'])!r}, '--out', {str(out)!r}]))")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 2, done.stderr
+    assert done.stderr.strip() == ("honed explain: error: attributions need Captum: "
+                                   "pip install 'honed[explain]'")
+    assert not out.exists()

@@ -32,7 +32,7 @@ def assert_clone_command(hint: str, extra: str) -> None:
     assert (ROOT / "pyproject.toml").is_file()
 
 
-@pytest.mark.parametrize("extra", ["serve", "postgres", "dashboard"])
+@pytest.mark.parametrize("extra", ["serve", "postgres", "dashboard", "explain"])
 def test_every_hinted_extra_is_declared_and_installs_from_the_clone(extra):
     assert extra in declared_extras()
     assert source_root() == ROOT

@@ -62,8 +62,8 @@ def test_stages_run_in_order_and_are_skipped_when_done(tmp_path):
 def test_default_stages_run_in_pipeline_order():
     from honed.pipeline import default_stages
 
-    assert [s.name for s in default_stages()] == ["tune", "refit", "test", "compress", "export",
-                                                  "report"]
+    assert [s.name for s in default_stages()] == ["tune", "refit", "test", "explain",
+                                                  "compress", "export", "report"]
     assert [type(s) for s in default_stages()][:3] == [Tune, Refit, Test]
 
 

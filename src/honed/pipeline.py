@@ -143,9 +143,9 @@ class StageReport:
 
 def default_stages() -> list[Stage]:
     """The stages of ``honed run``, in order; later stages are appended here."""
-    from honed.stages import Compress, Export, Refit, Report, Test, Tune
+    from honed.stages import Compress, Explain, Export, Refit, Report, Test, Tune
 
-    return [Tune(), Refit(), Test(), Compress(), Export(), Report()]
+    return [Tune(), Refit(), Test(), Explain(), Compress(), Export(), Report()]
 
 
 def run_pipeline(context: RunContext, stages: Sequence[Stage] | None = None) -> list[StageReport]:

@@ -17,6 +17,7 @@ from honed.cli import (
     dashboard,
     doctor,
     evaluate,
+    explain,
     export,
     listing,
     lr_find,
@@ -34,7 +35,7 @@ from honed.cli import (
 __all__ = ["main", "build_parser"]
 
 COMMANDS = (run, train, tune, worker, study, validate, evaluate, compress, export, lr_find,
-            predict, serve, report, doctor, dashboard, listing)
+            predict, serve, report, doctor, dashboard, listing, explain)
 
 
 class OneLineParser(argparse.ArgumentParser):

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from honed.io import atomic_write_text
 from honed.report.evidence import Evidence, load_evidence
+from honed.report.explain_section import section as explain_section
 from honed.report.figures import (
     Section,
     baselines,
@@ -29,8 +30,8 @@ __all__ = ["write_report", "render_report", "SECTION_IDS", "REPORT_NAME"]
 
 REPORT_NAME = "report.html"
 #: the sections of every report, in page order (the Chromium test checks each id)
-SECTION_IDS = ("summary", "doctor", "curves", "study", "evaluation", "compression", "export",
-               "environment")
+SECTION_IDS = ("summary", "doctor", "curves", "study", "evaluation", "explain", "compression",
+               "export", "environment")
 
 
 def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Path:
@@ -58,7 +59,7 @@ def render_report(evidence: Evidence) -> str:
     builders: list[tuple[str, str, Callable[[Evidence], Section]]] = [
         ("summary", "Run summary", summary_section), ("doctor", "Doctor", _doctor),
         ("curves", "Learning curves", curves.section), ("study", "Search", study.section),
-        ("evaluation", "Evaluation", _evaluation),
+        ("evaluation", "Evaluation", _evaluation), ("explain", "Explanations", explain_section),
         ("compression", "Compression", compression.section),
         ("export", "Export", export.section), ("environment", "Environment", environment.section)]
     sections = [_safe(evidence, *item) for item in builders]

@@ -40,6 +40,8 @@ class ServeSettings:
     header_timeout_s: float = 10.0
     keep_alive_s: float = 5.0
     max_connections: int | None = None  # None: below the open-file limit, at most 1024
+    explain: bool = False  # POST /v1/explain (honed.serve.explain), off unless asked for
+    explain_timeout_s: float = 5.0
 
 
 def import_fastapi():
@@ -140,6 +142,10 @@ def create_app(runtime, settings: ServeSettings | None = None, *,
         return PlainTextResponse(metrics.render(),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    if settings.explain:
+        from .explain import add_explain_route
+
+        add_explain_route(app, runtime, settings)
     add_docs(app, title=title, example=example, paths=[
         ("POST", PREDICT_PATH, "predictions"), ("GET", "/v1/metadata", "the model's inputs"),
         ("GET", "/health", "liveness"), ("GET", "/metrics", "Prometheus text")])

@@ -94,9 +94,12 @@ def add_docs(app, *, title: str, example: dict, paths: list[tuple[str, str, str]
 def _plain_page(title: str, example: dict, paths: list[tuple[str, str, str]]) -> str:
     rows = "".join(f"<li><code>{html.escape(m)} {html.escape(p)}</code> {html.escape(s)}</li>"
                    for m, p, s in paths)
+    from honed.install import install_hint
+
     body = html.escape(json.dumps(example, indent=1))
     return (f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}"
             f"</title></head><body><h1>{html.escape(title)}</h1><ul>{rows}</ul>"
             f"<h2>Example request to <code>POST /v1/predict</code></h2><pre>{body}</pre>"
             "<p>The full schema: <a href='/openapi.json'>/openapi.json</a>. For the "
-            "interactive page, install <code>honed[serve]</code>.</p></body></html>")
+            f"interactive page: <code>{html.escape(install_hint('serve'))}</code>.</p>"
+            "</body></html>")

@@ -24,6 +24,7 @@ from honed.spec.sections.compress import (
     QuantizeSpec,
 )
 from honed.spec.sections.data import AugmentSpec, CleanSpec, DataSpec, SplitSpec, WindowSpec
+from honed.spec.sections.explain import ExplainSpec
 from honed.spec.sections.export import ExportSpec
 from honed.spec.sections.model import ModelSpec
 from honed.spec.sections.search import PrunerSpec, SamplerSpec, SearchSpec
@@ -59,6 +60,7 @@ __all__ = [
     "DistillSpec",
     "CompressSearchSpec",
     "ExportSpec",
+    "ExplainSpec",
 ]
 
 
@@ -79,3 +81,6 @@ class Spec(Section):
         None, description="The compression stage of honed run; null: skipped.")
     export: ExportSpec | None = Field(
         None, description="The export stage of honed run; null: skipped.")
+    explain: ExplainSpec | None = Field(
+        None, description="Global importances and attributions (honed explain); honed run "
+                          "explains when it is set; null: skipped.")

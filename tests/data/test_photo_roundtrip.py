@@ -40,6 +40,13 @@ def test_train_export_predict_on_photos_matches_the_in_memory_path(tmp_path):
                   if (p.parent / "model.onnx").is_file())
     honed("predict", bundle, "photos", "--out", "p.csv", cwd=tmp_path)
     served = pd.read_csv(tmp_path / "p.csv")
+    code = ("import sys; from honed.serve.predict import predict_file; "
+            f"predict_file({str(bundle)!r}, {str(tmp_path / 'photos')!r}, "
+            f"{str(tmp_path / 'q.csv')!r}, progress=False); "
+            "assert 'torch' not in sys.modules, 'torch was imported'")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr  # the image transform needs Pillow and NumPy only
+    pd.testing.assert_frame_equal(pd.read_csv(tmp_path / "q.csv"), served)
 
     preprocess = json.loads((bundle / "preprocess.json").read_text())
     assert preprocess["image"]["transform"] == {"size": [14, 10], "mode": "rgb", "resize": "pad"}

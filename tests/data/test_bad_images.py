@@ -90,3 +90,18 @@ def test_a_class_folder_with_only_subfolders_and_no_images_is_refused(tmp_path):
     (tmp_path / "imgs" / "b" / "2024" / "notes.txt").write_text("no images here")
     with pytest.raises(DataError, match=r"class folder .*imgs.b has no images \(.png"):
         load_source(spec(tmp_path / "imgs"))
+
+
+def test_a_csv_list_naming_a_missing_file_fails_or_skips_it(tmp_path):
+    import pandas as pd
+
+    write_images(tmp_path / "imgs", {"a": 2, "b": 2}, size=(8, 8))
+    files = sorted((tmp_path / "imgs").rglob("*.png"))
+    rows = pd.DataFrame({"path": [*map(str, files), "imgs/b/missing.png"],
+                         "label": ["a", "a", "b", "b", "b"]})
+    rows.to_csv(tmp_path / "list.csv", index=False)
+    image = {"size": [8, 8], "mode": "l"}
+    with pytest.raises(DataError, match=f"^image not found: {tmp_path / 'imgs/b/missing.png'}$"):
+        load_source(spec(tmp_path / "list.csv", image=image))
+    raw = load_source(spec(tmp_path / "list.csv", image=image, skip_bad=True))
+    assert raw.x.shape == (4, 1, 8, 8) and raw.extra["image"]["skipped"]["count"] == 1

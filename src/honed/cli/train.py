@@ -46,8 +46,22 @@ def run(args: argparse.Namespace) -> int:
                   f"{metrics['seconds']:.1f}s")
     print_baselines(metrics)
     console.print(f"run dir: {outcome.run_dir.root}")
+    _skipped_summary(outcome.run_dir.model / "preprocess.json")
     _doctor_summary(outcome.run_dir.root)
     return 0
+
+
+def _skipped_summary(path) -> None:
+    """The image files ``data.skip_bad`` left out, counted."""
+    import json
+
+    from rich.markup import escape
+
+    from honed.data.images import skipped_line
+
+    line = skipped_line(json.loads(path.read_text())) if path.is_file() else None
+    if line:
+        err_console.print(f"[yellow]note:[/] {escape(line)}")
 
 
 def _doctor_summary(run_dir) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from honed._lazy import lazy_attributes
 
 from .dataset import INPUT_KINDS, TASKS, InputKind, PreparedData, Split, Task
+from .image_transform import image_transform, transform_image
 from .images import read_image
 from .prepare import prepare_data, prepare_folds
 from .raw import RawData
@@ -29,6 +30,8 @@ __all__ = [
     "apply_preprocess",
     "inverse_target_scale",
     "read_image",
+    "transform_image",
+    "image_transform",
     "register_dataset",
     "list_datasets",
     "load_builtin",

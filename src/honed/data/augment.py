@@ -6,7 +6,8 @@ lets a resumed fit repeat the same augmented batches: saving the generator's sta
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import torch
 
@@ -14,12 +15,17 @@ from honed.errors import DataError
 from honed.spec.schema import AugmentSpec
 
 from .affine import RandomAffine
+from .color import ColorJitter
+from .crop import RandomResizedCrop
+from .cutmix import CutMix
+from .erase import RandomErasing
 from .mixup import Mixup
 
 __all__ = ["Augment", "make_augment", "GaussianNoise", "RandomFlip", "uniform"]
 
 Step = Callable[[torch.Tensor, torch.Tensor, torch.Generator], tuple[torch.Tensor, torch.Tensor]]
-_IMAGE_ONLY = ("rotate", "shift", "zoom", "shear", "flip")
+_IMAGE_ONLY = ("rotate", "shift", "zoom", "shear", "flip", "crop", "brightness", "contrast",
+               "saturation", "erase", "cutmix")
 
 
 def uniform(shape: Sequence[int], generator: torch.Generator, like: torch.Tensor) -> torch.Tensor:
@@ -77,24 +83,27 @@ class Augment:
     @property
     def soft_targets(self) -> bool:
         """Whether the output targets are soft class probabilities (mixup on classes)."""
-        return any(isinstance(s, Mixup) and s.num_classes is not None for s in self.steps)
+        return any(isinstance(s, (Mixup, CutMix)) and s.num_classes is not None
+                   for s in self.steps)
 
     def __repr__(self) -> str:
         return f"Augment({', '.join(map(repr, self.steps))})"
 
 
-def make_augment(spec: AugmentSpec, *, kind: str, task: str,
-                 num_classes: int | None = None) -> Augment | None:
+def make_augment(spec: AugmentSpec, *, kind: str, task: str, num_classes: int | None = None,
+                 scaler: Mapping[str, Any] | None = None) -> Augment | None:
     """The augmentation a spec asks for, or ``None`` when every option is off.
 
-    Images get one random affine map per sample (rotation, shift, zoom, shear), then flips,
-    then noise; tables and sequences get noise. Mixup, last, works on every kind.
+    Images get one random affine map per sample (rotation, shift, zoom, shear), a random
+    resized crop, flips, colour jitter, then noise and random erasing; tables and sequences
+    get noise. Mixup works on every kind; CutMix, last, on images.
 
     Args:
         spec: ``data.augment``.
         kind: ``table``, ``image`` or ``sequence``.
-        task: The task; with ``classification`` mixup needs ``num_classes``.
+        task: The task; with ``classification`` mixup and cutmix need ``num_classes``.
         num_classes: Number of classes, for mixup's soft targets.
+        scaler: ``preprocess["scaler"]``, which colour jitter undoes to work on pixels.
 
     Raises:
         DataError: An image-only option is set for other data.
@@ -108,12 +117,23 @@ def make_augment(spec: AugmentSpec, *, kind: str, task: str,
     elif spec.rotate or spec.shift or spec.zoom or spec.shear:
         steps.append(RandomAffine(rotate=spec.rotate, shift=spec.shift, zoom=spec.zoom,
                                   shear=spec.shear))
+    if spec.crop > 0:
+        steps.append(RandomResizedCrop(spec.crop))
     if kind == "image" and spec.flip:
         steps.append(RandomFlip(0.5))
+    if spec.brightness or spec.contrast or spec.saturation:
+        steps.append(ColorJitter(brightness=spec.brightness, contrast=spec.contrast,
+                                 saturation=spec.saturation, scaler=scaler))
     if spec.noise > 0:
         steps.append(GaussianNoise(spec.noise))
+    if spec.erase > 0:
+        steps.append(RandomErasing(spec.erase))
+    if (spec.mixup > 0 or spec.cutmix > 0) and task == "classification" and not num_classes:
+        name = "mixup" if spec.mixup > 0 else "cutmix"
+        raise ValueError(f"{name} on a classification task needs num_classes")
+    classes = num_classes if task == "classification" else None
     if spec.mixup > 0:
-        if task == "classification" and not num_classes:
-            raise ValueError("mixup on a classification task needs num_classes")
-        steps.append(Mixup(spec.mixup, num_classes if task == "classification" else None))
+        steps.append(Mixup(spec.mixup, classes))
+    if spec.cutmix > 0:
+        steps.append(CutMix(spec.cutmix, classes))
     return Augment(steps) if steps else None

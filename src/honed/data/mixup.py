@@ -6,7 +6,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-__all__ = ["Mixup"]
+__all__ = ["Mixup", "beta_draw"]
 
 
 class Mixup:
@@ -28,8 +28,7 @@ class Mixup:
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor,
                  generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-        seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
-        lam = float(np.random.default_rng(seed).beta(self.alpha, self.alpha))
+        lam = beta_draw(self.alpha, generator)
         perm = torch.randperm(x.shape[0], generator=generator, device=generator.device)
         perm = perm.to(x.device)
         if self.num_classes is not None and not y.is_floating_point():
@@ -40,3 +39,12 @@ class Mixup:
 
     def __repr__(self) -> str:
         return f"Mixup(alpha={self.alpha}, num_classes={self.num_classes})"
+
+
+def beta_draw(alpha: float, generator: torch.Generator) -> float:
+    """One ``Beta(alpha, alpha)`` draw decided by the torch generator's state.
+
+    torch's Beta and Gamma samplers take no generator, so a NumPy generator is seeded from it.
+    """
+    seed = int(torch.randint(0, 2**62, (1,), generator=generator, device=generator.device))
+    return float(np.random.default_rng(seed).beta(alpha, alpha))

@@ -20,8 +20,12 @@ it is saved as ``model/preprocess.json`` and travels in the export bundle. Its k
     The cleaning settings the entries were fitted with.
 ``pixel_scale`` (images, sequences)
     Raw values are divided by it first (255 for 8-bit images).
-``image`` (image folders)
-    ``mode`` and ``size`` ``[width, height]`` every input image must have.
+``image`` (image files)
+    ``mode`` (Pillow's) and ``size`` ``[width, height]`` of the model's images, ``files`` read;
+    with ``data.image`` also ``transform`` (``{"size": [height, width], "mode", "resize"}``:
+    the settings of :func:`honed.data.image_transform.transform_image`, which every input
+    file then goes through); with ``data.skip_bad`` also ``skipped`` (``count`` and the
+    first errors).
 ``scaler``
     ``{"method", "center", "scale"}``, one value per model column (tables) or channel.
 ``window`` (forecasting)

@@ -1,4 +1,4 @@
-"""From ``data.source`` to a :class:`RawData`: built-in name, table, ``.npz``, image folder, or
+"""From ``data.source`` to a :class:`RawData`: built-in name, table, ``.npz``, image files, or
 data handed in from Python (``memory:KEY``: a DataFrame or ``(X, y)`` arrays)."""
 
 from __future__ import annotations
@@ -10,10 +10,11 @@ from honed.spec.memory import is_memory_source, memory_data
 from honed.spec.schema import DataSpec
 
 from .arrays import raw_from_arrays, read_npz
-from .images import read_image_folder
+from .image_transform import image_transform
+from .images import read_image_folder, read_image_list
 from .raw import RawData
 from .registry import load_builtin
-from .tables import read_table, table_raw
+from .tables import read_table, table_raw, table_suffix
 from .timeseries import read_series
 
 __all__ = ["load_source", "resolve_path", "TABLE_SUFFIXES"]
@@ -35,10 +36,16 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
     Tables with ``data.task: forecasting`` are read as a time series of the target column
     (plus ``data.features``, if given).
 
+    A folder is read as class subfolders of images; with ``data.image`` set, a ``.csv`` is
+    read as ``path,label`` rows of image files.
+
     Raises:
         DataError: The source is unknown, missing or unreadable, or does not fit the spec.
     """
     source = spec.source
+    if spec.image is not None and (source.startswith("builtin:") or is_memory_source(source)):
+        raise DataError(f"data.image reads image files: a folder of class subfolders or a CSV "
+                        f"of path,label rows; data.source is {source}")
     if source.startswith("builtin:"):
         raw = load_builtin(source[len("builtin:"):])
         if raw.kind == "table" and spec.features is not None:
@@ -57,10 +64,18 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
     if is_memory_source(source):
         return _memory_raw(spec)
     path = resolve_path(source, base_dir)
+    transform = None if spec.image is None else image_transform(**spec.image.model_dump())
     if path.is_dir():
         _no_table_keys(spec, path)
-        return read_image_folder(path)
-    suffix = path.suffix.lower()
+        return read_image_folder(path, transform=transform, skip_bad=spec.skip_bad)
+    suffix = table_suffix(path)
+    if transform is not None and suffix == ".csv":
+        _no_table_keys(spec, path)
+        return read_image_list(path, label=spec.target, transform=transform,
+                               skip_bad=spec.skip_bad)
+    if spec.image is not None and path.exists():
+        raise DataError(f"data.image reads image files: a folder of class subfolders or a CSV "
+                        f"of path,label rows; {path} is neither")
     if suffix in TABLE_SUFFIXES:
         if spec.task == "forecasting":
             return read_series(path, target=spec.target, features=spec.features)
@@ -71,7 +86,8 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
     if not path.exists():
         raise DataError(f"data source not found: {path}")
     raise DataError(f"cannot tell how to read {path}: data.source must be builtin:NAME, a "
-                    f".csv, .parquet or .npz file, or a folder of class subfolders of images")
+                    ".csv (or .csv.gz, .csv.bz2, .csv.xz), .parquet or .npz file, or a folder "
+                    "of class subfolders of images")
 
 
 def _memory_raw(spec: DataSpec) -> RawData:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import lzma
 from pathlib import Path
 
 import numpy as np
@@ -11,7 +12,11 @@ from honed.errors import DataError
 
 from .raw import RawData
 
-__all__ = ["read_table", "read_frame", "column_values", "table_raw"]
+__all__ = ["read_table", "read_frame", "column_values", "table_raw", "table_suffix",
+           "COMPRESSIONS"]
+
+# pandas infers each of these from the file name and decompresses while reading
+COMPRESSIONS = (".gz", ".bz2", ".xz")
 
 
 def read_table(path: Path, *, target: str | None, features: list[str] | None) -> RawData:
@@ -110,17 +115,30 @@ def _check_finite(values: pd.Series, origin: str, name: str, column: pd.Series) 
                         "which is not a finite number")
 
 
+def table_suffix(path: Path) -> str:
+    """The file's own suffix, looking through a compression one: ``x.csv.gz`` is ``.csv``."""
+    suffixes = [s.lower() for s in path.suffixes]
+    if len(suffixes) >= 2 and suffixes[-1] in COMPRESSIONS:
+        return suffixes[-2]
+    return path.suffix.lower()
+
+
 def read_frame(path: Path) -> pd.DataFrame:
-    """Read a CSV or Parquet file as it is; a missing or unreadable file raises DataError."""
+    """Read a CSV (plain, or ``.csv.gz`` / ``.bz2`` / ``.xz``) or Parquet file as it is.
+
+    Raises:
+        DataError: The file is missing, empty or unreadable (a corrupt archive included).
+    """
     if not path.is_file():
         raise DataError(f"data file not found: {path}")
-    suffix = path.suffix.lower()
+    suffix = table_suffix(path)
     try:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
         return pd.read_csv(path, skipinitialspace=True, low_memory=False)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
-    except (ValueError, OSError, UnicodeDecodeError, ImportError) as error:
+    except (ValueError, OSError, EOFError, UnicodeDecodeError, ImportError,
+            lzma.LZMAError) as error:  # EOFError: a truncated archive
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise DataError(f"cannot read {path}: {first}") from None

@@ -148,7 +148,8 @@ class TrialObjective:
         keeper = _KeepBest(monitor.name, monitor.mode)
         train = spec.train.model_copy(update={"monitor": monitor.name})
         augment = make_augment(spec.data.augment, kind=data.kind, task=data.task,
-                               num_classes=data.num_classes)
+                               num_classes=data.num_classes,
+                               scaler=data.preprocess.get("scaler"))
         logger = HistoryLogger(history)  # kept for pruned trials too
         extra: list[Callback] = [keeper, logger]
         if spec.train.probes:  # honed doctor reads them in the run dir the best trial becomes

@@ -200,7 +200,7 @@ def _read_images(folder: Path, preprocess: Mapping[str, Any]) -> InputBatch:
     problems = []
     for i, path in enumerate(files):
         try:
-            image = read_image(path, mode=mode, size=size)
+            image = read_image(path, mode=mode, size=size, transform=info.get("transform"))
         except DataError as error:
             problems.append(str(error))
             continue

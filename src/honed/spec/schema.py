@@ -23,7 +23,14 @@ from honed.spec.sections.compress import (
     PruneSpec,
     QuantizeSpec,
 )
-from honed.spec.sections.data import AugmentSpec, CleanSpec, DataSpec, SplitSpec, WindowSpec
+from honed.spec.sections.data import (
+    AugmentSpec,
+    CleanSpec,
+    DataSpec,
+    ImageSpec,
+    SplitSpec,
+    WindowSpec,
+)
 from honed.spec.sections.explain import ExplainSpec
 from honed.spec.sections.export import ExportSpec
 from honed.spec.sections.model import ModelSpec
@@ -43,6 +50,7 @@ __all__ = [
     "SplitSpec",
     "CleanSpec",
     "AugmentSpec",
+    "ImageSpec",
     "WindowSpec",
     "ModelSpec",
     "TrainSpec",

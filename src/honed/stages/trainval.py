@@ -81,7 +81,8 @@ def train_val(run: RunDir, spec: Spec, *, epochs: int | None = None, resume: boo
     train = spec.train.model_copy(update={"epochs": epochs or spec.train.epochs,
                                           "early_stopping": None})
     augment = make_augment(spec.data.augment, kind=data.kind, task=data.task,
-                           num_classes=data.num_classes)
+                           num_classes=data.num_classes,
+                           scaler=data.preprocess.get("scaler"))
     if not resume:
         atomic_write_text(run.spec, dump_spec(spec))
     started = time.perf_counter()

@@ -65,7 +65,8 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
     _check_run_dir(run, spec, resume)
     data, model = preflight(spec)
     augment = make_augment(spec.data.augment, kind=data.kind, task=data.task,
-                           num_classes=data.num_classes)
+                           num_classes=data.num_classes,
+                           scaler=data.preprocess.get("scaler"))
 
     started = time.perf_counter()
     if not resume:

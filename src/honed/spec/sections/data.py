@@ -9,7 +9,10 @@ from pydantic import Field, field_validator, model_validator
 from honed.spec.memory import memory_source
 from honed.spec.sections.common import Fraction, NonNegativeFloat, PositiveFloat, Section
 
-__all__ = ["DataSpec", "SplitSpec", "CleanSpec", "AugmentSpec", "WindowSpec"]
+__all__ = ["DataSpec", "SplitSpec", "CleanSpec", "AugmentSpec", "ImageSpec", "WindowSpec"]
+
+Strength = Annotated[float, Field(ge=0.0, le=1.0)]
+Side = Annotated[int, Field(ge=1, le=4096)]
 
 
 class SplitSpec(Section):
@@ -66,6 +69,41 @@ class AugmentSpec(Section):
     mixup: NonNegativeFloat = Field(
         0.0, description="Tables and sequences: mixup with weights from Beta(`mixup`, `mixup`), "
                          "soft labels for classes; 0 turns it off.")
+    crop: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.0, description="Images: random resized crop keeping a share of the area uniform in "
+                         "[1 - `crop`, 1], aspect ratio within (4/3)^`crop` of the image's, "
+                         "resized back.")
+    brightness: Strength = Field(
+        0.0, description="Images: pixel values times a factor uniform in 1 ± `brightness`.")
+    contrast: Strength = Field(
+        0.0, description="Images: distance from the image's mean grey times a factor in "
+                         "1 ± `contrast`.")
+    saturation: Strength = Field(
+        0.0, description="RGB images: distance from each pixel's grey times a factor in "
+                         "1 ± `saturation`; grey images are left as they are.")
+    erase: Strength = Field(
+        0.0, description="Images: probability that one box of 2-33% of the image is set to 0 "
+                         "in scaled units, the mean pixel with `scale: standard` (random "
+                         "erasing, cutout).")
+    cutmix: NonNegativeFloat = Field(
+        0.0, description="Images: CutMix, a box of another image of the batch pasted over a "
+                         "share Beta(`cutmix`, `cutmix`) of the area, targets mixed by area; 0 "
+                         "turns it off.")
+
+
+class ImageSpec(Section):
+    """Image files of any size and mode, decoded with Pillow, turned upright (EXIF), converted
+    and resized alike; training, honed predict and honed serve do the same."""
+
+    size: Annotated[list[Side], Field(min_length=2, max_length=2)] = Field(
+        description="[height, width] in pixels that every image is brought to.")
+    mode: Literal["rgb", "l"] = Field(
+        "rgb", description="`rgb`: 3 channels; `l`: 1 grey channel. 16-bit images are scaled "
+                           "to 8 bits; transparency is dropped.")
+    resize: Literal["shorter", "stretch", "pad"] = Field(
+        "shorter", description="`shorter`: scale the shorter side to fit, crop the centre; "
+                               "`stretch`: scale each side on its own; `pad`: fit the longer "
+                               "side, pad with black.")
 
 
 class WindowSpec(Section):
@@ -87,10 +125,11 @@ class DataSpec(Section):
 
     source: str = Field(
         min_length=1,
-        description="`builtin:NAME` (see `honed list datasets`), or a path to a `.csv`, "
-                    "`.parquet`, `.npz` (arrays `x`, `y`) or a folder of images with one subfolder per class, "
-                    "read relative to the spec's folder; from Python also a DataFrame or an "
-                    "(X, y) pair.")
+        description="`builtin:NAME` (see `honed list datasets`), or a path to a `.csv` (also "
+                    "`.csv.gz`, `.csv.bz2`, `.csv.xz`), `.parquet`, `.npz` (arrays `x`, `y`) "
+                    "or a folder of images with one subfolder per class (with `image` set, "
+                    "also a `.csv` of `path,label` rows of image files), read relative to the "
+                    "spec's folder; from Python also a DataFrame or an (X, y) pair.")
     target: str | None = Field(None, description="The label column of a table.")
     features: list[str] | None = Field(
         None, description="The columns used as inputs; null: every column but the target.")
@@ -112,6 +151,12 @@ class DataSpec(Section):
     window: WindowSpec = Field(WindowSpec(), description="Forecasting windows.")
     limit: Annotated[int, Field(ge=10)] | None = Field(
         None, description="Keep at most this many rows (seeded, stratified for classes).")
+    image: ImageSpec | None = Field(
+        None, description="Image files of any size and mode brought to one shape; null: the "
+                          "images must share one size and mode, and are taken as they are.")
+    skip_bad: bool = Field(
+        False, description="Image files that cannot be read are left out and counted (in "
+                           "preprocess.json and honed train's summary) instead of failing.")
 
     @field_validator("source", mode="before")
     @classmethod

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -19,6 +21,24 @@ def _snapshot(folder: Path) -> set[str]:
         out.update(os.path.join(rel, name) for name in filenames)
         out.update(os.path.join(rel, name) + "/" for name in dirnames)
     return out
+
+
+def pytest_configure(config):
+    """Hypothesis keeps a cache of what it learns in ``./.hypothesis`` (even with
+    ``database=None``), written when a ``@given`` test is collected, and ``.`` is the repository
+    then: give it a temp folder for the session instead."""
+    try:
+        from hypothesis.configuration import set_hypothesis_home_dir
+    except ImportError:  # the dev extra brings it; without it there is no cache to move
+        return
+    config._hypothesis_home = tempfile.mkdtemp(prefix="honed-hypothesis-")
+    set_hypothesis_home_dir(config._hypothesis_home)
+
+
+def pytest_unconfigure(config):
+    home = getattr(config, "_hypothesis_home", None)
+    if home:
+        shutil.rmtree(home, ignore_errors=True)
 
 
 @pytest.fixture(autouse=True)

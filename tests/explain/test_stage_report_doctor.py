@@ -61,6 +61,23 @@ def test_doctor_flags_a_leaking_column_and_dead_inputs(runs):
     assert {"a", "b"} <= set(kept.split(", ")) and "const" not in kept
 
 
+def test_an_input_whose_shuffle_moves_the_outputs_is_not_dead(runs, tmp_path):
+    import shutil
+
+    explain_run(runs["known"])
+    copy = shutil.copytree(runs["known"], tmp_path / "known")
+    path = copy / "explain" / "importance.json"
+    record = json.loads(path.read_text())
+    by_name = {item["name"]: item for item in record["importance"]["importances"]}
+    assert by_name["const"]["output_change"] == 0 and by_name["a"]["output_change"] > 0
+    # few test rows: a used column whose shuffle flipped no prediction (accuracy unmoved)
+    by_name["b"]["drops"] = [0.0] * len(by_name["b"]["drops"])
+    path.write_text(json.dumps(record))
+    finding = {f.check: f for f in diagnose(copy).findings}["dead_inputs"]
+    named = finding.evidence.removeprefix("shuffling ").split(" moved")[0].split(", ")
+    assert "const" in named and "b" not in named
+
+
 def test_doctor_ignores_importances_of_an_earlier_model(runs, tmp_path):
     import shutil
 

@@ -74,19 +74,21 @@ def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,
 
     Returns:
         ``{"metric", "baseline", "repeats", "rows", "importances": [{"name", "kind", "mean",
-        "std", "low", "high", "drops", "per_class"?}]}``.
+        "std", "low", "high", "drops", "output_change", "per_class"?}]}``; ``output_change``
+        is the mean absolute change of the model's outputs when the group is permuted.
     """
     sign = 1.0 if metric_mode(metric) == "max" else -1.0
     rng = np.random.default_rng(seed)
     flat = np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(len(x), -1))
     score = _scorer(task, metric, y, target_scale, len(class_names or ()))
-    base, base_recall = score(predict(model, x))
+    base_outputs = predict(model, x)
+    base, base_recall = score(base_outputs)
     # several permuted copies go through the model in one call (a quarter faster on a CPU),
     # as many as fit in _BATCH_BYTES
     per_call = int(np.clip(_BATCH_BYTES // max(flat.nbytes, 1), 1, repeats))
     results = []
     for done, group in enumerate(groups):
-        drops, recall_drops = [], []
+        drops, recall_drops, changes = [], [], []
         for first in range(0, repeats, per_call):
             count = min(per_call, repeats - first)
             batch = np.repeat(flat[None], count, axis=0)
@@ -96,6 +98,8 @@ def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,
             for part in outputs.reshape(count, len(flat), *outputs.shape[1:]):
                 value, recall = score(part)
                 drops.append(sign * (base - value))
+                # how far the outputs moved: a metric can stay put on few rows while they move
+                changes.append(float((part - base_outputs).abs().mean()))
                 if recall is not None:
                     recall_drops.append(base_recall - recall)
         low_high = interval(drops)
@@ -103,7 +107,8 @@ def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,
                  "std": float(np.std(drops, ddof=1)) if repeats > 1 else 0.0,
                  "low": None if low_high is None else low_high[0],
                  "high": None if low_high is None else low_high[1],
-                 "drops": [float(d) for d in drops]}
+                 "drops": [float(d) for d in drops],
+                 "output_change": float(np.mean(changes))}
         if recall_drops:
             mean = np.mean(recall_drops, axis=0)
             names = class_names or [str(c) for c in range(len(mean))]

@@ -3,11 +3,13 @@
 - ``leakage``: one input carries almost all the importance and the model is near-perfect on
   the test split: a column that gives the label away (an id, a date, the target recoded) rather
   than a feature the model learned from.
-- ``dead_inputs`` (tables): shuffling a column changed no test score in any repeat while other
-  columns matter: the model ignores it, and it can go.
+- ``dead_inputs`` (tables): shuffling a column left the model's outputs where they were in
+  every repeat while other columns matter: the model ignores it, and it can go. A score that
+  did not move is no evidence on its own: on a few dozen test rows, accuracy stays put while
+  the outputs behind it move.
 
-Both need ``honed explain RUN_DIR`` (or ``explain:`` in the spec) to have run; without it the
-doctor notes what is missing instead of guessing.
+Both need ``honed explain RUN_DIR`` (or ``explain:`` in the spec) to have run; without it they
+find nothing.
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ LEAK_SHARE = 0.9
 #: a test accuracy or R² at or above this is near-perfect
 NEAR_PERFECT = 0.99
 _PERFECT_METRICS = ("accuracy", "r2", "f1", "precision", "recall")
+#: a mean absolute output change at or below this is no change (float32 round-off)
+OUTPUT_TOLERANCE = 1e-6
 
 
 def read_importance(evidence: Evidence) -> dict[str, Any] | None:
@@ -75,12 +79,21 @@ def dead_inputs(evidence: Evidence) -> Finding | None:
     if record is None or record.get("kind") != "table":
         return None  # a constant image border or time step is no column to drop
     items = record["importance"]["importances"]
-    dead = [item["name"] for item in items if all(drop == 0 for drop in item["drops"])]
+    dead = [item["name"] for item in items if _ignored(item)]
     live = [item["name"] for item in items if item["name"] not in dead]
     if not dead or not any(item["mean"] > 0 for item in items):
         return None  # nothing matters: a model that learned nothing, which chance reports
     shown = ", ".join(dead[:8]) + (f" and {len(dead) - 8} more" if len(dead) > 8 else "")
     return Finding(
         "dead_inputs", f"dead inputs: the model ignores {len(dead)} of {len(items)} columns",
-        f"shuffling {shown} changed no test {record['importance']['metric']} in any of "
-        f"{record['importance']['repeats']} repeats", _features(record, live))
+        f"shuffling {shown} moved neither the model's outputs nor its test "
+        f"{record['importance']['metric']} in any of {record['importance']['repeats']} "
+        "repeats", _features(record, live))
+
+
+def _ignored(item: dict[str, Any]) -> bool:
+    """Whether permuting this input left the outputs unchanged (files written before
+    ``output_change`` existed: the scores alone)."""
+    unmoved = all(drop == 0 for drop in item["drops"])
+    change = item.get("output_change")
+    return unmoved and (change is None or change <= OUTPUT_TOLERANCE)

@@ -24,6 +24,7 @@ from honed.compress.candidates import (
     float_onnx,
     prune_candidate,
     quantize_candidate,
+    source_val,
     val_metric,
 )
 from honed.spec.schema import CompressSpec, PruneSpec, QuantizeSpec
@@ -87,7 +88,7 @@ def compress_search(source: Source, compress: CompressSpec, scratch: Path, *,
     methods = methods or ["none"]
     prune = compress.prune or PruneSpec()
     quantize = compress.quantize or QuantizeSpec()
-    baseline = val_metric(source, Candidate("baseline", "torch", "none", module=source.model))
+    baseline = source_val(source)
     made: dict[int, Candidate] = {}
 
     def objective(trial: optuna.Trial) -> tuple[float, float, float]:

@@ -308,13 +308,16 @@ class SearchSpec(_Section):
 class PruneSpec(_Section):
     """Pruning: ``magnitude`` zeroes weights (masks made permanent), ``structured`` removes
     channels and neurons; ``steps`` rounds reach ``amount``, each fine-tuned for
-    ``finetune_epochs`` with the spec's trainer."""
+    ``finetune_epochs`` with the spec's trainer. None: structured prunes in 2 fine-tuned steps
+    sized from the run's epochs, stopping before a step that breaks the budget; magnitude in
+    1 step, not fine-tuned."""
 
     method: Literal["magnitude", "structured"] = "magnitude"
     scope: Literal["global", "layer"] = "global"  # magnitude: one threshold, or one per layer
     amount: Fraction = 0.5  # share of weights (magnitude) or of channels (structured) removed
-    steps: Annotated[int, Field(ge=1, le=100)] = 1
-    finetune_epochs: Annotated[int, Field(ge=0, le=100000)] = 0  # after each step
+    steps: Annotated[int, Field(ge=1, le=100)] | None = None
+    finetune_epochs: Annotated[int, Field(ge=0, le=100000)] | None = None  # after each step
+    round_to: Annotated[int, Field(ge=1, le=1024)] = 16  # structured: widths multiples of this
 
 
 class QuantizeSpec(_Section):

@@ -185,15 +185,3 @@ def test_models_trained_with_ema_and_bf16_compress(tmp_path):
                                           "finetune_epochs": 1}},
                           timing=FAST, exporter="torchscript")
     assert report.row("structured-50")["parameters"] < report.table["baseline"]["parameters"]
-
-
-def test_chosen_is_the_fastest_within_budget_and_clearly_faster():
-    from honed.compress.table import choose
-
-    def row(name, ms, within=True):
-        return {"name": name, "latency_ms": {"batch1": ms}, "kept": True, "within_budget": within}
-
-    base = row("baseline", 1.0)
-    assert choose(base, [row("a", 0.5), row("b", 0.4, within=False), row("c", 0.7)]) == "a"
-    assert choose(base, [row("noise", 0.97)]) is None  # not clearly faster: keep the baseline
-    assert choose(base, [row("over", 0.1, within=False)]) is None

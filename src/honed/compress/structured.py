@@ -70,7 +70,8 @@ class StructuredPruner(Compressor):
         scope: ``layer`` removes the same share from each layer; ``global`` ranks every group
             together, so some layers lose more than others (never more than ``max_share``).
         max_share: the most any one layer may lose under ``global``.
-        round_to: keep channel counts multiples of this (1 or None: widths as they fall).
+        round_to: keep channel counts multiples of this (None or 1: widths as they fall;
+            ``honed compress`` passes compress.prune.round_to, 16 by default).
     """
 
     name = "structured"
@@ -78,7 +79,7 @@ class StructuredPruner(Compressor):
 
     def __init__(self, amount: float, input_shape: Sequence[int], *,
                  scope: Literal["global", "layer"] = "layer", max_share: float = 0.9,
-                 round_to: int | None = ROUND_TO):
+                 round_to: int | None = None):
         self.amount = check_amount(amount)
         if scope not in ("global", "layer"):
             raise UserInputError(f"compress.prune.scope must be global or layer; got {scope!r}")
@@ -152,7 +153,7 @@ def _rounding_pruner(tp):
 
 def structured_prune(model: nn.Module, amount: float, input_shape: Sequence[int], *,
                      scope: Literal["global", "layer"] = "layer",
-                     round_to: int | None = ROUND_TO) -> nn.Module:
+                     round_to: int | None = None) -> nn.Module:
     """Remove ``amount`` of the channels of ``model`` in place and return it.
 
     Example:

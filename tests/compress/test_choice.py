@@ -62,3 +62,23 @@ def test_why_none_names_the_budget_when_nothing_is_within_it():
     rows[0]["drop"] = 0.3
     assert choose(baseline, rows) is None
     assert why_none(rows).startswith("no variant is within the accuracy budget (the closest, a")
+
+
+def test_int8_slower_than_its_float_model_is_not_offered():
+    from honed.compress.table import _offer_faster_int8
+
+    samples = {1: {"baseline": [1.0] * 3, "pruned": [0.5] * 3, "int8": [2.0] * 3,
+                   "pruned+int8": [0.6] * 3},
+               64: {"baseline": [10.0] * 3, "pruned": [5.0] * 3, "int8": [8.0] * 3,
+                    "pruned+int8": [6.0] * 3}}
+    baseline, rows = _rows(samples)
+    for row in rows:
+        row["kind"] = "onnx" if "int8" in row["name"] else "torch"
+        row["settings"] = {"from": "pruned" if row["name"] == "pruned+int8" else "baseline"}
+    _offer_faster_int8([baseline, *rows])
+    kept = {row["name"]: row["kept"] for row in rows}
+    # int8 beats the baseline at batch 64 (1.25x): offered though slower at batch 1;
+    # pruned+int8 is slower than the pruned float model at both batches: not offered
+    assert kept == {"pruned": True, "int8": True, "pruned+int8": False}
+    assert rows[2]["note"].startswith("not kept: slower than its float model (pruned)")
+    assert choose(baseline, rows) == "pruned"

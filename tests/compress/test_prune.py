@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -191,3 +193,24 @@ def test_rounds_stop_before_the_one_that_breaks_the_budget():
     assert outcome.model.body[0].out_features == 24 and outcome.reached == pytest.approx(0.25)
     assert "round 2 (share 50%) broke the accuracy budget" in outcome.stopped
     assert "kept round 1 (share 25%)" in outcome.stopped
+
+
+def test_odd_widths_of_a_pruned_graph_are_named(tmp_path):
+    from honed.compress.graph_check import layer_widths, speed_warnings
+    from honed.export.onnx import export_onnx
+
+    def export(model, name):
+        return export_onnx(model, (1, 8, 8), tmp_path / name, exporter="torchscript").path
+
+    torch.manual_seed(0)
+    model = create_model("cnn", input_shape=(1, 8, 8), num_outputs=3, channels=[32, 64],
+                         hidden=64)
+    base = export(model, "base.onnx")
+    odd = export(structured_prune(copy.deepcopy(model), 0.3, (1, 8, 8)), "odd.onnx")
+    even = export(structured_prune(copy.deepcopy(model), 0.3, (1, 8, 8), round_to=16),
+                  "even.onnx")
+    assert list(layer_widths(odd).values()) == [22, 44, 44, 3]  # 70% of 32, 64, 64, cut down
+    assert speed_warnings(base, odd, 16) == ("may run slower than its MACs suggest: widths "
+                                             "not multiples of 16: 22, 44")
+    assert list(layer_widths(even).values()) == [16, 32, 32, 3]
+    assert speed_warnings(base, even, 16) == ""

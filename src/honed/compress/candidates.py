@@ -100,7 +100,9 @@ def prune_candidate(source: Source, prune: PruneSpec, *, base: Candidate | None 
         model, source.data, method=prune.method, amount=prune.amount, steps=steps,
         finetune_epochs=epochs, scope=scope, input_shape=source.input_shape,
         train=source.spec.train, seed=source.spec.seed, augment=source.augment,
-        round_to=prune.round_to, check=check)
+        round_to=prune.round_to, check=check,
+        # structured fine-tuning learns from the unpruned model too (distillation's defaults)
+        teacher=copy.deepcopy(model) if prune.method == "structured" and epochs else None)
     pruned = outcome.model.eval()
     settings = {"amount": prune.amount, "scope": scope, "steps": steps,
                 "finetune_epochs": epochs}

@@ -143,6 +143,8 @@ def _build(source, compress: CompressSpec, partial: Path, fingerprint: str | Non
     for candidate in candidates:
         note(f"measuring {candidate.name}")
         row, path = measure(source, candidate, scratch, baseline=base_row)
+        if candidate.method == "prune-structured":
+            _note_speed_warnings(row, base_path, path)
         rows.append(row)
         paths.append(path)
     note(f"timing {len(paths)} models interleaved at batch 1 and 64")
@@ -162,6 +164,14 @@ def _build(source, compress: CompressSpec, partial: Path, fingerprint: str | Non
     }
     atomic_write_json(partial / COMPRESS_FILE, table)
     return table
+
+
+def _note_speed_warnings(row: dict[str, Any], baseline: Path, pruned: Path) -> None:
+    from honed.compress.graph_check import speed_warnings
+
+    warning = speed_warnings(baseline, pruned, row["settings"].get("round_to"))
+    if warning:
+        row["note"] = "; ".join(filter(None, [row["note"], warning]))
 
 
 def _swap(partial: Path, final: Path) -> None:

@@ -126,8 +126,8 @@ def iterative_prune(model: nn.Module, data=None, *, method: Literal["magnitude",
                     input_shape: Sequence[int] | None = None, train=None, seed: int = 0,
                     augment=None, callbacks: Sequence[Callback] = (),
                     round_to: int | None = None,
-                    check: Callable[[nn.Module], tuple[float, bool]] | None = None
-                    ) -> PruneOutcome:
+                    check: Callable[[nn.Module], tuple[float, bool]] | None = None,
+                    teacher: nn.Module | None = None) -> PruneOutcome:
     """Prune ``model`` to ``amount`` in ``steps`` rounds, fine-tuning after each one.
 
     Args:
@@ -148,6 +148,8 @@ def iterative_prune(model: nn.Module, data=None, *, method: Literal["magnitude",
         check: ``model -> (validation metric, within budget)``, called after each round; the
             first round out of budget ends the pruning, keeping the round before it (a first
             round out of budget is kept, and ``stopped`` says so).
+        teacher: fine-tune by distillation from this model (a copy of the unpruned one; its
+            parameters are frozen), with distillation's defaults (T = 2, alpha = 0.5).
     """
     amount = check_amount(amount)
     if steps < 1:
@@ -179,7 +181,8 @@ def iterative_prune(model: nn.Module, data=None, *, method: Literal["magnitude",
         if finetune_epochs:
             tuned, history = _finetune(model, data, train=train, epochs=finetune_epochs,
                                        seed=seed + round_index, augment=augment,
-                                       keep_zeros=method == "magnitude", callbacks=callbacks)
+                                       keep_zeros=method == "magnitude",
+                                       callbacks=_with_teacher(callbacks, teacher))
             if tuned is not model:  # EMA's average: into the model the pruner holds
                 model.load_state_dict(tuned.state_dict())
             model.eval()
@@ -197,6 +200,17 @@ def iterative_prune(model: nn.Module, data=None, *, method: Literal["magnitude",
     outcome.model = model
     outcome.reached = removed
     return outcome
+
+
+def _with_teacher(callbacks: Sequence[Callback], teacher: nn.Module | None) -> list[Callback]:
+    if teacher is None:
+        return list(callbacks)
+    from honed.compress.distill import Distill
+    from honed.spec.schema import DistillSpec
+
+    defaults = DistillSpec.model_fields
+    return [*callbacks, Distill(teacher, temperature=defaults["temperature"].default,
+                                alpha=defaults["alpha"].default)]
 
 
 def _finetune(model: nn.Module, data, *, train, epochs: int, seed: int, augment,

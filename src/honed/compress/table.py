@@ -110,6 +110,23 @@ def time_rows(source: Source, rows: list[dict[str, Any]], paths: list[Path], *,
     for row in rows:
         row["latency_ms"], row["speedup"] = latency_and_speedup(samples, row["name"],
                                                                 rows[0]["name"])
+    _offer_faster_int8(rows)
+
+
+def _offer_faster_int8(rows: list[dict[str, Any]]) -> None:
+    """int8 is offered only where it beats the float model it came from at batch 1 or 64
+    (ratios of ratios: each speed-up is against the same baseline, in the same rounds)."""
+    by_name = {row["name"]: row for row in rows}
+    for row in rows[1:]:
+        source = by_name.get((row["settings"] or {}).get("from", ""))
+        if row["kind"] != "onnx" or source is None or not row["kept"]:
+            continue
+        gains = {key: row["speedup"][key] / source["speedup"][key] for key in row["speedup"]}
+        if max(gains.values()) < 1:
+            row["kept"] = False
+            row["note"] = (f"not kept: slower than its float model ({source['name']}) on this "
+                           f"machine: {gains['batch1']:.2f}x at batch 1, "
+                           f"{gains['batch64']:.2f}x at batch 64")
 
 
 def write_variant(folder: Path, source: Source, candidate: Candidate, row: dict[str, Any]) -> None:

@@ -321,10 +321,12 @@ class PruneSpec(_Section):
 
 
 class QuantizeSpec(_Section):
-    """int8 quantization of the exported ONNX model with ONNX Runtime."""
+    """int8 quantization of the exported ONNX model with ONNX Runtime: static QDQ (calibrated
+    on training rows, per-channel weights) by default; dynamic int8 ran 4-13x slower than fp32
+    on the digits CNN."""
 
     method: Literal["int8", "dynamic", "static"] = "int8"  # dynamic/static also set ``mode``
-    mode: Literal["dynamic", "static"] = "dynamic"
+    mode: Literal["dynamic", "static"] = "static"
     calibration: Literal["minmax", "entropy", "percentile"] = "minmax"  # static only
     samples: Annotated[int, Field(ge=1, le=1 << 20)] = 256  # calibration rows from train
     per_channel: bool = True
@@ -366,7 +368,7 @@ class CompressSearchSpec(_Section):
         default=["none", "magnitude", "structured"], min_length=1)
     amount: _two(Fraction) = [0.2, 0.8]
     quantize: list[Literal["none", "dynamic", "static"]] = Field(
-        default=["none", "dynamic"], min_length=1)
+        default=["none", "static"], min_length=1)
     width: list[Annotated[float, Field(gt=0.0, le=4.0)]] = Field(
         default=[0.25, 0.5, 1.0], min_length=1)  # student hidden/channels x this (distill)
     temperature: _two(PositiveFloat) = [1.0, 8.0]

@@ -39,7 +39,18 @@ def test_every_variant_is_measured_written_and_loadable(digits_run):
     names = [row["name"] for row in table["variants"]]
     assert names == ["structured-50", "student-alone", "distilled", "int8-dynamic",
                      "structured-50+int8-dynamic", f"{student}+int8-dynamic"]
-    assert list_variants(digits_run) == [name for name in names if name != other]
+    # int8 is written only where it beat its float model in the interleaved rounds: which
+    # way that went depends on the machine, so both outcomes are checked for consistency
+    assert list_variants(digits_run) == [row["name"] for row in table["variants"]
+                                         if row["kept"]]
+    int8_rows = [row for row in table["variants"] if row["kind"] == "onnx"]
+    for row in int8_rows:
+        assert row["kept"] == (digits_run / "compress" / row["name"]).is_dir()
+        source = report.row(row["settings"]["from"])
+        gains = [row["speedup"][k] / source["speedup"][k] for k in ("batch1", "batch64")]
+        assert row["kept"] == (max(gains) >= 1) or not source["kept"]
+        if not row["kept"] and source["kept"]:
+            assert row["note"].startswith("not kept: slower than its float model")
     base = table["baseline"]
     for row in table["variants"]:
         assert set(row) >= {"name", "kind", "method", "settings", "test", "drop", "parameters",
@@ -56,12 +67,13 @@ def test_every_variant_is_measured_written_and_loadable(digits_run):
     assert variant.kind == "torch" and variant.module.features[0].out_channels < 8
     assert (variant.folder / "model" / "preprocess.json").is_file()
     assert (load_variant(digits_run, student).folder / "spec.yaml").is_file()
-    int8 = load_variant(digits_run, "int8-dynamic")
-    assert int8.kind == "onnx" and int8.module is None and int8.onnx_path.is_file()
-    assert (int8.folder / "model.json").is_file() and (int8.folder / "preprocess.json").is_file()
-    student_int8 = json.loads((digits_run / "compress" / f"{student}+int8-dynamic" /
-                               "model.json").read_text())
-    assert student_int8["family"] == "mlp" and student_int8["knobs"]["hidden"] == 16
+    for row in int8_rows:
+        if row["kept"]:
+            int8 = load_variant(digits_run, row["name"])
+            assert int8.kind == "onnx" and int8.module is None and int8.onnx_path.is_file()
+            assert (int8.folder / "preprocess.json").is_file()
+            record = json.loads((int8.folder / "model.json").read_text())
+            assert record["family"] == ("mlp" if row["name"].startswith(student) else "cnn")
     assert not list(digits_run.glob(".compress*"))  # no temp folders left
     assert table["chosen"] == choose(base, table["variants"])  # see the next test for a choice
 

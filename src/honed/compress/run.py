@@ -150,7 +150,7 @@ def _build(source, compress: CompressSpec, partial: Path, fingerprint: str | Non
     note(f"timing {len(paths)} models interleaved at batch 1 and 64")
     time_rows(source, [base_row, *rows], paths, timing=timing)
     for candidate, row in zip(candidates, rows, strict=True):
-        if candidate.kept:
+        if row["kept"]:  # timing may have dropped an int8 model slower than its float one
             write_variant(partial / candidate.name, source, candidate, row)
     shutil.rmtree(scratch, ignore_errors=True)
     max_drop = source.max_drop

@@ -24,9 +24,12 @@ def test_search_keeps_the_feasible_pareto_set_as_ready_variants(wine_run, sample
     # the prune section builds its own variant, and sets the search's fine-tuning
     assert names == ["magnitude-50", *(f"search-{t['number']:03d}" for t in pareto)]
     for row in report.table["variants"][1:]:
+        assert set(row["settings"]) >= {"prune", "quantize", "trial", "val"}
+        if not row["kept"]:  # int8 slower than its float model here: shown, not offered
+            assert row["note"].startswith("not kept: slower than its float model")
+            continue
         variant = load_variant(wine_run, row["name"])
         assert (variant.module is not None) == (row["kind"] == "torch")
-        assert set(row["settings"]) >= {"prune", "quantize", "trial", "val"}
 
 
 def test_search_over_distillation_settings(wine_run):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -59,8 +62,8 @@ def test_stages_run_in_order_and_are_skipped_when_done(tmp_path):
 def test_default_stages_run_in_pipeline_order():
     from honed.pipeline import default_stages
 
-    assert [s.name for s in default_stages()] == ["tune", "refit", "test", "compress", "export",
-                                                  "report"]
+    assert [s.name for s in default_stages()] == ["tune", "refit", "test", "explain",
+                                                  "compress", "export", "report"]
     assert [type(s) for s in default_stages()][:3] == [Tune, Refit, Test]
 
 
@@ -123,3 +126,26 @@ def test_a_study_without_a_complete_trial_has_nothing_to_refit(tmp_path):
     study.add_trial(create_trial(state=TrialState.FAIL, params={}, distributions={}))
     with pytest.raises(HonedError, match="no complete trial"):
         refit_plan(ctx)
+
+
+def test_a_resumed_run_removes_the_temp_files_of_killed_writers_only(tmp_path):
+    ctx = context(tmp_path)
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    dead = int(gone.stdout)  # a process that has ended
+    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"],
+                            stdin=subprocess.DEVNULL)
+    try:
+        folder = ctx.run.root / "model"
+        folder.mkdir(parents=True)
+        stale = folder / f".weights.safetensors.{dead}.k2j4_x9a.tmp"
+        writing = folder / f".weights.safetensors.{live.pid}.a8b7c6d5.tmp"
+        other = folder / ".draft.tmp"
+        for path in (stale, writing, other):
+            path.write_bytes(b"x")
+        run_pipeline(ctx, [Recorder("a", [])])
+        assert not stale.exists()
+        assert writing.exists() and other.exists()
+    finally:
+        live.kill()
+        live.wait()

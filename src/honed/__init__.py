@@ -33,6 +33,7 @@ _LAZY = {
     "predict_file": "honed.serve",
     "write_report": "honed.report",
     "diagnose": "honed.report",
+    "explain_run": "honed.explain",
 }
 
 __all__ = ["__version__", *_LAZY]

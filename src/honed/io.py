@@ -1,19 +1,30 @@
 """Atomic file writes: a temp file in the same folder, fsync, then rename.
 
-A crash at any moment leaves either the old file or the new one, never half of one.
+A crash at any moment leaves either the old file or the new one, never half of one. A kill
+between the temp file's creation and the rename leaves the temp file behind; its name
+(``.NAME.PID.RANDOM.tmp``) holds the writer's process id, so that
+:func:`remove_stale_temp_files` can tell a dead writer's leftover from a live writer's file.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "append_line",
-           "read_lines"]
+           "read_lines", "remove_stale_temp_files"]
+
+#: ``.NAME.PID.RANDOM.tmp``; before the process id was in it, ``.NAME.RANDOM.tmp``
+_TEMP_NAME = re.compile(r"^\.(?P<target>.+?)(?:\.(?P<pid>\d+))?\.[a-z0-9_]{8}\.tmp$")
+#: a temp file without a process id is a dead writer's once it has not changed for this long
+_UNNAMED_STALE_SECONDS = 3600.0
 
 
 def _file_mode() -> int:
@@ -29,7 +40,8 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, creating parent folders."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
+                               suffix=".tmp")
     try:
         # mkstemp makes the file 0600; give it the mode a plain open() would (a report or a
         # bundle is meant to be read by others)
@@ -81,6 +93,54 @@ def read_lines(path: str | os.PathLike) -> list[dict[str, Any]]:
         except ValueError:
             continue
     return out
+
+
+def remove_stale_temp_files(folder: str | os.PathLike, *, recursive: bool = True,
+                            target: str | None = None) -> list[Path]:
+    """Delete the temp files that killed writers of :func:`atomic_write_bytes` left in ``folder``.
+
+    A temp file is stale when the process named in it no longer runs on this machine (a temp
+    file written before names held a process id: when unchanged for an hour). Other files, and
+    the temp files of live writers, are left alone.
+
+    Args:
+        folder: where to look (a missing folder is fine).
+        recursive: look in subfolders too.
+        target: only the temp files of this file name (e.g. ``last.safetensors``).
+
+    Returns:
+        The files deleted.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        return []
+    pattern = f".{glob.escape(target)}.*.tmp" if target else ".*.tmp"
+    removed = []
+    for path in folder.rglob(pattern) if recursive else folder.glob(pattern):
+        match = _TEMP_NAME.match(path.name)
+        if match is None or (target is not None and match["target"] != target):
+            continue
+        try:
+            if _is_stale(match["pid"], path):
+                path.unlink()
+                removed.append(path)
+        except OSError:  # gone already (another cleaner), or not ours to delete
+            continue
+    return removed
+
+
+def _is_stale(pid: str | None, path: Path) -> bool:
+    if pid is None:
+        return time.time() - path.stat().st_mtime > _UNNAMED_STALE_SECONDS
+    if int(pid) == os.getpid():
+        return False  # this process may be writing it in another thread
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError, ValueError):
+        return False  # alive under another user, or not a process id at all
+    return False
 
 
 def _json_default(value: Any) -> Any:

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from honed.errors import UserInputError
+from honed.io import remove_stale_temp_files
 from honed.rundir import RunDir
 from honed.spec.schema import SearchSpec
 from honed.spec.template import SpecTemplate
@@ -142,9 +143,9 @@ class StageReport:
 
 def default_stages() -> list[Stage]:
     """The stages of ``honed run``, in order; later stages are appended here."""
-    from honed.stages import Compress, Export, Refit, Report, Test, Tune
+    from honed.stages import Compress, Explain, Export, Refit, Report, Test, Tune
 
-    return [Tune(), Refit(), Test(), Compress(), Export(), Report()]
+    return [Tune(), Refit(), Test(), Explain(), Compress(), Export(), Report()]
 
 
 def run_pipeline(context: RunContext, stages: Sequence[Stage] | None = None) -> list[StageReport]:
@@ -158,6 +159,8 @@ def run_pipeline(context: RunContext, stages: Sequence[Stage] | None = None) -> 
         One report per stage, in order.
     """
     _check_ours(context.run)
+    # the leftovers of writes that a kill cut short (each stage's own output stays as it was)
+    remove_stale_temp_files(context.run.root)
     reports = []
     for stage in default_stages() if stages is None else stages:
         if not stage.enabled(context):

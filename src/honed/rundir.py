@@ -1,4 +1,4 @@
-"""The run directory layout (DESIGN.md), in one place for every stage."""
+"""The run directory layout (docs/getting-started.md lists it), in one place for every stage."""
 
 from __future__ import annotations
 

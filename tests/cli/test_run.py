@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
 from pathlib import Path
 
 import optuna
@@ -203,3 +204,42 @@ def test_refuses_a_run_dir_that_honed_train_made(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "did not make" in err[0]
     assert not (run / "study").exists()
+
+
+@pytest.fixture
+def honed_process(tmp_path):
+    """``honed`` commands as real processes, killed at teardown (see tests/search/conftest)."""
+    from tests.search.conftest import Honed
+
+    folder = tmp_path / "processes"
+    folder.mkdir()
+    runner = Honed(folder)
+    yield runner
+    runner.stop()
+
+
+def test_ctrl_c_during_a_trial_exits_130_without_a_traceback_and_keeps_the_trial(
+        tmp_path, honed_process):
+    from optuna.trial import TrialState
+
+    from honed.search.retry import INTERRUPTED_ATTR
+    from tests.search.test_crash_safety import running_with_epochs, trials_of, wait_for
+
+    spec = write_spec(tmp_path).read_text().replace("epochs: 3", "epochs: 5000")
+    (tmp_path / "spec.yaml").write_text(spec)
+    run = tmp_path / "run"
+    url = f"sqlite:///{run / 'study' / 'study.db'}"
+    proc = honed_process.start("run", tmp_path / "spec.yaml", "--out", run, "--quiet")
+    wait_for("a trial in progress", lambda: running_with_epochs(url, "iris-run", epochs=1),
+             proc=proc, honed=honed_process)
+    proc.send_signal(signal.SIGINT)
+    code, err = honed_process.wait(proc, timeout=120)
+    assert code == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "run the same command to continue" in err
+    assert "stopped: interrupted, 0 of 3 trials in" in err
+    first, again = trials_of(url, "iris-run")
+    assert first.state == TrialState.FAIL and first.user_attrs[INTERRUPTED_ATTR] is True
+    assert again.state == TrialState.WAITING and again.params == first.params
+    best = json.loads((run / "study" / "best.json").read_text())
+    assert best["stop_reason"] == "interrupted"

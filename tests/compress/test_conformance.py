@@ -1,4 +1,4 @@
-"""Every shipped compressor keeps the output shape of every family it accepts (STYLE item 9)."""
+"""Conformance: every shipped compressor keeps the output shape of every family it accepts."""
 
 from __future__ import annotations
 

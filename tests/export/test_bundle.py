@@ -4,7 +4,9 @@ bundle or run dir refused with one BundleError / UserInputError and nothing writ
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 import sys
 import textwrap
 
@@ -15,8 +17,11 @@ import pytest
 from honed.errors import BundleError, ExportError, UserInputError
 from honed.export import export_bundle, ort_session, read_bundle, run_session
 from honed.export.card import file_sha256
+from honed.spec.validate import validate_point
 
-from .conftest import copy_of, tree
+from .conftest import SPEC, copy_of, tree
+
+SPEC_CSV = {**SPEC, "train": {"epochs": 1, "batch_size": 16}}
 
 
 def test_bundle_holds_model_preprocessing_and_card(bundled_run, trained_run):
@@ -77,12 +82,28 @@ def test_a_new_export_replaces_the_old_bundle(bundled_run, tmp_path):
     (lambda b: (b / "model.onnx").unlink(), "model.onnx is missing"),
     (lambda b: (b / "card.json").write_text("{not json"), "not valid JSON"),
     (lambda b: _edit_card(b, format="other"), "not a honed card"),
-    (lambda b: _edit_card(b, version=2), "card version 2"),
+    (lambda b: _edit_card(b, version=3), "card version 3"),
+    (lambda b: _edit_card(b, seal=False, task="regression"), "does not match its own "
+     "card_sha256"),
+    (lambda b: _edit_card(b, version=1, card_sha256=None), "card_sha256 .* older honed"),
+    (lambda b: _edit_card(b, task="regression"), "output.kind must be 'values'"),
+    (lambda b: _edit_card(b, task="ranking"), "task must be one of"),
+    (lambda b: _edit_card(b, class_names=["a", "b"]), "one name per output"),
+    (lambda b: _edit_card(b, input={"shape": [5]}), r"input_shape \[4\] differs"),
+    (lambda b: _edit_card(b, task="regression", class_names=None,
+                          output={"shape": [3], "kind": "values"}),
+     "is for a 'classification' model; card.json says 'regression'"),
+    (lambda b: _edit_preprocess(b, columns=None), "must list its input 'columns'"),
+    (lambda b: _edit_preprocess(b, columns=[{"name": "x"}]), r"columns\[0\] must have"),
+    (lambda b: _edit_preprocess(b, format="other"), "not a honed preprocessing recipe"),
     (lambda b: _edit_card(b, files={"model.onnx": "0" * 64}), "no sha256 for preprocess.json"),
     (lambda b: _edit_card(b, files=_files(b, **{"../metrics.json": "0" * 64})),
      "outside the bundle"),
 ], ids=["edited-preprocess", "edited-triton-config", "missing-model", "card-not-json",
-        "card-format", "card-version", "unlisted-preprocess", "listed-path-outside"])
+        "card-format", "card-version", "card-edited", "card-unsealed", "task-vs-output-kind",
+        "unknown-task", "class-count", "card-vs-preprocess-shape", "card-vs-preprocess-task",
+        "preprocess-no-columns", "preprocess-bad-column", "preprocess-format",
+        "unlisted-preprocess", "listed-path-outside"])
 def test_a_damaged_bundle_is_refused(bundled_run, tmp_path, damage, message):
     bundle = copy_of(bundled_run / "bundle", tmp_path)
     damage(bundle)
@@ -90,9 +111,24 @@ def test_a_damaged_bundle_is_refused(bundled_run, tmp_path, damage, message):
         read_bundle(bundle)
 
 
-def _edit_card(bundle, **changes):
-    card = json.loads((bundle / "card.json").read_text())
-    (bundle / "card.json").write_text(json.dumps({**card, **changes}))
+def _edit_card(bundle, seal=True, **changes):
+    """Change card.json; ``seal`` records its new sha256, as a deliberate editor would."""
+    from honed.export.card import card_sha256
+
+    card = {**json.loads((bundle / "card.json").read_text()), **changes}
+    card = {key: value for key, value in card.items() if value is not None or key not in (
+        "card_sha256",)}
+    if seal and "card_sha256" in card:
+        card["card_sha256"] = card_sha256(card)
+    (bundle / "card.json").write_text(json.dumps(card))
+
+
+def _edit_preprocess(bundle, **changes):
+    """Change preprocess.json and record its new sha256 in a sealed card."""
+    path = bundle / "preprocess.json"
+    recipe = {**json.loads(path.read_text()), **changes}
+    path.write_text(json.dumps({k: v for k, v in recipe.items() if v is not None}))
+    _rehash(bundle)
 
 
 def _files(bundle, **extra):
@@ -185,3 +221,28 @@ def test_a_model_that_fails_verification_writes_nothing(trained_run, tmp_path, m
         export_bundle(run)
     assert tree(run) == before
     sys.modules.pop("branchy_family", None)
+
+
+def test_a_bundle_names_no_local_path_and_its_folder_follows_the_umask(tmp_path):
+    from sklearn.datasets import load_iris
+
+    from honed.train.session import train_spec
+
+    data = tmp_path / "data"
+    data.mkdir()
+    load_iris(as_frame=True).frame.to_csv(data / "iris.csv", index=False)
+    spec = {**SPEC_CSV, "data": {"source": str(data / "iris.csv"), "target": "target"}}
+    run = tmp_path / "run"
+    train_spec(validate_point(spec), out_dir=run, progress=False)
+    folder = export_bundle(run)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o777 & ~mask  # as a plain mkdir makes it
+    assert {stat.S_IMODE(p.stat().st_mode) for p in folder.iterdir()} == {0o666 & ~mask}
+    for path in folder.rglob("*"):
+        if path.is_file() and path.suffix == ".json":
+            assert str(tmp_path) not in path.read_text(), path.name
+    bundle = read_bundle(folder)
+    assert bundle.preprocess["source"] == "iris.csv"
+    assert bundle.card["spec"]["data"]["source"] == "iris.csv"
+    assert bundle.preprocess["columns"][0]["name"] == "sepal length (cm)"

@@ -202,3 +202,17 @@ def test_already_set_compares_values_not_text():
     assert not already_set(spec, "train.optimizer.lr=1e-4")
     assert not already_set(spec, "train.clip={norm: 1.0, value: 2}")
     assert not already_set(spec, "model.dropout=0.2")  # not in the spec at all
+
+
+def test_a_model_at_chance_where_a_baseline_learns_is_told_to_train_longer(tmp_path):
+    # wine in 5 epochs of 2 batches: the MLP is still at chance, logistic regression is not
+    spec = tmp_path / "s.yaml"
+    spec.write_text("name: w\ndata: {source: 'builtin:wine'}\nmodel: {family: mlp, hidden: 16}\n"
+                    "train: {epochs: 5, monitor: val.accuracy}\n")
+    assert main(["train", str(spec), "--out", str(tmp_path / "r"), "--quiet"]) == 0
+    baselines = json.loads((tmp_path / "r" / "metrics.json").read_text())["baselines"]
+    assert baselines["best"] == "logistic" and baselines["beats_baseline"] is False
+    finding = checks(tmp_path / "r")["chance"]
+    assert finding.verdict.startswith("no learning yet") and "logistic" in finding.verdict
+    assert "do the features predict" not in finding.verdict
+    assert finding.changes == ["train.epochs=20", "train.optimizer.lr=auto"]

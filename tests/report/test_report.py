@@ -170,6 +170,31 @@ def test_report_of_a_regression_run(runs):
     assert "residuals" in found["evaluation"]
 
 
+def test_the_evaluation_shows_the_baselines_beside_the_model(runs):
+    for name, expected in (("healthy", ("majority", "logistic")), ("regression", ("mean", "ridge"))):
+        metrics = json.loads((runs[name] / "metrics.json").read_text())
+        report = metrics["baselines"]
+        found = sections(write_report(runs[name]).read_text())["evaluation"]
+        metric = report["compared_on"]["metric"]
+        assert "Baselines on the same prepared data" in found and f"val {metric}" in found
+        assert "<b>the model</b>" in found and all(f"<td>{b}</td>" in found for b in expected)
+        assert "best baseline" in found
+        # the finding box stands there exactly when the run says the model loses
+        assert ("does not beat" in found) == (report["beats_baseline"] is False)
+
+
+def test_a_model_that_loses_to_a_baseline_gets_a_finding_box(runs, tmp_path):
+    run = tmp_path / "run"
+    shutil.copytree(runs["healthy"], run)
+    metrics = json.loads((run / "metrics.json").read_text())
+    report = metrics["baselines"]
+    report.update(beats_baseline=False, best="logistic", best_value=0.99, model_value=0.5)
+    (run / "metrics.json").write_text(json.dumps(metrics))
+    found = sections(write_report(run).read_text())["evaluation"]
+    assert "the model does not beat the logistic baseline" in found
+    assert "of the model 0.5, of logistic 0.99" in found
+
+
 def test_report_of_a_compressed_and_exported_run(runs):
     page = runs["shipped"] / "report.html"  # honed run made it as its last stage
     found = sections(page.read_text())

@@ -131,7 +131,7 @@ def postgres_url(postgres_server):
     try:
         import psycopg2
     except ImportError:
-        _unavailable("psycopg2 is not installed (pip install 'honed[postgres]')")
+        _unavailable("psycopg2 is not installed (pip install -e '.[postgres]')")
 
     base = sqlalchemy.engine.make_url(postgres_server)
     name = f"honed_test_{uuid.uuid4().hex[:12]}"

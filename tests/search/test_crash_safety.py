@@ -21,7 +21,7 @@ from honed.search.study import counted_trials
 from honed.spec import load_spec
 from tests.search.conftest import descendants
 
-#: what the issue promises: no trial of a dead worker stays RUNNING longer than this
+#: docs/search.md promises about 12 s: no trial of a dead worker stays RUNNING longer than this
 STALE_LIMIT_SECONDS = 15
 
 SPEC = """\

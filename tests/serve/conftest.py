@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -82,16 +83,19 @@ def honed(*args, **kwargs) -> subprocess.CompletedProcess:
 class Server:
     """``honed serve`` in a subprocess on a free loopback port."""
 
-    def __init__(self, bundle: Path, *args: str, env: dict | None = None):
+    def __init__(self, bundle: Path, *args: str, env: dict | None = None, preexec_fn=None):
+        # the log goes to an unlinked file: a pipe nobody reads fills up, and then the
+        # server blocks on its next log line
+        self.stderr = tempfile.TemporaryFile("w+")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "honed.cli.main", "serve", str(bundle), "--port", "0",
              "--log-level", "warning", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, **(env or {})})
+            stdout=subprocess.PIPE, stderr=self.stderr, text=True,
+            env={**os.environ, **(env or {})}, preexec_fn=preexec_fn)
         line = self.process.stdout.readline()  # blocks until listening, or EOF on exit
         if "listening on" not in line:
             self.process.wait(30)
-            raise RuntimeError(f"server did not start: {line}{self.process.stderr.read()}")
+            raise RuntimeError(f"server did not start: {line}{self.log()}")
         self.url = line.split("listening on ", 1)[1].split()[0]
         self.port = int(self.url.rsplit(":", 1)[1])
 
@@ -100,8 +104,12 @@ class Server:
             self.process.terminate()
         code = self.process.wait(30)
         self.process.stdout.close()
-        self.process.stderr.close()
         return code
+
+    def log(self) -> str:
+        """What the server wrote to standard error so far."""
+        self.stderr.seek(0)
+        return self.stderr.read()
 
 
 @pytest.fixture(scope="module")
@@ -109,14 +117,15 @@ def start_server():
     """Start servers for a test module; all are stopped at its end."""
     started: list[Server] = []
 
-    def start(bundle: Path, *args: str, env: dict | None = None) -> Server:
-        server = Server(bundle, *args, env=env)
+    def start(bundle: Path, *args: str, env: dict | None = None, preexec_fn=None) -> Server:
+        server = Server(bundle, *args, env=env, preexec_fn=preexec_fn)
         started.append(server)
         return server
 
     yield start
     for server in started:
         server.stop()
+        server.stderr.close()
 
 
 def wait_until(check, timeout: float = 10.0) -> None:

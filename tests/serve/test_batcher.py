@@ -57,30 +57,41 @@ def test_max_batch_splits_calls_and_a_large_request_runs_alone():
 
 
 def test_a_full_queue_refuses_and_a_slow_call_times_out():
-    release = threading.Event()
+    entered, release = threading.Event(), threading.Event()
 
     def slow(payloads):
-        release.wait(5)
+        entered.set()
+        release.wait(60)
         return doubled(payloads)
 
     async def main():
         batcher = MicroBatcher(slow, max_batch=1, window_ms=0, max_queue=2, timeout_s=0.2)
         await batcher.start()
-        first = asyncio.ensure_future(batcher.submit([1], 1))  # runs, blocked in the thread
-        await asyncio.sleep(0.05)
+        first = asyncio.ensure_future(batcher.submit([1], 1))
+        await _until(entered.is_set)  # the worker is blocked in the runtime call
         queued = [asyncio.ensure_future(batcher.submit([i], 1)) for i in (2, 3)]
-        await asyncio.sleep(0.01)
+        await _until(lambda: batcher.queued_rows == 2)
         with pytest.raises(QueueFull):
             await batcher.submit([4], 1)
-        with pytest.raises(RequestTimeout):
-            await first
+        # nothing can finish while the runtime call blocks: all three time out
+        outcomes = await asyncio.gather(first, *queued, return_exceptions=True)
         release.set()
-        outcomes = await asyncio.gather(*queued, return_exceptions=True)
+        await _until(lambda: batcher.queued_rows == 0)  # the worker drops expired requests
+        after = await batcher.submit([5], 1)
         await batcher.close()
-        return outcomes
+        return outcomes, after, batcher.queued_rows
 
-    outcomes = run(main())
-    assert all(isinstance(o, (RequestTimeout, list)) for o in outcomes)
+    outcomes, after, left = run(main())
+    assert [type(o) for o in outcomes] == [RequestTimeout] * 3
+    assert after == [10] and left == 0
+
+
+async def _until(check, timeout: float = 30.0) -> None:
+    """Yield to the loop until ``check()`` holds (a generous deadline, not a sleep)."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.005)
 
 
 def test_errors_fail_only_their_request_and_close_drains():
@@ -92,12 +103,11 @@ def test_errors_fail_only_their_request_and_close_drains():
         await batcher.start()
         good = asyncio.ensure_future(batcher.submit([1], 1))
         bad = asyncio.ensure_future(batcher.submit(["x"], 1))
-        await asyncio.sleep(0)
-        start = time.perf_counter()
+        await _until(lambda: batcher.queued_rows == 2)
         await batcher.close()  # waits for the queued pair, although its window is still open
         with pytest.raises(BatcherClosed):
             await batcher.submit([3], 1)
-        return await good, await asyncio.gather(bad, return_exceptions=True), start
+        return await good, await asyncio.gather(bad, return_exceptions=True)
 
-    good, (bad,), _ = run(main())
+    good, (bad,) = run(main())
     assert good == [2] and isinstance(bad, ValueError)

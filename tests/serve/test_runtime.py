@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from honed.errors import BundleError, DataError
-from honed.export.card import file_sha256
+from honed.export.card import card_sha256, file_sha256
 from honed.serve.runtime import load_runtime, probe_model
 from tests.serve.conftest import honed
 
@@ -26,11 +26,17 @@ def copy_bundle(bundle, dest):
     return dest
 
 
-def rehash(folder):
-    """Record the current hashes in card.json, as a forger would."""
-    card = json.loads((folder / "card.json").read_text())
+def rehash(folder, **card_changes):
+    """Record the current hashes in card.json (and its own), as a forger would."""
+    card = {**json.loads((folder / "card.json").read_text()), **card_changes}
     card["files"] = {name: file_sha256(folder / name) for name in card["files"]}
+    card["card_sha256"] = card_sha256(card)
     (folder / "card.json").write_text(json.dumps(card))
+
+
+def edit_json(path, **changes):
+    value = {**json.loads(path.read_text()), **changes}
+    path.write_text(json.dumps({k: v for k, v in value.items() if v is not None}))
 
 
 def test_serving_path_never_imports_torch():
@@ -145,9 +151,28 @@ def test_a_hanging_model_load_times_out_in_the_child(tmp_path):
 
 def test_a_card_that_does_not_fit_the_model_is_refused(bundles, tmp_path):
     folder = copy_bundle(bundles["iris"], tmp_path / "b")
-    card = json.loads((folder / "card.json").read_text())
-    card["output"]["shape"] = [4]
-    card["class_names"].append("extra")
-    (folder / "card.json").write_text(json.dumps(card))
+    names = ["setosa", "versicolor", "virginica", "extra"]
+    edit_json(folder / "preprocess.json", class_names=names)
+    rehash(folder, output={"shape": [4], "kind": "logits"}, class_names=names)
     with pytest.raises(BundleError, match=r"output has shape \[2, 3\].*expects \[2, 4\]"):
         load_runtime(folder)
+
+
+@pytest.mark.parametrize("forge, message", [
+    (lambda b: rehash(b, task="regression", class_names=None,
+                      output={"shape": [3], "kind": "values"}),
+     "is for a 'classification' model; card.json says 'regression'"),
+    (lambda b: (edit_json(b / "card.json", task="regression")), "its own card_sha256"),
+    (lambda b: (edit_json(b / "preprocess.json", columns=None), rehash(b)),
+     "must list its input 'columns'"),
+], ids=["task-resealed", "task-edited", "no-columns"])
+def test_a_forged_card_or_recipe_is_one_line_and_exit_2(bundles, tmp_path, forge, message):
+    folder = copy_bundle(bundles["iris"], tmp_path / "b")
+    forge(folder)
+    (tmp_path / "in.csv").write_text(",".join(IRIS_ROW) + "\n" +
+                                     ",".join(map(str, IRIS_ROW.values())) + "\n")
+    for done in (honed("predict", folder, tmp_path / "in.csv", "--out", tmp_path / "p.csv"),
+                 honed("serve", folder, "--port", "0")):
+        assert done.returncode == 2 and message in done.stderr, done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1 and "listening" not in done.stdout
+    assert not (tmp_path / "p.csv").exists()

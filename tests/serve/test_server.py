@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import signal
 import socket
 import threading
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 from honed.serve.runtime import load_runtime
-from tests.serve.conftest import honed
+from tests.serve.conftest import honed, wait_until
 from tests.serve.test_runtime import IRIS_ROW
 
 
@@ -43,11 +43,13 @@ def test_predictions_equal_the_runtime_in_process(bundles, iris):
 
 
 def test_metadata_health_docs_and_metrics(iris):
+    assert post(iris, {"records": [IRIS_ROW]}).status_code == 200  # one to count
     meta = httpx.get(f"{iris.url}/v1/metadata").json()
     assert meta["task"] == "classification" and meta["class_names"][0] == "setosa"
     assert [c["name"] for c in meta["input"]["columns"]][0] == "sepal length (cm)"
     assert "accuracy" in meta["metrics"]["test"]
-    assert httpx.get(f"{iris.url}/health").json()["status"] == "ok"
+    health = httpx.get(f"{iris.url}/health")
+    assert health.json()["status"] == "ok" and "server" not in health.headers
     spec = httpx.get(f"{iris.url}/openapi.json").json()["paths"]["/v1/predict"]["post"]
     schema = spec["requestBody"]["content"]["application/json"]["schema"]
     assert {"records", "inputs"} <= set(schema["properties"])
@@ -65,21 +67,52 @@ def test_metadata_health_docs_and_metrics(iris):
     assert "honed_batch_rows_count" in samples and 'honed_errors_total{class="5xx"}' in samples
 
 
-def test_concurrent_requests_are_batched(iris):
+def _example(server) -> dict:
+    """The example request that /openapi.json documents for POST /v1/predict."""
+    spec = httpx.get(f"{server.url}/openapi.json").json()["paths"]["/v1/predict"]["post"]
+    return spec["requestBody"]["content"]["application/json"]["example"]
+
+
+def test_docs_work_offline_with_the_served_models_example(iris):
+    page = httpx.get(f"{iris.url}/docs")
+    assert page.status_code == 200 and "SwaggerUIBundle" in page.text
+    urls = re.findall(r"""(?:src|href|url)\s*[=:]\s*['"]([^'"]+)['"]""", page.text)
+    assert urls and all(url.startswith("/") for url in urls), urls  # nothing from a CDN
+    assert "//" not in "".join(urls)
+    for url in urls:
+        if url.startswith("/docs/assets/"):
+            asset = httpx.get(f"{iris.url}{url}")
+            assert asset.status_code == 200 and len(asset.content) > 1000, url
+    assert httpx.get(f"{iris.url}/docs/assets/..%2Fcore.py").status_code == 404
+    assert httpx.get(f"{iris.url}/redoc").status_code == 404
+    example = _example(iris)
+    assert list(example["records"][0]) == list(IRIS_ROW)  # the model's own columns
+    assert post(iris, example).status_code == 200
+
+
+def test_concurrent_requests_are_batched(bundles, start_server):
+    # a window that never ends by itself: the batch goes when 24 rows are queued, so the 24
+    # requests are one runtime call whatever the machine's load
+    server = start_server(bundles["iris"], "--max-batch", "24", "--batch-window-ms", "600000",
+                          "--timeout", "600")
+
     async def many():
-        async with httpx.AsyncClient(base_url=iris.url, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=server.url, timeout=120) as client:
             return await asyncio.gather(*(client.post("/v1/predict", json={"records": [
-                {**IRIS_ROW, "sepal length (cm)": 4 + i / 20}]}) for i in range(48)))
+                {**IRIS_ROW, "sepal length (cm)": 4 + i / 20}]}) for i in range(24)))
 
-    def batches():
-        text = httpx.get(f"{iris.url}/metrics").text
-        return float(next(line.split()[1] for line in text.splitlines()
-                          if line.startswith("honed_batch_requests_count")))
-
-    before = batches()
     answers = asyncio.run(many())
-    assert all(a.status_code == 200 for a in answers)
-    assert batches() - before < 48  # some runtime calls served several requests
+    assert [a.status_code for a in answers] == [200] * 24
+    assert _metric(server, "honed_batch_requests_count") == 1
+    assert _metric(server, 'honed_batch_requests_bucket{le="32.0"}') == 1
+    assert _metric(server, 'honed_batch_requests_bucket{le="16.0"}') == 0
+
+
+def _metric(server, name: str) -> float:
+    """One sample of the server's /metrics."""
+    text = httpx.get(f"{server.url}/metrics", timeout=30).text
+    return float(next(line.rsplit(" ", 1)[1] for line in text.splitlines()
+                      if line.rsplit(" ", 1)[0] == name))
 
 
 @pytest.mark.parametrize("body, loc", [
@@ -143,6 +176,9 @@ def test_image_arrays(bundles, start_server):
     expected = load_runtime(bundles["digits"], probe=False).predict(x).labels
     assert [p["class"] for p in answer.json()["predictions"]] == expected
     assert post(server, {"inputs": x[0].tolist()}).status_code == 200  # one sample, no batch axis
+    example = _example(server)
+    assert np.asarray(example["inputs"]).shape == (1, 1, 8, 8)  # the model's own shape
+    assert post(server, example).status_code == 200
     wrong = post(server, {"inputs": np.zeros((2, 1, 8, 7)).tolist()})
     assert wrong.status_code == 422 and wrong.json()["detail"][0]["loc"] == ["body", "inputs", 0]
     assert post(server, {"records": [{"a": 1}]}).status_code == 422
@@ -154,19 +190,27 @@ def test_image_arrays(bundles, start_server):
 
 
 def test_full_queue_is_503_and_slow_prediction_is_504(bundles, start_server):
-    # a long gathering window keeps the first request queued past its timeout
-    server = start_server(bundles["iris"], "--max-queue", "1", "--batch-window-ms", "400",
-                          "--timeout", "0.2", "--body-timeout", "0.3")
+    # a window that never ends by itself keeps the first request queued past its timeout
+    server = start_server(bundles["iris"], "--max-queue", "1", "--batch-window-ms", "600000",
+                          "--timeout", "0.5", "--body-timeout", "0.3")
 
     async def burst():
-        async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
-            return await asyncio.gather(*(client.post("/v1/predict",
-                                                      json={"records": [IRIS_ROW]})
-                                          for _ in range(6)))
+        async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
+            first = asyncio.ensure_future(client.post("/v1/predict",
+                                                      json={"records": [IRIS_ROW]}))
+            while _metric(server, "honed_queue_rows") < 1:  # the first one is queued
+                await asyncio.sleep(0.01)
+            rest = [await client.post("/v1/predict", json={"records": [IRIS_ROW]})
+                    for _ in range(3)]
+            return await first, rest
 
-    codes = sorted(a.status_code for a in asyncio.run(burst()))
-    assert 503 in codes and 504 in codes and set(codes) <= {503, 504}
-    assert post(server, {"records": [IRIS_ROW]}).headers.get("retry-after") in (None, "1")
+    first, rest = asyncio.run(burst())
+    assert first.status_code == 504 and "longer than 0.5 s" in first.json()["detail"]
+    assert "retry-after" not in first.headers
+    for answer in rest:  # the queue holds its one row until the window closes
+        assert answer.status_code == 503 and answer.headers["retry-after"] == "1"
+    assert _metric(server, 'honed_rejected_total{reason="queue_full"}') == 3
+    assert _metric(server, 'honed_rejected_total{reason="timeout"}') == 1
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as slow:
         slow.sendall(b"POST /v1/predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json"
                      b"\r\ncontent-length: 100\r\n\r\n{\"records\"")  # and then nothing
@@ -174,7 +218,8 @@ def test_full_queue_is_503_and_slow_prediction_is_504(bundles, start_server):
 
 
 def test_sigterm_finishes_the_request_in_flight(bundles, start_server):
-    server = start_server(bundles["iris"], "--batch-window-ms", "600")
+    # the request waits in a window that only the shutdown's drain ends
+    server = start_server(bundles["iris"], "--batch-window-ms", "600000", "--timeout", "600")
     result = {}
 
     def call():
@@ -182,10 +227,10 @@ def test_sigterm_finishes_the_request_in_flight(bundles, start_server):
 
     thread = threading.Thread(target=call)
     thread.start()
-    time.sleep(0.25)  # the request now waits in the batcher's window
+    wait_until(lambda: _metric(server, "honed_queue_rows") == 1, timeout=60)
     server.process.send_signal(signal.SIGTERM)
-    thread.join(30)
-    assert result["answer"].status_code == 200
+    thread.join(60)
+    assert not thread.is_alive() and result["answer"].status_code == 200
     assert server.stop() == 0
 
 
@@ -231,6 +276,10 @@ def test_regression_with_a_categorical_column(bundles, start_server, tmp_path):
     colour = next(c for c in meta["input"]["columns"] if c["name"] == "colour")
     assert meta["task"] == "regression" and sorted(colour["categories"]) == ["blue", "green",
                                                                             "red"]
+    example = _example(server)
+    assert list(example["records"][0]) == ["size", "colour"]
+    assert example["records"][0]["colour"] in colour["categories"]
+    assert post(server, example).status_code == 200
     rows = [{"size": 2.5, "colour": "red"}, {"size": 7, "colour": "violet"},  # unseen: zeros
             {"size": None, "colour": None, "price": 1.0}]  # imputed; the target is ignored
     answer = post(server, {"records": rows})
@@ -245,3 +294,13 @@ def test_regression_with_a_categorical_column(bundles, start_server, tmp_path):
     (tmp_path / "in.csv").write_text("size,colour\n2.5,red\n7,violet\n")
     written = predict_file(bundles["prices"], tmp_path / "in.csv", tmp_path / "out.json")
     np.testing.assert_allclose([r["value"] for r in written], values[:2], rtol=1e-5)
+
+
+def test_without_swagger_files_docs_is_a_plain_page_with_the_example(bundles):
+    from honed.serve.docs import _plain_page, request_example
+
+    runtime = load_runtime(bundles["prices"], probe=False)
+    example = request_example(runtime.metadata(), runtime.preprocess)
+    page = _plain_page("honed: prices", example, [("POST", "/v1/predict", "predictions")])
+    assert "<code>POST /v1/predict</code>" in page and "/openapi.json" in page
+    assert "&quot;colour&quot;: &quot;" in page and "http" not in page

@@ -1,6 +1,6 @@
 """``honed dashboard RUN_DIR | --storage URL [--host H] [--port P] [--token T]
 [--allow-writes]``: optuna-dashboard on a study, for a live view while workers run (optional
-extra: ``pip install 'honed[dashboard]'``), behind honed's guard (:mod:`honed.report.dashboard`)."""
+extra ``dashboard``: see honed.install), behind honed's guard (:mod:`honed.report.dashboard`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import argparse
 
 def add_parser(commands) -> None:
     parser = commands.add_parser(
-        "dashboard", help="open optuna-dashboard on a run's study (extra: honed[dashboard])",
+        "dashboard", help="open optuna-dashboard on a run's study (the dashboard extra)",
         description="Serve optuna-dashboard on the study of RUN_DIR (study/study.db) or of "
         "--storage URL; it updates live while honed tune or honed worker adds trials. It is "
         "read-only unless --allow-writes.")

@@ -1,7 +1,7 @@
 """``honed`` command line: parse arguments, dispatch to one module per command.
 
-Exit codes (DESIGN.md): 0 done; 2 bad input, one line naming what is wrong, nothing written;
-130 interrupted, state saved so the same command resumes; 1 anything else.
+Exit codes (docs/command-line.md): 0 done; 2 bad input, one line naming what is wrong,
+nothing written; 130 interrupted, state saved so the same command resumes; 1 anything else.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from honed.cli import (
     dashboard,
     doctor,
     evaluate,
+    explain,
     export,
     listing,
     lr_find,
@@ -34,7 +35,7 @@ from honed.cli import (
 __all__ = ["main", "build_parser"]
 
 COMMANDS = (run, train, tune, worker, study, validate, evaluate, compress, export, lr_find,
-            predict, serve, report, doctor, dashboard, listing)
+            predict, serve, report, doctor, dashboard, listing, explain)
 
 
 class OneLineParser(argparse.ArgumentParser):

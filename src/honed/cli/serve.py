@@ -27,7 +27,21 @@ def add_parser(commands) -> None:
                         help="per-request limit; past it the answer is 504 (default 10)")
     parser.add_argument("--body-timeout", type=float, default=10.0, metavar="SECONDS",
                         help="time allowed to receive a request body; past it 408 (default 10)")
+    parser.add_argument("--header-timeout", type=float, default=10.0, metavar="SECONDS",
+                        help="time allowed to send a request's headers; past it the "
+                        "connection is closed (default 10)")
+    parser.add_argument("--keep-alive", type=float, default=5.0, metavar="SECONDS",
+                        help="how long an idle connection stays open between requests "
+                        "(default 5)")
+    parser.add_argument("--max-connections", type=int, metavar="N",
+                        help="most connections open at once; beyond it 503 (default: 1024, "
+                        "or fewer to stay under the open-file limit)")
     parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads")
+    parser.add_argument("--explain", action="store_true",
+                        help="also answer POST /v1/explain: occlusion attributions of one "
+                        "record (off by default)")
+    parser.add_argument("--explain-timeout", type=float, default=5.0, metavar="SECONDS",
+                        help="per-request limit of /v1/explain; past it 504 (default 5)")
     parser.add_argument("--log-level", default="info",
                         choices=["critical", "error", "warning", "info", "debug"])
     parser.set_defaults(handler=run)
@@ -41,7 +55,9 @@ def run(args: argparse.Namespace) -> int:
     positive = {"--max-body": args.max_body, "--max-records": args.max_records,
                 "--max-batch": args.max_batch, "--max-queue": args.max_queue,
                 "--timeout": args.timeout, "--body-timeout": args.body_timeout,
-                "--threads": args.threads}
+                "--header-timeout": args.header_timeout, "--keep-alive": args.keep_alive,
+                "--max-connections": args.max_connections, "--threads": args.threads,
+                "--explain-timeout": args.explain_timeout}
     for flag, value in positive.items():
         if value is not None and value <= 0:
             raise UserInputError(f"{flag} must be positive; got {value}")
@@ -50,7 +66,10 @@ def run(args: argparse.Namespace) -> int:
     settings = ServeSettings(token=args.token, max_body_bytes=args.max_body,
                              max_records=args.max_records, max_batch=args.max_batch,
                              window_ms=args.batch_window_ms, max_queue=args.max_queue,
-                             timeout_s=args.timeout, body_timeout_s=args.body_timeout)
+                             timeout_s=args.timeout, body_timeout_s=args.body_timeout,
+                             header_timeout_s=args.header_timeout, keep_alive_s=args.keep_alive,
+                             max_connections=args.max_connections, explain=args.explain,
+                             explain_timeout_s=args.explain_timeout)
     bare = args.host.strip("[]")
     host = f"[{bare}]" if ":" in bare else bare  # an IPv6 address in a URL
     serve(args.bundle, host=args.host, port=args.port, settings=settings,

@@ -10,6 +10,7 @@ from honed.cli.common import (
     add_spec_arguments,
     console,
     default_out,
+    err_console,
     load_template,
     search_options,
 )
@@ -30,7 +31,8 @@ def run(args: argparse.Namespace) -> int:
 
     template = load_template(args)
     outcome = tune(template, out_dir=default_out(args, template.default.name),
-                   **search_options(args))
+                   **search_options(args),
+                   note=lambda text: err_console.print(text, markup=False))
     show_study(outcome.study, console=console, top=5)
     console.print(f"study: {outcome.run_dir.root / 'study'}")
     return 0

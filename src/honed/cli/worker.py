@@ -70,7 +70,7 @@ def run(args: argparse.Namespace) -> int:
     study = load_study(setup.url, setup.name, pruner=setup.pruner(), raw_spec=template.raw)
     # seeded for the study's size: a continued study must not replay the first session's draws
     setup.use_sampler(study, index)
-    trials = args.trials or study.user_attrs.get(TARGET) or setup.search.trials
+    trials = setup.limit(args.trials or study.user_attrs.get(TARGET) or setup.search.trials)
     deadline = args.deadline
     if deadline is None and setup.search.timeout:
         deadline = time.time() + setup.search.timeout

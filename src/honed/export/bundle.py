@@ -3,25 +3,30 @@
 The bundle (format in :mod:`honed.export.card`) is written whole into a temporary folder inside
 the run dir, verified, read back with :func:`~honed.export.card.read_bundle`, and only then
 renamed into place; an older bundle is replaced after the new one passed. A model that fails
-verification leaves nothing behind.
+verification leaves nothing behind. The folder's mode follows the umask, as its files' do.
+
+A bundle is shipped to other machines, so it names no absolute path of the machine that made
+it: the data source (in preprocess.json and in the card's spec) and any other absolute path in
+the card's spec are reduced to their last component (``/home/me/data/prices.csv`` → ``prices.csv``).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import platform
 import shutil
-import tempfile
 import time
 import uuid
 from collections.abc import Sequence
 from importlib import metadata
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from honed.errors import UserInputError
+from honed.export.card import CARD_FORMAT, CARD_VERSION
 from honed.io import atomic_write_bytes, atomic_write_json
 
 if TYPE_CHECKING:
@@ -76,11 +81,15 @@ def export_bundle(run_dir: str | Path, *, variant: str | None = None,
     max_batch_size = int(max_batch_size or settings.get("max_batch_size") or 64)
     samples, where = verification_samples(source)
     root = Path(run_dir)
-    work = Path(tempfile.mkdtemp(prefix=".bundle.", suffix=".partial", dir=root))
+    work = root / f".bundle.{uuid.uuid4().hex[:12]}.partial"
+    work.mkdir()  # mode 0777 less the umask (mkdtemp's 0700 would survive the rename)
     try:
         card = _write_model(source, work, samples, opset=opset, exporter=exporter)
         card["verification"]["samples"] = where
-        atomic_write_bytes(work / "preprocess.json", source.preprocess_path.read_bytes())
+        preprocess = json.loads(source.preprocess_path.read_text(encoding="utf-8"))
+        # the source alone: elsewhere a value may be a column name that starts with a slash
+        preprocess["source"] = _without_local_paths(preprocess.get("source"))
+        atomic_write_json(work / "preprocess.json", preprocess)
         if "triton" in formats:
             from honed.export.triton import write_triton_repository
 
@@ -88,7 +97,7 @@ def export_bundle(run_dir: str | Path, *, variant: str | None = None,
                                     source.num_outputs, max_batch_size=max_batch_size)
         card = _card(source, card, formats=formats, max_batch_size=max_batch_size)
         card["files"] = _hashes(work)
-        atomic_write_json(work / "card.json", card)
+        _write_card(work / "card.json", card)
         from honed.export.card import read_bundle
 
         read_bundle(work)  # what was written is what a server will accept
@@ -128,7 +137,7 @@ def _card(source: ExportSource, fields: dict[str, Any], *, formats: Sequence[str
           max_batch_size: int) -> dict[str, Any]:
     preprocess_names = _class_names(source)
     card = {
-        "format": "honed.card", "version": 1,
+        "format": CARD_FORMAT, "version": CARD_VERSION,
         "name": source.spec.get("name") or "model",
         "task": source.task,
         "variant": source.variant,
@@ -138,7 +147,7 @@ def _card(source: ExportSource, fields: dict[str, Any], *, formats: Sequence[str
         "class_names": preprocess_names,
         "metrics": source.metrics,
         "parameters": source.parameters,
-        "spec": source.spec,
+        "spec": _without_local_paths(source.spec),
         **fields,
         "formats": list(dict.fromkeys(["onnx", *formats])),
         "versions": _versions(),
@@ -151,11 +160,33 @@ def _card(source: ExportSource, fields: dict[str, Any], *, formats: Sequence[str
 
 
 def _class_names(source: ExportSource) -> list[str] | None:
-    import json
-
     preprocess = json.loads(source.preprocess_path.read_text(encoding="utf-8"))
     names = preprocess.get("class_names") if isinstance(preprocess, dict) else None
     return None if names is None else [str(name) for name in names]
+
+
+def _write_card(path: Path, card: dict[str, Any]) -> None:
+    """Write ``card`` with its own sha256, computed over the card as JSON reads it back."""
+    from honed.export.card import CARD_HASH, card_sha256
+
+    atomic_write_json(path, card)
+    card = json.loads(path.read_text(encoding="utf-8"))
+    card[CARD_HASH] = card_sha256(card)
+    atomic_write_json(path, card)
+
+
+def _without_local_paths(value: Any) -> Any:
+    """``value`` with every absolute path (POSIX or Windows) cut to its last component."""
+    if isinstance(value, dict):
+        return {key: _without_local_paths(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_without_local_paths(item) for item in value]
+    if isinstance(value, str) and value and "\n" not in value:
+        for flavour in (PurePosixPath, PureWindowsPath):
+            path = flavour(value)
+            if path.is_absolute():
+                return path.name
+    return value
 
 
 def _hashes(folder: Path) -> dict[str, str]:

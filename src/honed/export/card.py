@@ -1,11 +1,18 @@
 """Reading a bundle back, torch-free: ``read_bundle(folder) -> Bundle``.
 
 A bundle is ``model.onnx``, ``preprocess.json`` and ``card.json``; the card records the sha256
-of every other file in the folder. :func:`read_bundle` checks everything a server relies on
-before it loads anything: the three files are there, the card is a honed card, every file it
-lists has the recorded hash, the model parses as ONNX without reading external data and any
-external data it names stays inside the bundle, and preprocess.json parses. Whatever fails is
-one :class:`~honed.errors.BundleError` naming the file and what is wrong with it.
+of every other file in the folder, and of itself (``card_sha256``: the sha256 of its own
+canonical JSON without that key). :func:`read_bundle` checks everything a server relies on
+before it loads anything: the three files are there, the card is a honed card whose own hash
+holds and whose fields have the right types and agree with each other, every file it lists has
+the recorded hash, the model parses as ONNX without reading external data and any external
+data it names stays inside the bundle, and preprocess.json is a honed recipe that agrees with
+the card (task, classes, input shape) and holds what serving reads (e.g. a table's
+``columns``). Whatever fails is one :class:`~honed.errors.BundleError` naming the file and what
+is wrong with it.
+
+The hashes catch damage and casual edits; they are no signature: whoever can rewrite the
+card can recompute them. Ship bundles over a channel you trust.
 """
 
 from __future__ import annotations
@@ -19,11 +26,14 @@ from typing import Any
 
 from honed.errors import BundleError
 
-__all__ = ["Bundle", "read_bundle", "file_sha256", "hash_files", "CARD_FORMAT", "CARD_VERSION",
-           "REQUIRED_FILES"]
+__all__ = ["Bundle", "read_bundle", "file_sha256", "hash_files", "card_sha256", "CARD_FORMAT",
+           "CARD_VERSION", "CARD_HASH", "REQUIRED_FILES", "TASKS"]
 
 CARD_FORMAT = "honed.card"
-CARD_VERSION = 1
+CARD_VERSION = 2  # 2: the card carries its own sha256
+CARD_HASH = "card_sha256"
+TASKS = ("classification", "regression", "forecasting")
+KINDS = ("table", "image", "sequence")
 MODEL_FILE, PREPROCESS_FILE, CARD_FILE = "model.onnx", "preprocess.json", "card.json"
 REQUIRED_FILES = (MODEL_FILE, PREPROCESS_FILE, CARD_FILE)
 
@@ -75,6 +85,15 @@ def hash_files(folder: str | os.PathLike) -> dict[str, str]:
     return {p.relative_to(folder).as_posix(): file_sha256(p) for p in files}
 
 
+def card_sha256(card: dict[str, Any]) -> str:
+    """The sha256 of ``card``'s canonical JSON (sorted keys, no spaces), without its own hash.
+
+    ``card`` must be as JSON reads it back (plain lists, dicts, str, numbers)."""
+    body = {key: value for key, value in card.items() if key != CARD_HASH}
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def read_bundle(folder: str | os.PathLike) -> Bundle:
     """Check the bundle in ``folder`` and return it.
 
@@ -106,6 +125,7 @@ def read_bundle(folder: str | os.PathLike) -> Bundle:
     _check_hashes(root, card["files"])
     _check_onnx(root, root / MODEL_FILE, card["files"])
     preprocess = _read_json(root / PREPROCESS_FILE)
+    _check_preprocess(root / PREPROCESS_FILE, preprocess, card)
     return Bundle(root, root / MODEL_FILE, card, preprocess)
 
 
@@ -128,6 +148,12 @@ def _check_card(root: Path, card: dict[str, Any]) -> None:
     if not isinstance(version, int) or version > CARD_VERSION:
         raise BundleError(f"{path} has card version {version!r}; this honed reads version "
                           f"{CARD_VERSION} (a newer honed wrote it?)")
+    if version < CARD_VERSION or CARD_HASH not in card:
+        raise BundleError(f"{path} records no {CARD_HASH} (card version {version}, written "
+                          "by an older honed); export the run again")
+    if card[CARD_HASH] != card_sha256(card):
+        raise BundleError(f"{path} does not match its own {CARD_HASH} (changed or damaged "
+                          "after export); export the run again")
     for key in ("task", "input", "output", "files"):
         if key not in card:
             raise BundleError(f"{path} lacks {key!r}")
@@ -145,6 +171,67 @@ def _check_card(root: Path, card: dict[str, Any]) -> None:
     for name in (MODEL_FILE, PREPROCESS_FILE):
         if name not in files:
             raise BundleError(f"{path} records no sha256 for {name}")
+    _check_outputs(path, card, outputs)
+
+
+def _check_outputs(path: Path, card: dict[str, Any], outputs: int) -> None:
+    """The task, the class names and the output kind agree: a card is read as a whole."""
+    task, names = card["task"], card.get("class_names")
+    if task not in TASKS:
+        raise BundleError(f"{path}: task must be one of {', '.join(TASKS)}; got {task!r}")
+    kind = (card["output"] or {}).get("kind") if isinstance(card["output"], dict) else None
+    expected = "logits" if task == "classification" else "values"
+    if kind != expected:
+        raise BundleError(f"{path}: output.kind must be {expected!r} for a {task} model; "
+                          f"got {kind!r}")
+    if task != "classification":
+        if names is not None:
+            raise BundleError(f"{path}: class_names must be null for a {task} model")
+        return
+    if (not isinstance(names, list) or not all(isinstance(n, (str, int)) for n in names)
+            or len(names) != outputs):
+        raise BundleError(f"{path}: class_names must list one name per output ({outputs}) "
+                          "for a classification model")
+
+
+def _check_preprocess(path: Path, preprocess: dict[str, Any], card: dict[str, Any]) -> None:
+    """preprocess.json is a honed recipe, agrees with the card, and holds what serving reads."""
+    if preprocess.get("format") != "honed.preprocess":
+        raise BundleError(f"{path} is not a honed preprocessing recipe (format is "
+                          f"{preprocess.get('format')!r}, expected 'honed.preprocess')")
+    kind = preprocess.get("kind")
+    if kind not in KINDS:
+        raise BundleError(f"{path}: kind must be one of {', '.join(KINDS)}; got {kind!r}")
+    for key in ("task", "input_shape"):
+        if key not in preprocess:
+            raise BundleError(f"{path} lacks {key!r}")
+    if preprocess["task"] != card["task"]:
+        raise BundleError(f"{path} is for a {preprocess['task']!r} model; card.json says "
+                          f"{card['task']!r}")
+    names = preprocess.get("class_names")
+    if (None if names is None else [str(n) for n in names]) != (
+            None if card.get("class_names") is None else [str(n) for n in card["class_names"]]):
+        raise BundleError(f"{path}: class_names {names} differ from card.json's "
+                          f"{card.get('class_names')}")
+    if preprocess["input_shape"] != card["input"]["shape"]:
+        raise BundleError(f"{path}: input_shape {preprocess['input_shape']} differs from "
+                          f"card.json's input.shape {card['input']['shape']}")
+    if not isinstance(preprocess.get("scaler"), dict):
+        raise BundleError(f"{path} lacks 'scaler' (an object)")
+    if kind == "table":
+        _check_columns(path, preprocess.get("columns"))
+
+
+def _check_columns(path: Path, columns: Any) -> None:
+    if not isinstance(columns, list) or not columns:
+        raise BundleError(f"{path}: a table model's recipe must list its input 'columns'; "
+                          f"got {type(columns).__name__ if columns is not None else 'none'}")
+    for i, column in enumerate(columns):
+        if (not isinstance(column, dict) or not isinstance(column.get("name"), str)
+                or column.get("type") not in ("numeric", "categorical")
+                or not isinstance(column.get("outputs"), list)):
+            raise BundleError(f"{path}: columns[{i}] must have a 'name', a 'type' (numeric or "
+                              "categorical) and 'outputs'")
 
 
 def _inside(root: Path, name: str) -> Path | None:

@@ -104,14 +104,15 @@ def dashboard_server(storage: str, *, host: str = "127.0.0.1", port: int = 8080,
         UserInputError: A host that is not loopback without a token, optuna-dashboard missing,
             or the address cannot be bound.
     """
+    from honed.install import install_hint
     from honed.serve.server import check_host
 
     check_host(host, token, env=TOKEN_ENV)
     try:
         from optuna_dashboard import wsgi
     except ImportError:
-        raise UserInputError("honed dashboard needs optuna-dashboard: pip install "
-                             "'honed[dashboard]'") from None
+        raise UserInputError("honed dashboard needs optuna-dashboard: "
+                             f"{install_hint('dashboard')}") from None
     app = DashboardGuard(wsgi(storage), token=token, allow_writes=allow_writes)
     address = host.strip("[]")
     try:

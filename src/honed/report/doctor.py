@@ -19,6 +19,7 @@ from honed.report.checks import (
     dead_units,
     early_stop,
     gradients,
+    importance,
     lr_high,
     lr_low,
     overfitting,
@@ -36,7 +37,8 @@ CHECKS: dict[str, Callable[[Evidence], Finding | None]] = {
     "lr_high": lr_high.check, "dead_units": dead_units.check, "gradients": gradients.check,
     "lr_low": lr_low.check, "early_stop": early_stop.check, "chance": chance.check,
     "overfitting": overfitting.check, "underfitting": underfitting.check,
-    "class_imbalance": class_imbalance.check, "search_bounds": search_bounds.check}
+    "class_imbalance": class_imbalance.check, "search_bounds": search_bounds.check,
+    "leakage": importance.leakage, "dead_inputs": importance.dead_inputs}
 
 _ROOTS = ("lr_high", "dead_units", "gradients", "lr_low", "early_stop")
 #: a finding that an earlier, kept finding explains is left out: a learning rate of 10 blows
@@ -48,7 +50,7 @@ _ROOTS = ("lr_high", "dead_units", "gradients", "lr_low", "early_stop")
 _EXPLAINED_BY = {"dead_units": ("lr_high",), "lr_low": ("lr_high", "dead_units", "gradients"),
                  "gradients": ("lr_high", "dead_units"), "chance": _ROOTS,
                  "underfitting": (*_ROOTS, "chance"), "early_stop": ("lr_high",),
-                 "class_imbalance": (*_ROOTS, "chance")}
+                 "class_imbalance": (*_ROOTS, "chance"), "dead_inputs": ("leakage",)}
 
 
 @dataclass

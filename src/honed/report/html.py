@@ -12,8 +12,10 @@ from pathlib import Path
 
 from honed.io import atomic_write_text
 from honed.report.evidence import Evidence, load_evidence
+from honed.report.explain_section import section as explain_section
 from honed.report.figures import (
     Section,
+    baselines,
     classification,
     compression,
     curves,
@@ -28,8 +30,8 @@ __all__ = ["write_report", "render_report", "SECTION_IDS", "REPORT_NAME"]
 
 REPORT_NAME = "report.html"
 #: the sections of every report, in page order (the Chromium test checks each id)
-SECTION_IDS = ("summary", "doctor", "curves", "study", "evaluation", "compression", "export",
-               "environment")
+SECTION_IDS = ("summary", "doctor", "curves", "study", "evaluation", "explain", "compression",
+               "export", "environment")
 
 
 def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Path:
@@ -57,7 +59,7 @@ def render_report(evidence: Evidence) -> str:
     builders: list[tuple[str, str, Callable[[Evidence], Section]]] = [
         ("summary", "Run summary", summary_section), ("doctor", "Doctor", _doctor),
         ("curves", "Learning curves", curves.section), ("study", "Search", study.section),
-        ("evaluation", "Evaluation", _evaluation),
+        ("evaluation", "Evaluation", _evaluation), ("explain", "Explanations", explain_section),
         ("compression", "Compression", compression.section),
         ("export", "Export", export.section), ("environment", "Environment", environment.section)]
     sections = [_safe(evidence, *item) for item in builders]
@@ -94,11 +96,13 @@ def _render(part: Section) -> str:
 def _evaluation(evidence: Evidence) -> Section:
     task = evidence.task
     if task == "classification":
-        return classification.section(evidence)
-    if task in ("regression", "forecasting"):
-        return regression.section(evidence)
-    return Section("evaluation", "Evaluation").lack(
-        "the task is unknown: metrics.json and history.jsonl are missing")
+        part = classification.section(evidence)
+    elif task in ("regression", "forecasting"):
+        part = regression.section(evidence)
+    else:
+        return Section("evaluation", "Evaluation").lack(
+            "the task is unknown: metrics.json and history.jsonl are missing")
+    return part.add(baselines.fragment(evidence.metrics or {}))
 
 
 def _doctor(evidence: Evidence) -> Section:

@@ -12,11 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 import optuna
+from optuna.trial import TrialState
 
+from honed.search.retry import FAIL_REASON_ATTR, dropped_trials
 from honed.search.space import choice_labels
 from honed.spec.space import Dimension, default_value, option_index
 
-__all__ = ["default_params", "enqueue_default", "DEFAULT_POINT_ATTR"]
+__all__ = ["default_params", "enqueue_default", "default_point_status", "describe_default_point",
+           "DEFAULT_POINT_ATTR"]
 
 #: study user attribute set once the default point was queued, so a continued study never
 #: queues it again (a queued trial that is interrupted is re-queued by the worker loop)
@@ -46,3 +49,32 @@ def enqueue_default(study: optuna.Study, dimensions: list[Dimension]) -> bool:
     study.enqueue_trial(default_params(dimensions), user_attrs={DEFAULT_POINT_ATTR: True})
     study.set_user_attr(QUEUED_ATTR, True)
     return True
+
+
+def default_point_status(study: optuna.Study) -> dict[str, Any] | None:
+    """What became of the default point: its last trial's number and state, and why.
+
+    ``state`` is a trial state's name, or ``DROPPED`` when its worker was killed too often to
+    try again (``why`` says so); a failed one gives its reason. None when it was never queued.
+    """
+    trials = [t for t in study.get_trials(deepcopy=False) if t.user_attrs.get(DEFAULT_POINT_ATTR)]
+    if not trials:
+        return None
+    ended = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
+    last = ended[0] if ended else trials[-1]  # a retry comes after the trial it retries
+    status: dict[str, Any] = {"trial": last.number, "state": last.state.name}
+    dropped = dropped_trials(study)
+    if last.number in dropped:
+        status.update(state="DROPPED", why=dropped[last.number])
+    elif last.state == TrialState.FAIL and last.user_attrs.get(FAIL_REASON_ATTR):
+        status["why"] = last.user_attrs[FAIL_REASON_ATTR]
+    return status
+
+
+def describe_default_point(status: dict[str, Any] | None) -> str | None:
+    """One line for a study that ended without evaluating its default point; None otherwise."""
+    if status is None or status["state"] in ("COMPLETE", "PRUNED", "FAIL"):
+        return None
+    why = status.get("why") or f"its last trial is {status['state']}"
+    return (f"the default point (trial {status['trial']}) was not evaluated: {why}; "
+            "honed train trains it alone")

@@ -10,9 +10,10 @@ import torch
 from torch import nn
 
 from honed.errors import UserInputError
-from honed.train.metrics import metrics_for_task
+from honed.train.metrics import metric_mode, metrics_for_task, parse_monitor
 
-__all__ = ["Objective", "parse_objectives", "measure_latency_ms", "model_size_mb", "MODEL_MEASURES"]
+__all__ = ["Objective", "parse_objectives", "study_objectives", "describe_objectives",
+           "measure_latency_ms", "model_size_mb", "MODEL_MEASURES"]
 
 MODEL_MEASURES = ("params", "latency_ms", "size_mb")
 
@@ -45,6 +46,25 @@ def parse_objectives(texts: list[str], task: str) -> list[Objective]:
                                  f"valid: {', '.join(valid)}")
         objectives.append(Objective(name, "minimize" if direction == "min" else "maximize"))
     return objectives
+
+
+def study_objectives(objectives: list[str] | None, monitor: str, task: str) -> list[Objective]:
+    """``search.objectives`` as written, or else the validation metric of ``train.monitor``.
+
+    A study ranks its trials the way their training picks its best epoch: a spec that monitors
+    accuracy or F1 is searched for accuracy or F1, not for the loss.
+    """
+    if objectives is not None:
+        return parse_objectives(objectives, task)
+    metric = parse_monitor(monitor, task)[1]
+    return parse_objectives([f"val.{metric}:{metric_mode(metric)}"], task)
+
+
+def describe_objectives(objectives: list[Objective], *, written: bool) -> str:
+    """One line saying what the study optimizes and where that came from."""
+    names = ", ".join(f"{o.name} ({o.mode})" for o in objectives)
+    source = "search.objectives" if written else "train.monitor"
+    return f"{'objectives' if len(objectives) > 1 else 'objective'}: {names}, from {source}"
 
 
 @torch.no_grad()

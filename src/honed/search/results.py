@@ -27,9 +27,9 @@ def best_trials(study: optuna.Study) -> list[FrozenTrial]:
     return [t for t in study.best_trials if t in complete]
 
 
-def write_results(study: optuna.Study, study_dir: Path, objectives: list[Objective]
-                  ) -> list[FrozenTrial]:
-    """Write trials.csv (every trial) and best.json; return the best trials."""
+def write_results(study: optuna.Study, study_dir: Path, objectives: list[Objective], *,
+                  extra: dict | None = None) -> list[FrozenTrial]:
+    """Write trials.csv (every trial) and best.json (with ``extra``); return the best trials."""
     frame = study.trials_dataframe(multi_index=False)
     if len(objectives) > 1 and not frame.empty:
         frame = frame.rename(columns={f"values_{i}": o.name for i, o in enumerate(objectives)})
@@ -41,6 +41,7 @@ def write_results(study: optuna.Study, study_dir: Path, objectives: list[Objecti
         "study": study.study_name,
         "objectives": [{"name": o.name, "direction": o.direction} for o in objectives],
         "trials": [_describe(t, objectives) for t in best],
+        **(extra or {}),
     })
     return best
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import math
+
 import optuna
 
 from honed.errors import UserInputError
 from honed.registry import Registry
 from honed.search.space import choice_labels
-from honed.spec.schema import SamplerSpec
+from honed.spec.schema import SamplerSpec, SearchSpec
 from honed.spec.space import Dimension, flatten
 
-__all__ = ["create_sampler", "list_samplers", "grid_space"]
+__all__ = ["create_sampler", "list_samplers", "grid_space", "grid_points", "trial_target"]
 
 _SAMPLERS: Registry = Registry("sampler")
 
@@ -99,3 +101,20 @@ def grid_space(dimensions: list[Dimension]) -> dict[str, list]:
     if not space:
         raise UserInputError("search.sampler grid: the spec has no search dimensions")
     return space
+
+
+def grid_points(search: SearchSpec, dimensions: list[Dimension]) -> int | None:
+    """The number of points of a grid search (``sampler: grid``); None for any other search."""
+    if search.sampler.name != "grid" or search.strategy != "default":
+        return None
+    return math.prod(len(values) for values in grid_space(dimensions).values())
+
+
+def trial_target(search: SearchSpec, dimensions: list[Dimension]) -> int:
+    """The trials a study runs: ``search.trials``, or a smaller grid's points, each once.
+
+    Optuna's grid sampler draws a visited point again once the grid is exhausted (and stops
+    only the ``optimize`` call it runs in, which honed makes one trial long).
+    """
+    points = grid_points(search, dimensions)
+    return search.trials if points is None else min(search.trials, points)

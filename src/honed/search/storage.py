@@ -2,7 +2,7 @@
 
 Heartbeats are on, so a worker killed mid-trial leaves a trial that the sweeper (see
 :mod:`honed.search.sweeper`) marks failed within ``HEARTBEAT + GRACE + SWEEP`` seconds; the
-retry callback then queues the same parameters once more.
+retry callback (:mod:`honed.search.retry`) then queues the same parameters once more.
 
 A SQLite study runs in write-ahead-log mode: each commit is one append and one fsync of
 ``study.db-wal`` instead of the rollback journal's create, write, fsync and delete; that was
@@ -18,9 +18,11 @@ import warnings
 from pathlib import Path
 
 import optuna
-from optuna.storages import RDBStorage, RetryHeartbeatStaleTrialCallback
+from optuna.storages import RDBStorage
 
 from honed.errors import UserInputError
+from honed.install import install_hint
+from honed.search.retry import RetryKilledTrial
 
 __all__ = ["open_storage", "settle", "check_storage", "sqlite_url", "safe_url",
            "HEARTBEAT_SECONDS", "GRACE_SECONDS", "CONNECT_TIMEOUT_SECONDS", "with_driver",
@@ -45,7 +47,7 @@ def sqlite_url(study_dir: Path) -> str:
 
 
 def open_storage(url: str, *, writer: bool = False) -> RDBStorage:
-    """An RDB storage with heartbeats and one retry of stale trials; unreachable → exit 2.
+    """An RDB storage with heartbeats and one retry of killed trials; unreachable → exit 2.
 
     ``writer``: the caller runs trials in it, so a SQLite file is switched to write-ahead-log
     mode; readers (``honed study show``, the report) leave the file as they found it.
@@ -55,8 +57,7 @@ def open_storage(url: str, *, writer: bool = False) -> RDBStorage:
         try:
             storage = RDBStorage(with_driver(url), engine_kwargs=engine,
                                  heartbeat_interval=HEARTBEAT_SECONDS, grace_period=GRACE_SECONDS,
-                                 heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(
-                                     max_retry=1))
+                                 heartbeat_stale_trial_callback=RetryKilledTrial())
             if writer:  # kept in the file: the first writer switches it for every later one
                 _sqlite_pragma(storage.engine, "journal_mode=WAL")
             return storage
@@ -197,7 +198,7 @@ def _engine_kwargs(url: str) -> dict:
 
 
 def _driver_error(url: str, exc: Exception) -> UserInputError:
-    hint = "pip install 'honed[postgres]'" if url.startswith("postgres") else "pip install pymysql"
+    hint = install_hint("postgres") if url.startswith("postgres") else "pip install pymysql"
     return UserInputError(f"storage {safe_url(url)} needs a database driver ({exc}): {hint}")
 
 

@@ -70,7 +70,23 @@ def create_or_load_study(url: str, name: str, objectives: list[Objective], *, sa
     elif mark != ours:
         raise UserInputError(f"study {name!r} in this storage was made by another spec; use the "
                              "same spec to continue it, or another --out / spec name")
+    _check_objectives(study, objectives)
     return study
+
+
+def _check_objectives(study: optuna.Study, objectives: list[Objective]) -> None:
+    """Refuse to continue a study for other objectives than it was made for.
+
+    The same spec can mean another objective: without ``search.objectives`` it follows
+    ``train.monitor``, where earlier versions of honed always took ``val.loss:min``.
+    """
+    made = [f"{n}:{'min' if d == optuna.study.StudyDirection.MINIMIZE else 'max'}" for n, d in
+            zip(study.user_attrs.get("honed.objectives", []), study.directions, strict=False)]
+    wanted = [f"{o.name}:{o.mode}" for o in objectives]
+    if made and made != wanted:
+        raise UserInputError(f"study {study.study_name!r} optimizes {', '.join(made)}, not "
+                             f"{', '.join(wanted)}; set search.objectives=[{','.join(made)}] to "
+                             "continue it, or use another --out")
 
 
 def load_study(url: str, name: str, *, sampler=None, pruner=None,

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -14,17 +15,22 @@ from rich.console import Console
 
 from honed.data import prepare_data
 from honed.errors import HonedError, UserInputError
-from honed.io import atomic_write_text
+from honed.io import atomic_write_text, remove_stale_temp_files
 from honed.rundir import RunDir
 from honed.search.auto_lr import expand_auto_lr
 from honed.search.coarse_to_fine import run_coarse_to_fine
-from honed.search.default_first import enqueue_default
+from honed.search.default_first import (
+    default_point_status,
+    describe_default_point,
+    enqueue_default,
+)
 from honed.search.objective import TrialObjective
-from honed.search.objectives import Objective, parse_objectives
+from honed.search.objectives import Objective, describe_objectives, study_objectives
 from honed.search.progress import StudyProgress
 from honed.search.pruners import create_pruner
 from honed.search.results import write_results
-from honed.search.samplers import create_sampler
+from honed.search.samplers import create_sampler, grid_points, trial_target
+from honed.search.stop import DeadlineNotice, describe_stop, stop_reason
 from honed.search.storage import STORAGE_VARIABLE, check_storage, open_storage, settle, sqlite_url
 from honed.search.study import TARGET, create_or_load_study, finished_count
 from honed.search.worker import stop_processes, work
@@ -48,6 +54,8 @@ class StudySetup:
     objectives: list[Objective]
     run: RunDir
     url: str
+    asked: int = 0  # search.trials as asked for; search.trials is a grid's points when fewer
+    grid_points: int | None = None  # a grid search's size
 
     @property
     def name(self) -> str:
@@ -83,6 +91,10 @@ class StudySetup:
         if sampler is not None:
             study.sampler = sampler
 
+    def limit(self, trials: int) -> int:
+        """``trials`` (a worker's --trials), at most a grid search's points."""
+        return trials if self.grid_points is None else min(trials, self.grid_points)
+
     def pruner(self):
         # with cross-validation a step is a fold, not an epoch (Hyperband's max_resource)
         steps = self.search.cv or self.template.default.train.epochs
@@ -114,12 +126,16 @@ def prepare_study(template: SpecTemplate, *, out_dir: str | Path, storage: str |
         raise UserInputError("search.workers > 1 runs trials in other processes, which cannot "
                              "see data handed in from Python; use 1 worker or a data file")
     task = prepare_data(spec.data, seed=spec.seed, base_dir=template.base_dir).task
-    objectives = parse_objectives(search.objectives, task)
+    objectives = study_objectives(search.objectives, spec.train.monitor, task)
     run = RunDir(out_dir)
     if search.storage:
         check_storage(search.storage)  # unreachable: one line, before anything is written
     url = search.storage or sqlite_url(run.root / "study")
-    setup = StudySetup(template, search, objectives, run, url)
+    asked = search.trials
+    # a grid with fewer points than trials runs each point once (the sampler check is below)
+    search = search.model_copy(update={"trials": trial_target(search, template.dimensions)})
+    setup = StudySetup(template, search, objectives, run, url, asked=asked,
+                       grid_points=grid_points(search, template.dimensions))
     setup.sampler()  # a grid over a continuous dimension fails here, before anything is written
     setup.pruner()
     return setup
@@ -127,14 +143,22 @@ def prepare_study(template: SpecTemplate, *, out_dir: str | Path, storage: str |
 
 def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = None,
          trials: int | None = None, timeout: float | None = None, workers: int | None = None,
-         progress: bool = True) -> TuneOutcome:
-    """Run (or continue) the study of ``template`` with ``workers`` processes on this machine."""
+         progress: bool = True, note: Callable[[str], None] | None = None) -> TuneOutcome:
+    """Run (or continue) the study of ``template`` with ``workers`` processes on this machine.
+
+    ``note`` prints one-line messages for people: the objective and where it came from, a
+    timeout reached while trials run, why the study stopped. ``study/best.json`` keeps the
+    last as ``stop_reason`` and ``wall_seconds`` (see :mod:`honed.search.stop`).
+    """
+    began = time.time()
+    note = note or (lambda text: None)
     # before the checks: a spec whose only dimension is lr: auto must count as a search, and
     # space.yaml and the fingerprint must hold the real range
     template = expand_auto_lr(template, run_dir=out_dir)
     setup = prepare_study(template, out_dir=out_dir, storage=storage, trials=trials,
                           timeout=timeout, workers=workers)
     search = setup.search
+    remove_stale_temp_files(setup.study_dir)  # what killed writes of trial files left
     setup.study_dir.mkdir(parents=True, exist_ok=True)
     study = create_or_load_study(setup.url, setup.name, setup.objectives, sampler=None,
                                  pruner=setup.pruner(), raw_spec=template.raw)
@@ -143,18 +167,44 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
         enqueue_default(study, setup.template.dimensions)
     study.set_user_attr(TARGET, search.trials)  # honed worker without --trials follows it
     atomic_write_text(setup.study_dir / "space.yaml", dump_yaml(template.raw))
+    note(describe_objectives(setup.objectives, written=search.objectives is not None))
     deadline = time.time() + search.timeout if search.timeout else None
-    with StudyProgress(study, search.trials, enabled=progress, deadline=deadline):
-        if search.workers > 1:
-            _run_workers(setup, deadline, template)
-        elif search.strategy == "coarse-to-fine":
-            run_coarse_to_fine(setup, study, deadline=deadline,
-                               console=Console(stderr=True, highlight=False) if progress else None)
-        else:
-            work(study, setup.objective(), trials=search.trials, deadline=deadline)
-    best = write_results(study, setup.study_dir, setup.objectives)
+    try:
+        with StudyProgress(study, search.trials, enabled=progress, deadline=deadline), \
+                DeadlineNotice(study, deadline, note):
+            if search.workers > 1:
+                _run_workers(setup, deadline, template)
+            elif search.strategy == "coarse-to-fine":
+                run_coarse_to_fine(setup, study, deadline=deadline, console=Console(
+                    stderr=True, highlight=False) if progress else None)
+            else:
+                work(study, setup.objective(), trials=search.trials, deadline=deadline)
+    except KeyboardInterrupt:
+        try:  # the trial in progress is queued again already; say so and keep the record
+            _finish(setup, study, "interrupted", began, note)
+        except Exception:  # a locked database must not hide the interruption
+            pass
+        raise
+    reason = stop_reason(study, trials=search.trials, grid_points=setup.grid_points,
+                         deadline=deadline)
+    best = _finish(setup, study, reason, began, note)
     settle(setup.url)
     return TuneOutcome(study=study, run_dir=setup.run, best=best)
+
+
+def _finish(setup: StudySetup, study: optuna.Study, reason: str, began: float,
+            note: Callable[[str], None]) -> list[optuna.trial.FrozenTrial]:
+    """Write trials.csv and best.json (with why the study stopped) and say why, once."""
+    wall = time.time() - began
+    default = default_point_status(study)
+    best = write_results(study, setup.study_dir, setup.objectives, extra={
+        "stop_reason": reason, "wall_seconds": round(wall, 3), "default_point": default})
+    note(describe_stop(reason, done=finished_count(study), trials=setup.search.trials,
+                       asked=setup.asked, wall_seconds=wall, timeout=setup.search.timeout))
+    missing = describe_default_point(default)
+    if missing and reason != "interrupted":
+        note(missing)
+    return best
 
 
 def worker_command(setup: StudySetup, template: SpecTemplate, *, threads: int,

@@ -8,15 +8,19 @@ must be there to run it.
 
 from __future__ import annotations
 
+import logging
 import random
 import subprocess
+import sys
 import time
+from collections.abc import Callable
 
 import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from honed.search.objective import CATCH, TrialObjective
+from honed.search.retry import FAIL_REASON_ATTR, INTERRUPTED_ATTR, requeue_interrupted
 from honed.search.study import SURPLUS, counted_trials, is_queued
 from honed.search.sweeper import StaleTrialSweeper
 from honed.train.threads import usable_cores  # re-exported: the search's callers use it here
@@ -28,22 +32,61 @@ __all__ = ["work", "usable_cores", "stop_processes", "WAIT_SECONDS"]
 WAIT_SECONDS = 1.0
 
 
+class _QuietFailures(logging.Filter):
+    """Drops Optuna's warnings about trials that honed describes itself.
+
+    A trial that failed for a known reason (:data:`CATCH`) is told in one line by the worker
+    loop and ends as NaN; an interrupted one is queued again and told by the command. Optuna
+    would add a warning each, with a traceback. A trial failing on any other error keeps
+    Optuna's warning and its traceback: that is a bug to see.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING or not str(record.msg).startswith("Trial "):
+            return True
+        error = record.exc_info[1] if record.exc_info else None
+        return " failed" not in str(record.msg) or not (
+            error is None or isinstance(error, KeyboardInterrupt))
+
+
+logging.getLogger("optuna.study._optimize").addFilter(_QuietFailures())
+
+
+def _say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
 class _Guarded:
     """The objective, refusing surplus trials and remembering the trial in progress."""
 
-    def __init__(self, objective: TrialObjective, trials: int):
-        self.objective, self.trials = objective, trials
+    def __init__(self, objective: TrialObjective, trials: int,
+                 say: Callable[[str], None] = _say):
+        self.objective, self.trials, self.say = objective, trials, say
         self.current: int | None = None  # storage id of the trial in progress
 
     def __call__(self, trial: optuna.Trial):
         self.current = trial._trial_id
         if _surplus(trial, self.trials):
             trial.set_user_attr(SURPLUS, True)
-            # NaN makes Optuna end it FAIL with a one-line warning (an error: a traceback)
-            nan = float("nan")
-            return nan if len(trial.study.directions) == 1 else (nan,) * len(
-                trial.study.directions)
-        return self.objective(trial)
+            return _nan(trial)  # Optuna ends it FAIL
+        try:
+            return self.objective(trial)
+        except KeyboardInterrupt:
+            # marked while still RUNNING: Optuna ends it FAIL, which shows no why
+            trial.set_user_attr(INTERRUPTED_ATTR, True)
+            raise
+        except CATCH as exc:
+            why = str(exc)
+            trial.set_user_attr(FAIL_REASON_ATTR, why)
+            # the first clause: what happened (the rest, advice, is in the user attribute)
+            self.say(f"trial {trial.number} failed: {why.split('; ')[0]}")
+            return _nan(trial)
+
+
+def _nan(trial: optuna.Trial) -> float | tuple[float, ...]:
+    """What makes Optuna end a trial FAIL without an exception (and so without a traceback)."""
+    nan, count = float("nan"), len(trial.study.directions)
+    return nan if count == 1 else (nan,) * count
 
 
 def work(study: optuna.Study, objective: TrialObjective, *, trials: int,
@@ -121,7 +164,10 @@ def _taken_over(study: optuna.Study, trial_id: int | None) -> bool:
 
 
 def _requeue(study: optuna.Study, trial_id: int | None) -> None:
-    """Queue the parameters of an interrupted trial again, so that it does not count."""
+    """Queue the parameters of an interrupted trial again, so that it does not count.
+
+    An interruption is not the trial's fault: no retry is spent (see :mod:`honed.search.retry`).
+    """
     if trial_id is None:
         return
     storage = study._storage
@@ -130,11 +176,11 @@ def _requeue(study: optuna.Study, trial_id: int | None) -> None:
         if frozen.user_attrs.get(SURPLUS):
             return
         if frozen.state == TrialState.RUNNING:  # interrupted inside Optuna, before its tell
+            storage.set_trial_user_attr(trial_id, INTERRUPTED_ATTR, True)
             storage.set_trial_state_values(trial_id, state=TrialState.FAIL)
             frozen = storage.get_trial(trial_id)
         if frozen.state == TrialState.FAIL:
-            # no retry limit: an interruption is not the trial's fault
-            RetryHeartbeatStaleTrialCallback(max_retry=None)(study, frozen)
+            requeue_interrupted(study, frozen)
     except Exception:  # a second Ctrl-C or a lost database: the sweeper covers RUNNING ones
         pass
 

@@ -3,8 +3,9 @@
 ``POST /v1/predict`` takes ``{"records": [{column: value, ...}, ...]}`` (table models) or
 ``{"inputs": [...]}`` (arrays of the model's input shape, or rows in column order for a
 table); ``GET /v1/metadata`` describes the model; ``GET /health`` and ``GET /metrics``
-(Prometheus text) serve operations; ``/docs`` and ``/openapi.json`` document it all. No
-endpoint takes a file path or a URL.
+(Prometheus text) serve operations; ``/docs`` (offline, see :mod:`honed.serve.docs`) and
+``/openapi.json`` document it all, with an example made from the served model. No endpoint
+takes a file path or a URL.
 """
 
 # no `from __future__ import annotations`: FastAPI reads the route annotations, and they
@@ -15,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .batcher import MicroBatcher
+from .docs import add_docs, request_example
 from .endpoint import PREDICT_PATH, PredictEndpoint
 from .limits import LimitsMiddleware
 from .metrics import MetricsMiddleware, ServeMetrics
@@ -35,6 +37,11 @@ class ServeSettings:
     max_queue: int = 2048
     timeout_s: float = 10.0
     body_timeout_s: float = 10.0
+    header_timeout_s: float = 10.0
+    keep_alive_s: float = 5.0
+    max_connections: int | None = None  # None: below the open-file limit, at most 1024
+    explain: bool = False  # POST /v1/explain (honed.serve.explain), off unless asked for
+    explain_timeout_s: float = 5.0
 
 
 def import_fastapi():
@@ -44,8 +51,9 @@ def import_fastapi():
         import uvicorn  # noqa: F401
     except ImportError:
         from honed.errors import UserInputError
+        from honed.install import install_hint
 
-        raise UserInputError("serving needs FastAPI and uvicorn: pip install honed[serve]"
+        raise UserInputError(f"serving needs FastAPI and uvicorn: {install_hint('serve')}"
                              ) from None
     return fastapi
 
@@ -87,9 +95,11 @@ def create_app(runtime, settings: ServeSettings | None = None, *,
         # /metrics already counts what matters
         options["telemetry"] = {"tracing": False, "metrics": False, "logs": False,
                                 "operation_spans": False}
-    app = fastapi.FastAPI(title=f"honed: {meta.get('name') or 'model'}", lifespan=lifespan,
+    title = f"honed: {meta.get('name') or 'model'}"
+    app = fastapi.FastAPI(title=title, lifespan=lifespan, docs_url=None, redoc_url=None,
                           version=str((meta.get("versions") or {}).get("honed", "")),
                           description="Predictions from a honed bundle.", **options)
+    example = request_example(meta, runtime.preprocess)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request, exc: RequestValidationError):
@@ -105,7 +115,8 @@ def create_app(runtime, settings: ServeSettings | None = None, *,
 
     @app.post(PREDICT_PATH, response_model=PredictResponse, responses=error_responses(),
               openapi_extra={"requestBody": {"required": True, "content": {
-                  "application/json": {"schema": PredictRequest.model_json_schema()}}}})
+                  "application/json": {"schema": PredictRequest.model_json_schema(),
+                                       "example": example}}}})
     async def predict(request: Request):
         """Predict classes and probabilities, or values, for records or arrays."""
         # the server answers this path in PredictEndpoint, in front of FastAPI; this route
@@ -131,6 +142,13 @@ def create_app(runtime, settings: ServeSettings | None = None, *,
         return PlainTextResponse(metrics.render(),
                                  media_type="text/plain; version=0.0.4; charset=utf-8")
 
+    if settings.explain:
+        from .explain import add_explain_route
+
+        add_explain_route(app, runtime, settings)
+    add_docs(app, title=title, example=example, paths=[
+        ("POST", PREDICT_PATH, "predictions"), ("GET", "/v1/metadata", "the model's inputs"),
+        ("GET", "/health", "liveness"), ("GET", "/metrics", "Prometheus text")])
     endpoint = PredictEndpoint(app, runtime, batcher, settings, metrics, meta.get("name"))
     wrapped = MetricsMiddleware(
         LimitsMiddleware(endpoint, max_body_bytes=settings.max_body_bytes, token=settings.token,

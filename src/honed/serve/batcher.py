@@ -111,6 +111,13 @@ class MicroBatcher:
         finally:
             timer.cancel()
 
+    def flush(self) -> None:
+        """Stop gathering: what is queued runs now, and later requests run as they come
+        (the server calls this when it starts shutting down)."""
+        self.window = 0.0
+        if self._full is not None:
+            _release(self._full)
+
     async def close(self) -> None:
         """Refuse new work, finish every queued request, then stop the worker."""
         self._closing = True

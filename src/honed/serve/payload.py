@@ -72,7 +72,7 @@ def check_inputs(inputs: Any, preprocess: Mapping[str, Any]) -> Any:
         shape = (len(preprocess["columns"]),)
     try:
         array = np.asarray(inputs, dtype=np.float64)
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, OverflowError):  # ragged, not numbers, or beyond float64
         array = None
     if array is not None and array.shape == shape:
         array = array[None]
@@ -115,6 +115,8 @@ def _first_bad_sample(inputs: Any, shape: tuple[int, ...]) -> tuple[list, str]:
     for i, sample in enumerate(inputs):
         try:
             got = np.asarray(sample, dtype=np.float64)
+        except OverflowError:
+            return ["body", "inputs", i], "holds a number too large for a float"
         except (ValueError, TypeError):
             return ["body", "inputs", i], f"must hold only numbers in nested arrays; {expected}"
         if got.shape != shape:

@@ -14,10 +14,8 @@ Scalar = float | int | str | bool | None
 class PredictRequest(BaseModel):
     """Inputs to predict: ``records`` by column name (tables) or ``inputs`` as arrays."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
-        {"records": [{"sepal length (cm)": 5.1, "sepal width (cm)": 3.5,
-                      "petal length (cm)": 1.4, "petal width (cm)": 0.2}]},
-        {"inputs": [[[0.0, 3.0, 14.0, 9.0, 0.0, 0.0, 0.0, 0.0]] * 8]}]})
+    # no fixed example here: the server documents one made from the model it serves
+    model_config = ConfigDict(extra="forbid")
 
     records: list[dict[str, Scalar]] | None = Field(
         None, description="Table models: one object per row, keys are the input columns "

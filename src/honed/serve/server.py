@@ -2,8 +2,12 @@
 
 - Binds 127.0.0.1 unless told otherwise; a host that is not loopback needs a token, since
   the API would otherwise be open to the network.
-- SIGTERM and Ctrl-C stop accepting connections, let in-flight requests finish (up to the
-  request timeout plus a margin), then drain the batcher and exit.
+- Connections are guarded below the app (:mod:`honed.serve.guard`): a request head must
+  arrive within ``--header-timeout``, at most ``--max-connections`` are open at once, and
+  repeated log lines are rate-limited (:mod:`honed.serve.lograte`).
+- SIGTERM and Ctrl-C stop accepting connections, end the batcher's gathering window, let
+  in-flight requests finish (up to the request timeout plus a margin), then drain the batcher
+  and exit.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from pathlib import Path
 from honed.errors import UserInputError
 
 from .app import ServeSettings, create_app, import_fastapi
+from .guard import default_max_connections, guarded_protocol
+from .lograte import rate_limit_logs
 
 __all__ = ["serve", "check_host", "TOKEN_ENV"]
 
@@ -70,13 +76,29 @@ def serve(bundle: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on",
                             access_log=False, server_header=False,
                             timeout_graceful_shutdown=int(settings.timeout_s) + 5,
-                            timeout_keep_alive=30)
+                            timeout_keep_alive=settings.keep_alive_s, http=_protocol(settings),
+                            backlog=_backlog(settings))
+    rate_limit_logs()  # after uvicorn's Config, which sets up its loggers
     server = _make_server(config, ready)
     # Everything loaded so far lives as long as the server: keep it out of the cyclic
     # collector's full passes, which otherwise stall every request for tens of milliseconds.
     gc.collect()
     gc.freeze()
     server.run(sockets=[sock])
+
+
+def _protocol(settings: ServeSettings) -> type:
+    """uvicorn's HTTP protocol (httptools when installed, else h11) with the guard."""
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    most = settings.max_connections or default_max_connections()
+    return guarded_protocol(AutoHTTPProtocol, header_timeout=settings.header_timeout_s,
+                            max_connections=most)
+
+
+def _backlog(settings: ServeSettings) -> int:
+    # asyncio accepts up to `backlog` connections in one go, before the guard sees them
+    return max(16, min(2048, (settings.max_connections or default_max_connections()) // 2))
 
 
 def _make_server(config, ready):
@@ -92,6 +114,13 @@ def _make_server(config, ready):
                 captured = getattr(self, "_captured_signals", None)
                 if isinstance(captured, list):
                     captured.clear()
+
+        async def shutdown(self, sockets=None):
+            # in-flight requests need not wait out a gathering window before the drain
+            batcher = getattr(self.config.app, "batcher", None)
+            if batcher is not None:
+                batcher.flush()
+            await super().shutdown(sockets)
 
         async def startup(self, sockets=None):
             await super().startup(sockets)

@@ -54,9 +54,9 @@ class RefitPlan:
 
     @property
     def fingerprint(self) -> str:
-        # compress and export settings shape later stages, not the model: changing them must
-        # not retrain it
-        spec = self.spec.model_dump(mode="json", exclude={"compress", "export"})
+        # compress, export and explain settings shape later stages, not the model: changing
+        # them must not retrain it
+        spec = self.spec.model_dump(mode="json", exclude={"compress", "export", "explain"})
         payload = {"mode": self.mode, "trial": self.trial_number, "epochs": self.epochs,
                    "spec": spec}
         text = json.dumps(payload, sort_keys=True, default=str)

@@ -11,7 +11,7 @@ __all__ = ["Report", "report_inputs"]
 #: what the report reads, relative to the run dir (folders: every file inside counts)
 _INPUTS = ("spec.yaml", "metrics.json", "history.jsonl", "probes.jsonl", "model",
            "study/study.db", "study/space.yaml", "study/best.json", "compress/compress.json",
-           "bundle")
+           "bundle", "explain/importance.json")
 
 
 def report_inputs(run_dir: Path) -> list[Path]:

@@ -14,9 +14,9 @@ class Tune(Stage):
     """Optuna study over the spec's dimensions; the test split is never read here.
 
     Done when the study in the run's storage was made by this spec and already holds
-    ``search.trials`` ended trials. A study cut short by ``search.timeout`` is not done, so the
-    next ``honed run`` gives it another ``timeout`` to reach ``trials``, exactly as
-    ``honed tune`` continues a study.
+    ``search.trials`` ended trials (a smaller grid: each of its points). A study cut short by
+    ``search.timeout`` is not done, so the next ``honed run`` gives it another ``timeout`` to
+    reach ``trials``, exactly as ``honed tune`` continues a study.
     """
 
     name = "tune"
@@ -26,6 +26,7 @@ class Tune(Stage):
 
     def done(self, context: RunContext) -> bool:
         from honed.search.results import best_trials
+        from honed.search.samplers import trial_target
         from honed.search.study import fingerprint, finished_count
 
         study = context.study()
@@ -34,7 +35,7 @@ class Tune(Stage):
         # a study made by another spec is not ours to reuse: tune() reports it as an error
         if study.user_attrs.get("honed.fingerprint") != fingerprint(context.template.raw):
             return False
-        if finished_count(study) < context.search.trials:
+        if finished_count(study) < trial_target(context.search, context.template.dimensions):
             return False
         # killed between the last trial and the summary: run again, which only writes it
         saved = _read_best(context.study_dir / "best.json")
@@ -45,7 +46,7 @@ class Tune(Stage):
 
         outcome = tune(context.template, out_dir=context.run.root, storage=context.storage,
                        trials=context.trials, timeout=context.timeout, workers=context.workers,
-                       progress=context.progress)
+                       progress=context.progress, note=context.note)
         context.cache["study"] = outcome.study
         context.forget("refit_plan")  # the best trial may have changed
 

@@ -20,7 +20,7 @@ from safetensors.torch import load as load_safetensors
 from safetensors.torch import save as save_safetensors
 
 from honed.errors import CheckpointError
-from honed.io import atomic_write_bytes
+from honed.io import atomic_write_bytes, remove_stale_temp_files
 
 __all__ = ["write_checkpoint", "read_checkpoint", "flatten_optimizer", "unflatten_optimizer",
            "FORMAT"]
@@ -30,13 +30,19 @@ _HEADER_KEY = "honed"
 
 
 def write_checkpoint(path: str | Path, tensors: dict[str, torch.Tensor], state: dict) -> None:
-    """Write tensors and JSON state atomically; refuse non-finite weights."""
+    """Write tensors and JSON state atomically; refuse non-finite weights.
+
+    The temp files that killed earlier writes of the same checkpoint left are deleted first
+    (a run killed every few epochs would otherwise gather one per kill).
+    """
     for name, tensor in tensors.items():
         if (name.startswith(("model.", "ema.")) and tensor.is_floating_point()
                 and not bool(torch.isfinite(tensor).all())):
             raise CheckpointError(f"refusing to write {path}: {name} holds NaN or inf")
     body = {name: t.detach().to("cpu").contiguous() for name, t in tensors.items()}
     header = json.dumps({"format": FORMAT, **state}, default=_json_default)
+    path = Path(path)
+    remove_stale_temp_files(path.parent, recursive=False, target=path.name)
     atomic_write_bytes(path, save_safetensors(body, metadata={_HEADER_KEY: header}))
 
 

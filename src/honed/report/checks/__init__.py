@@ -6,6 +6,7 @@ from honed.report.checks import (
     dead_units,
     early_stop,
     gradients,
+    importance,
     lr_high,
     lr_low,
     overfitting,
@@ -14,5 +15,6 @@ from honed.report.checks import (
 )
 from honed.report.checks.base import Finding
 
-__all__ = ["Finding", "chance", "class_imbalance", "dead_units", "early_stop", "gradients", "lr_high",
+__all__ = ["Finding", "chance", "class_imbalance", "dead_units", "early_stop", "gradients",
+           "importance", "lr_high",
            "lr_low", "overfitting", "search_bounds", "underfitting"]

@@ -1,0 +1,127 @@
+"""The ``data`` section: where the rows come from and how they are split, cleaned and scaled."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from honed.spec.memory import memory_source
+from honed.spec.sections.common import Fraction, NonNegativeFloat, PositiveFloat, Section
+
+__all__ = ["DataSpec", "SplitSpec", "CleanSpec", "AugmentSpec", "WindowSpec"]
+
+
+class SplitSpec(Section):
+    """How rows are divided; fractions of the whole table (test is never seen by search)."""
+
+    val: Fraction = Field(0.15, description="Fraction of the rows held out for validation.")
+    test: Fraction = Field(0.15, description="Fraction of the rows held out for the final test.")
+    stratify: bool = Field(True, description="Keep the class proportions in every split "
+                                             "(classification).")
+    shuffle: bool = Field(True, description="Shuffle the rows (seeded) before splitting; "
+                                            "forecasting always splits in time order.")
+
+    @model_validator(mode="after")
+    def _room_for_train(self) -> SplitSpec:
+        if self.val + self.test >= 0.9:
+            raise ValueError(
+                f"val + test must leave at least 10% for training; got {self.val} + {self.test}"
+            )
+        return self
+
+
+class CleanSpec(Section):
+    """Table cleaning, fitted on the training split only."""
+
+    impute: Literal["mean", "median", "most_frequent", "drop"] = Field(
+        "median", description="How missing numbers are filled (`drop`: the row is dropped); "
+                              "text columns always take their most frequent value.")
+    clip: Literal["none", "iqr", "zscore", "quantile"] = Field(
+        "iqr", description="How numeric outliers are clipped.")
+    clip_factor: PositiveFloat = Field(
+        3.0, description="The clip bound: an IQR multiple (`iqr`), a z-score (`zscore`), or "
+                         "the tail percentage cut on each side (`quantile`, below 50).")
+    encoding: Literal["onehot", "ordinal"] = Field(
+        "onehot", description="How text columns become numbers.")
+    max_categories: Annotated[int, Field(ge=2)] = Field(
+        50, description="The most frequent categories kept per text column; rarer ones are "
+                        "treated like unseen ones.")
+
+
+class AugmentSpec(Section):
+    """Training-time augmentation; every field off by default."""
+
+    rotate: Annotated[float, Field(ge=0.0, le=180.0)] = Field(
+        0.0, description="Images: random rotation, in degrees, uniform in ±`rotate`.")
+    shift: Annotated[float, Field(ge=0.0, le=0.5)] = Field(
+        0.0, description="Images: random shift, as a fraction of the width and height.")
+    zoom: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.0, description="Images: random scale in 1 ± `zoom`.")
+    shear: Annotated[float, Field(ge=0.0, le=45.0)] = Field(
+        0.0, description="Images: random shear, in degrees.")
+    flip: bool = Field(False, description="Images: horizontal flip with probability 0.5.")
+    noise: NonNegativeFloat = Field(
+        0.0, description="Gaussian noise added to the inputs: its std, in scaled units.")
+    mixup: NonNegativeFloat = Field(
+        0.0, description="Tables and sequences: mixup with weights from Beta(`mixup`, `mixup`), "
+                         "soft labels for classes; 0 turns it off.")
+
+
+class WindowSpec(Section):
+    """Forecasting: sliding windows cut from the series, to predict the next ``horizon`` values
+    from the last ``lookback``."""
+
+    lookback: Annotated[int, Field(ge=1)] = Field(
+        52, description="Steps of history each prediction sees.")
+    horizon: Annotated[int, Field(ge=1)] = Field(
+        1, description="Steps predicted at once.")
+    season: Annotated[int, Field(ge=2)] | None = Field(
+        None, description="The series' period in steps (52 for weekly data with a yearly "
+                          "cycle), when known: adds the seasonal-naive baseline, which needs "
+                          "`lookback` ≥ `season`.")
+
+
+class DataSpec(Section):
+    """The data set, its task, and how it is split and prepared."""
+
+    source: str = Field(
+        min_length=1,
+        description="`builtin:NAME` (see `honed list datasets`), or a path to a `.csv`, "
+                    "`.parquet`, `.npz` (arrays `x`, `y`) or a folder of images with one subfolder per class, "
+                    "read relative to the spec's folder; from Python also a DataFrame or an "
+                    "(X, y) pair.")
+    target: str | None = Field(None, description="The label column of a table.")
+    features: list[str] | None = Field(
+        None, description="The columns used as inputs; null: every column but the target.")
+    task: Literal["auto", "classification", "regression", "forecasting"] = Field(
+        "auto", description="`auto`: text or bool labels, or at most 20 distinct integers, mean "
+                            "classification; floats mean regression.")
+    split: SplitSpec = Field(SplitSpec(), description="How rows are divided into train, val "
+                                                      "and test.")
+    scale: Literal["none", "standard", "minmax"] = Field(
+        "standard", description="Input scaling fitted on the training split (per column for "
+                                "tables, per channel for images and sequences).")
+    scale_target: bool = Field(
+        True, description="Standardize regression and forecast targets for training; metrics "
+                          "stay in the original units.")
+    clean: CleanSpec = Field(CleanSpec(), description="Table cleaning: imputation, outlier "
+                                                      "clipping, categorical encoding.")
+    augment: AugmentSpec = Field(AugmentSpec(), description="Training-time augmentation; all "
+                                                            "off by default.")
+    window: WindowSpec = Field(WindowSpec(), description="Forecasting windows.")
+    limit: Annotated[int, Field(ge=10)] | None = Field(
+        None, description="Keep at most this many rows (seeded, stratified for classes).")
+
+    @field_validator("source", mode="before")
+    @classmethod
+    def _in_memory(cls, value):
+        """A DataFrame or ``(X, y)`` from Python stands in the spec as ``memory:KEY``."""
+        return value if isinstance(value, str) else memory_source(value)
+
+    @field_validator("source")
+    @classmethod
+    def _source_form(cls, value: str) -> str:
+        if value.startswith("builtin:") and len(value) == len("builtin:"):
+            raise ValueError("builtin: must be followed by a dataset name, e.g. builtin:digits")
+        return value

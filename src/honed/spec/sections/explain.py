@@ -1,0 +1,32 @@
+"""The ``explain`` section: what ``honed explain`` and the explain stage of ``honed run`` compute."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from honed.spec.sections.common import Section
+
+__all__ = ["ExplainSpec"]
+
+
+class ExplainSpec(Section):
+    """``explain``: global importances and per-example attributions (``explain: {}`` takes the
+    defaults; ``honed run`` explains when the section is set)."""
+
+    method: Literal["auto", "integrated_gradients", "saliency", "occlusion", "feature_ablation",
+                    "gradient_shap"] = Field(
+        "auto", description="Captum method of the per-example attributions; `auto`: "
+        "integrated_gradients for tables and sequences, occlusion for images.")
+    samples: Annotated[int, Field(ge=10, le=100_000)] = Field(
+        500, description="Test rows that permutation importance scores (a random subset when "
+        "the test split is larger).")
+    repeats: Annotated[int, Field(ge=1, le=100)] = Field(
+        5, description="Permutations per input group; the confidence interval needs 2 or more.")
+    examples: Annotated[int, Field(ge=1, le=32)] = Field(
+        2, description="Correct and wrong test examples per class (or in all, for regression) "
+        "whose attributions are drawn.")
+    steps: Annotated[int, Field(ge=4, le=1024)] = Field(
+        128, description="Integration steps of integrated_gradients (and samples of "
+        "gradient_shap, half as many); more steps, a smaller completeness error.")

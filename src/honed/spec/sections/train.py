@@ -1,0 +1,137 @@
+"""The ``train`` section: the optimizer, schedule, regularization and the loop's settings."""
+
+from __future__ import annotations
+
+from sys import float_info
+from typing import Annotated, Literal
+
+from pydantic import Field, WithJsonSchema, field_validator
+
+from honed.spec.sections.common import NonNegativeFloat, PositiveFloat, Section
+
+__all__ = ["TrainSpec", "OptimizerSpec", "ScheduleSpec", "ClipSpec", "EMASpec",
+           "EarlyStoppingSpec"]
+
+
+class OptimizerSpec(Section):
+    """The optimizer by name, with its knobs; a knob an optimizer does not use is ignored."""
+
+    name: Literal["sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw"] = Field(
+        "adamw", description="The optimizer: plain SGD, SGD with heavy-ball or Nesterov "
+                             "momentum, RMSprop, Adam or AdamW.")
+    # the schema says what the validator below accepts: a number > 0 or auto
+    lr: Annotated[float | str, WithJsonSchema({"anyOf": [{"type": "number", "exclusiveMinimum": 0},
+                                                         {"const": "auto"}]})] = Field(
+        1e-3, description="The learning rate, or `auto`: the LR range test's suggestion.")
+    weight_decay: NonNegativeFloat = Field(
+        0.0, description="Decoupled weight decay (AdamW's `w ← w − lr·wd·w`) for every "
+                         "optimizer; biases and norm weights are not decayed.")
+    momentum: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.9, description="The momentum of `momentum` and `nesterov` (> 0 for `nesterov`).")
+    beta1: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.9, description="`adam` and `adamw`: decay of the gradient's running mean.")
+    beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.999, description="`adam` and `adamw`: decay of the squared gradient's running mean.")
+    eps: PositiveFloat = Field(
+        1e-8, description="`adam`, `adamw` and `rmsprop`: added to the denominator for stability.")
+
+    @field_validator("lr", mode="before")
+    @classmethod
+    def _lr_or_auto(cls, value):
+        if value == "auto":
+            return value
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= float_info.max:
+            raise ValueError("must be a finite number greater than 0, or auto")
+        return float(value)
+
+
+class ScheduleSpec(Section):
+    """The learning-rate schedule, stepped every batch, after an optional linear warmup."""
+
+    name: Literal["constant", "step", "exponential", "cosine", "onecycle", "plateau"] = Field(
+        "constant", description="`step`: × `gamma` every `step_size` epochs; `exponential`: "
+                                "× `gamma` per epoch; `cosine`: down to `min_lr`; "
+                                "`plateau`: × `factor` when `train.monitor` stalls.")
+    warmup_epochs: NonNegativeFloat = Field(
+        0.0, description="Epochs of linear warmup before the schedule starts; may be "
+                         "fractional.")
+    step_size: Annotated[int, Field(ge=1)] = Field(
+        10, description="`step`: epochs between decays.")
+    gamma: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.1, description="`step` and `exponential`: the decay factor.")
+    min_lr: NonNegativeFloat = Field(
+        0.0, description="The floor of every decaying schedule.")
+    max_lr_factor: Annotated[float, Field(ge=1.0)] = Field(
+        10.0, description="`onecycle`: the peak learning rate is `lr` × `max_lr_factor`.")
+    pct_start: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        0.3, description="`onecycle`: the share of the steps spent rising to the peak.")
+    factor: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        0.1, description="`plateau`: the decay factor.")
+    patience: Annotated[int, Field(ge=0)] = Field(
+        3, description="`plateau`: validations without improvement before a decay.")
+
+
+class ClipSpec(Section):
+    """Gradient clipping, by norm and/or by value; off when both are null."""
+
+    norm: PositiveFloat | None = Field(
+        None, description="Clip the gradients' global L2 norm to this.")
+    value: PositiveFloat | None = Field(
+        None, description="Clip each gradient element to ±`value`.")
+
+
+class EMASpec(Section):
+    """An exponential moving average of the weights, used for validation and saved as the
+    model."""
+
+    decay: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
+        0.999, description="The weight of the running average at each step.")
+
+
+class EarlyStoppingSpec(Section):
+    """Stop training when the monitored metric stops improving."""
+
+    patience: Annotated[int, Field(ge=1)] = Field(
+        5, description="Epochs without improvement before training stops.")
+    min_delta: NonNegativeFloat = Field(
+        0.0, description="The smallest change that counts as an improvement.")
+    monitor: str | None = Field(
+        None, description="The `val.<metric>` watched; null: `train.monitor`.")
+
+
+class TrainSpec(Section):
+    """How the model is trained: budget, optimizer, schedule, regularization and hardware."""
+
+    epochs: Annotated[int, Field(ge=1, le=100000)] = Field(
+        20, description="Passes over the training split.")
+    batch_size: Annotated[int, Field(ge=1, le=1 << 20)] = Field(
+        64, description="Rows per optimizer step.")
+    optimizer: OptimizerSpec = Field(OptimizerSpec(), description="The optimizer.")
+    schedule: ScheduleSpec = Field(ScheduleSpec(), description="The learning-rate schedule.")
+    l1: NonNegativeFloat = Field(
+        0.0, description="The penalty `l1 × Σ abs(w)` over the weights, added to the loss.")
+    l2: NonNegativeFloat = Field(
+        0.0, description="The penalty `l2 × Σ w²` over the weights, added to the loss.")
+    label_smoothing: Annotated[float, Field(ge=0.0, lt=1.0)] = Field(
+        0.0, description="Classification: the share of each label spread over the other "
+                         "classes.")
+    clip: ClipSpec = Field(ClipSpec(), description="Gradient clipping; off by default.")
+    ema: EMASpec | None = Field(None, description="Weight averaging; null: off.")
+    precision: Literal["auto", "fp32", "bf16", "fp16"] = Field(
+        "fp32", description="`bf16` autocast on CPU; `fp16` (with a gradient scaler) or "
+                            "`bf16` on CUDA; `auto`: bf16 or fp16 on CUDA, fp32 on CPU.")
+    early_stopping: EarlyStoppingSpec | None = Field(
+        None, description="Early stopping; null: off.")
+    monitor: str = Field(
+        "val.loss", description="The `val.<metric>` that picks the best checkpoint and drives "
+                                "plateau schedules and early stopping.")
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        "auto", description="Where to train; `auto`: CUDA when present, else CPU.")
+    # None is accepted as before auto existed: it means all
+    threads: Annotated[int, Field(ge=1, le=1024)] | Literal["auto", "all"] | None = Field(
+        "auto", description="Torch intra-op threads: a number; `all`: every core; `auto`: the "
+                            "cores the machine's load leaves free, shared among search "
+                            "workers.")
+    probes: bool = Field(
+        True, description="Record gradient and activation probes for `honed doctor` (when "
+                          "there is an output dir).")

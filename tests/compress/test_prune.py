@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import pytest
 import torch
 from torch import nn
@@ -129,3 +131,86 @@ def test_a_damaged_shapes_record_is_a_one_line_checkpoint_error(tmp_path, shapes
     (tmp_path / "m" / "model.json").write_text(json.dumps(record))
     with pytest.raises(CheckpointError, match="model.json"):
         load_model(tmp_path / "m")
+
+
+def _widths(model):
+    return [m.out_channels if isinstance(m, nn.Conv2d) else m.out_features
+            for name, m in model.named_modules()
+            if isinstance(m, (nn.Conv2d, nn.Linear)) and not name.startswith("head")]
+
+
+@pytest.mark.parametrize("round_to,amount,steps", [(8, 0.4, 1), (8, 0.6, 3), (16, 0.5, 2)])
+def test_pruned_widths_are_multiples_of_round_to(round_to, amount, steps):
+    torch.manual_seed(0)
+    model = create_model("cnn", input_shape=(1, 8, 8), num_outputs=3, channels=[32, 64],
+                         hidden=64)
+    outcome = iterative_prune(model, method="structured", amount=amount, steps=steps,
+                              scope="layer", input_shape=(1, 8, 8), round_to=round_to)
+    widths = _widths(outcome.model)
+    assert all(width % round_to == 0 for width in widths), widths
+    assert sum(widths) < 160  # it did prune
+    # every layer's target counts from its first width: the rounding of one step is not
+    # compounded by the next (half of 32, 64, 64 in two steps is 16, 32, 32)
+    if (round_to, amount, steps) == (16, 0.5, 2):
+        assert widths == [16, 32, 32]
+    assert outcome.model(torch.zeros(2, 1, 8, 8)).shape == (2, 3)
+
+
+def test_rounding_never_empties_a_layer_narrower_than_round_to():
+    from honed.compress.structured import rounded_width
+
+    model = create_model("cnn", input_shape=(1, 8, 8), num_outputs=3, channels=[8, 32],
+                         hidden=16)
+    structured_prune(model, 0.5, (1, 8, 8), round_to=16)
+    assert _widths(model) == [8, 16, 16]  # 8 < 16 channels: kept whole, never cut to 0
+    assert rounded_width(33, 64, 16) == 32 and rounded_width(3, 64, 16) == 16
+    with pytest.raises(UserInputError, match="round_to"):
+        StructuredPruner(0.5, (6,), round_to=0)
+
+
+def test_structured_pruning_is_fine_tuned_by_default_from_the_runs_epochs():
+    from honed.compress.schedule import finetune_plan
+
+    assert finetune_plan("structured", None, None, 40) == (2, 8)
+    assert finetune_plan("structured", None, None, 1) == (2, 1)
+    assert finetune_plan("structured", 3, 0, 40) == (3, 0)  # asked for: kept
+    assert finetune_plan("magnitude", None, None, 40) == (1, 0)
+
+
+def test_rounds_stop_before_the_one_that_breaks_the_budget():
+    data = blobs()
+    torch.manual_seed(0)
+    model = create_model("mlp", input_shape=data.input_shape, num_outputs=3, hidden=32)
+    seen = []
+
+    def check(pruned):  # within budget while at least 20 neurons are left
+        seen.append(pruned.body[0].out_features)
+        return 0.9, seen[-1] >= 20
+
+    outcome = iterative_prune(model, data, method="structured", amount=0.75, steps=3,
+                              input_shape=data.input_shape, scope="layer", check=check)
+    assert seen == [24, 16]  # round 3 never ran
+    assert outcome.model.body[0].out_features == 24 and outcome.reached == pytest.approx(0.25)
+    assert "round 2 (share 50%) broke the accuracy budget" in outcome.stopped
+    assert "kept round 1 (share 25%)" in outcome.stopped
+
+
+def test_odd_widths_of_a_pruned_graph_are_named(tmp_path):
+    from honed.compress.graph_check import layer_widths, speed_warnings
+    from honed.export.onnx import export_onnx
+
+    def export(model, name):
+        return export_onnx(model, (1, 8, 8), tmp_path / name, exporter="torchscript").path
+
+    torch.manual_seed(0)
+    model = create_model("cnn", input_shape=(1, 8, 8), num_outputs=3, channels=[32, 64],
+                         hidden=64)
+    base = export(model, "base.onnx")
+    odd = export(structured_prune(copy.deepcopy(model), 0.3, (1, 8, 8)), "odd.onnx")
+    even = export(structured_prune(copy.deepcopy(model), 0.3, (1, 8, 8), round_to=16),
+                  "even.onnx")
+    assert list(layer_widths(odd).values()) == [22, 44, 44, 3]  # 70% of 32, 64, 64, cut down
+    assert speed_warnings(base, odd, 16) == ("may run slower than its MACs suggest: widths "
+                                             "not multiples of 16: 22, 44")
+    assert list(layer_widths(even).values()) == [16, 32, 32, 3]
+    assert speed_warnings(base, even, 16) == ""

@@ -13,7 +13,7 @@ from honed.compress.table import choose
 from honed.errors import UserInputError
 from tests.compress.conftest import FAST
 
-SPEC = {"prune": {"method": "structured", "amount": 0.5, "finetune_epochs": 1},
+SPEC = {"prune": {"method": "structured", "amount": 0.5, "finetune_epochs": 1, "round_to": 4},
         "quantize": {"mode": "dynamic"},
         "distill": {"student": {"family": "mlp", "hidden": 16}, "epochs": 2},
         "max_accuracy_drop": 0.05, "threads": 1}
@@ -39,7 +39,18 @@ def test_every_variant_is_measured_written_and_loadable(digits_run):
     names = [row["name"] for row in table["variants"]]
     assert names == ["structured-50", "student-alone", "distilled", "int8-dynamic",
                      "structured-50+int8-dynamic", f"{student}+int8-dynamic"]
-    assert list_variants(digits_run) == [name for name in names if name != other]
+    # int8 is written only where it beat its float model in the interleaved rounds: which
+    # way that went depends on the machine, so both outcomes are checked for consistency
+    assert list_variants(digits_run) == [row["name"] for row in table["variants"]
+                                         if row["kept"]]
+    int8_rows = [row for row in table["variants"] if row["kind"] == "onnx"]
+    for row in int8_rows:
+        assert row["kept"] == (digits_run / "compress" / row["name"]).is_dir()
+        source = report.row(row["settings"]["from"])
+        gains = [row["speedup"][k] / source["speedup"][k] for k in ("batch1", "batch64")]
+        assert row["kept"] == (max(gains) >= 1) or not source["kept"]
+        if not row["kept"] and source["kept"]:
+            assert row["note"].startswith("not kept: slower than its float model")
     base = table["baseline"]
     for row in table["variants"]:
         assert set(row) >= {"name", "kind", "method", "settings", "test", "drop", "parameters",
@@ -56,12 +67,13 @@ def test_every_variant_is_measured_written_and_loadable(digits_run):
     assert variant.kind == "torch" and variant.module.features[0].out_channels < 8
     assert (variant.folder / "model" / "preprocess.json").is_file()
     assert (load_variant(digits_run, student).folder / "spec.yaml").is_file()
-    int8 = load_variant(digits_run, "int8-dynamic")
-    assert int8.kind == "onnx" and int8.module is None and int8.onnx_path.is_file()
-    assert (int8.folder / "model.json").is_file() and (int8.folder / "preprocess.json").is_file()
-    student_int8 = json.loads((digits_run / "compress" / f"{student}+int8-dynamic" /
-                               "model.json").read_text())
-    assert student_int8["family"] == "mlp" and student_int8["knobs"]["hidden"] == 16
+    for row in int8_rows:
+        if row["kept"]:
+            int8 = load_variant(digits_run, row["name"])
+            assert int8.kind == "onnx" and int8.module is None and int8.onnx_path.is_file()
+            assert (int8.folder / "preprocess.json").is_file()
+            record = json.loads((int8.folder / "model.json").read_text())
+            assert record["family"] == ("mlp" if row["name"].startswith(student) else "cnn")
     assert not list(digits_run.glob(".compress*"))  # no temp folders left
     assert table["chosen"] == choose(base, table["variants"])  # see the next test for a choice
 
@@ -182,18 +194,21 @@ def test_models_trained_with_ema_and_bf16_compress(tmp_path):
                                "train": {"epochs": 3, "ema": {"decay": 0.9}, "precision": "bf16",
                                          "device": "cpu"}}), out_dir=run, progress=False)
     report = compress_run(run, {"prune": {"method": "structured", "amount": 0.5,
-                                          "finetune_epochs": 1}},
+                                          "finetune_epochs": 1, "round_to": 4}},
                           timing=FAST, exporter="torchscript")
     assert report.row("structured-50")["parameters"] < report.table["baseline"]["parameters"]
 
 
-def test_chosen_is_the_fastest_within_budget_and_clearly_faster():
-    from honed.compress.table import choose
-
-    def row(name, ms, within=True):
-        return {"name": name, "latency_ms": {"batch1": ms}, "kept": True, "within_budget": within}
-
-    base = row("baseline", 1.0)
-    assert choose(base, [row("a", 0.5), row("b", 0.4, within=False), row("c", 0.7)]) == "a"
-    assert choose(base, [row("noise", 0.97)]) is None  # not clearly faster: keep the baseline
-    assert choose(base, [row("over", 0.1, within=False)]) is None
+def test_structured_pruning_fine_tunes_by_default_and_keeps_accuracy(digits_run):
+    prune = {"method": "structured", "amount": 0.5, "round_to": 4}
+    alone = compress_run(digits_run, {"prune": {**prune, "steps": 1, "finetune_epochs": 0},
+                                      "max_accuracy_drop": 1.0}, timing=FAST,
+                         exporter="torchscript").row("structured-50")
+    default = compress_run(digits_run, {"prune": prune, "max_accuracy_drop": 1.0},
+                           timing=FAST, exporter="torchscript").row("structured-50")
+    # the run trained 4 epochs: two steps of ceil(4 * 0.4 / 2) = 1 epoch each
+    assert default["settings"] | {"scope": "layer", "steps": 2, "finetune_epochs": 1,
+                                  "round_to": 4, "reached": 0.5} == default["settings"]
+    assert default["macs"] == alone["macs"]  # the same widths
+    # a cut without training lost 60 points of this tiny model; fine-tuning wins most back
+    assert default["drop"] < alone["drop"] / 2

@@ -24,13 +24,16 @@ def test_search_keeps_the_feasible_pareto_set_as_ready_variants(wine_run, sample
     # the prune section builds its own variant, and sets the search's fine-tuning
     assert names == ["magnitude-50", *(f"search-{t['number']:03d}" for t in pareto)]
     for row in report.table["variants"][1:]:
+        assert set(row["settings"]) >= {"prune", "quantize", "trial", "val"}
+        if not row["kept"]:  # int8 slower than its float model here: shown, not offered
+            assert row["note"].startswith("not kept: slower than its float model")
+            continue
         variant = load_variant(wine_run, row["name"])
         assert (variant.module is not None) == (row["kind"] == "torch")
-        assert set(row["settings"]) >= {"prune", "quantize", "trial", "val"}
 
 
 def test_search_over_distillation_settings(wine_run):
-    spec = {"distill": {"student": {"family": "mlp", "hidden": 16}, "epochs": 2},
+    spec = {"distill": {"student": {"family": "mlp", "hidden": 64}, "epochs": 2},
             "search": {"trials": 2, "methods": ["structured"], "quantize": ["none"],
                        "width": [0.5, 1.0], "temperature": [2.0, 4.0], "alpha": [0.5, 0.9]},
             "max_accuracy_drop": 1.0, "threads": 1}
@@ -45,7 +48,8 @@ def test_search_over_distillation_settings(wine_run):
     assert names[:2] == ["student-alone", "distilled"]
     for row in report.table["variants"][2:]:  # pruned students save as students
         student = load_variant(wine_run, row["name"])
-        assert student.module.body[0].out_features < 16
+        width = student.module.body[0].out_features  # of 64 or 32: multiples of 16
+        assert width < 64 and width % 16 == 0
         assert "family: mlp" in (student.folder / "spec.yaml").read_text()
 
 

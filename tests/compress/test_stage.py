@@ -16,8 +16,9 @@ RAW = {"name": "stage", "data": {"source": "builtin:wine"},
 def test_stage_runs_after_test_and_is_skipped_when_done(tmp_path):
     out = tmp_path / "run"
     outcome = run(spec_from_dict(RAW), out_dir=out, progress=False)
-    assert [(s.name, s.status) for s in outcome.stages][:4] == [
-        ("tune", "off"), ("refit", "ran"), ("test", "ran"), ("compress", "ran")]
+    ran = [(s.name, s.status) for s in outcome.stages
+           if s.name in ("tune", "refit", "test", "compress")]  # other stages may sit between
+    assert ran == [("tune", "off"), ("refit", "ran"), ("test", "ran"), ("compress", "ran")]
     table = json.loads((out / "compress" / "compress.json").read_text())
     assert table["model"] == outcome.metrics["refit"]["fingerprint"]
     assert [r["name"] for r in table["variants"]] == ["structured-50"]

@@ -46,6 +46,6 @@ def run(args: argparse.Namespace) -> int:
     print_table(report.table, console)
     chosen = report.chosen
     console.print(f"chosen: {chosen}" if chosen else
-                  "chosen: none (no variant within budget is faster than the baseline)")
+                  f"chosen: none ({report.table.get('why') or 'no variant is faster'})")
     console.print(f"written: {report.folder}")
     return 0

@@ -82,7 +82,8 @@ def compress_run(run_dir: str | Path, spec: CompressSpec | Mapping | Spec | None
         run_dir: a finished run (``honed train`` or ``honed run``) holding ``model/``.
         spec: the compress section to use; None takes the run's own.
         overrides: dotted ``KEY=VALUE`` settings inside the compress section.
-        timing: options of the latency measurements (``repeats``, ``warmup``, ``budget_s``).
+        timing: options of the interleaved latency rounds (``rounds``, ``repeats``,
+            ``warmup``, ``budget_s``; see :func:`~honed.compress.timing.onnx_samples`).
         exporter: the ONNX exporter of :func:`~honed.export.onnx.export_onnx` used for the
             latency of PyTorch variants and as the float model of int8 ones.
         note: prints progress lines for people.
@@ -131,31 +132,46 @@ def compress_run(run_dir: str | Path, spec: CompressSpec | Mapping | Spec | None
 def _build(source, compress: CompressSpec, partial: Path, fingerprint: str | None,
            timing: dict, note: Callable[[str], None]) -> dict[str, Any]:
     from honed.compress.plan import build_candidates
-    from honed.compress.table import choose, measure, write_variant
+    from honed.compress.table import choose, measure, time_rows, why_none, write_variant
 
     partial.mkdir(parents=True)
     scratch = partial / ".scratch"
     baseline, candidates = build_candidates(source, compress, scratch, note)
     note("measuring the baseline")
-    base_row = measure(source, baseline, scratch, timing=timing)
-    rows = []
+    base_row, base_path = measure(source, baseline, scratch)
+    rows, paths = [], [base_path]
     for candidate in candidates:
         note(f"measuring {candidate.name}")
-        row = measure(source, candidate, scratch, baseline=base_row, timing=timing)
-        if candidate.kept:
-            write_variant(partial / candidate.name, source, candidate, row)
+        row, path = measure(source, candidate, scratch, baseline=base_row)
+        if candidate.method == "prune-structured":
+            _note_speed_warnings(row, base_path, path)
         rows.append(row)
+        paths.append(path)
+    note(f"timing {len(paths)} models interleaved at batch 1 and 64")
+    time_rows(source, [base_row, *rows], paths, timing=timing)
+    for candidate, row in zip(candidates, rows, strict=True):
+        if row["kept"]:  # timing may have dropped an int8 model slower than its float one
+            write_variant(partial / candidate.name, source, candidate, row)
     shutil.rmtree(scratch, ignore_errors=True)
     max_drop = source.max_drop
+    chosen = choose(base_row, rows)
     table = {
         "format": FORMAT, "version": 1, "model": fingerprint, "metric": source.metric,
         "budget": None if max_drop is None else {"max_drop": max_drop},
         "threads": source.threads, "baseline": base_row, "variants": rows,
-        "chosen": choose(base_row, rows), "spec": compress.model_dump(mode="json"),
-        **source.extra,
+        "chosen": chosen, "why": None if chosen else why_none(rows),
+        "spec": compress.model_dump(mode="json"), **source.extra,
     }
     atomic_write_json(partial / COMPRESS_FILE, table)
     return table
+
+
+def _note_speed_warnings(row: dict[str, Any], baseline: Path, pruned: Path) -> None:
+    from honed.compress.graph_check import speed_warnings
+
+    warning = speed_warnings(baseline, pruned, row["settings"].get("round_to"))
+    if warning:
+        row["note"] = "; ".join(filter(None, [row["note"], warning]))
 
 
 def _swap(partial: Path, final: Path) -> None:

@@ -5,11 +5,18 @@ model to ``amount * k / n``. Fine-tuning runs :func:`honed.train.fit` with the r
 section (optimizer, schedule, precision, EMA and other callbacks), only ``epochs`` replaced. During
 fine-tuning of a magnitude-pruned model the :class:`KeepZeros` callback puts the pruned weights
 back to zero after every optimizer step, so they cannot grow back.
+
+Structured pruning fine-tunes by default (:func:`finetune_plan`): a model that lost half its
+channels in one cut without training lost 69 points on digits. Given a ``check`` (the
+validation metric against the budget), the rounds stop before the first one that breaks the
+budget: the model of the last round within it is kept, at the share it reached.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import copy
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -17,11 +24,17 @@ import torch
 from torch import nn
 
 from honed.compress.prune import MagnitudePruner, check_amount, prunable_weights
-from honed.compress.structured import StructuredPruner
+from honed.compress.structured import StructuredPruner, prune_step
 from honed.errors import UserInputError
 from honed.train.callbacks.base import Callback
 
-__all__ = ["iterative_prune", "PruneOutcome", "KeepZeros", "step_amounts"]
+__all__ = ["iterative_prune", "PruneOutcome", "KeepZeros", "KeepBest", "step_amounts",
+           "finetune_plan",
+           "AUTO_STEPS", "AUTO_SHARE"]
+
+#: structured pruning's default rounds, and the share of the run's epochs they fine-tune for
+AUTO_STEPS = 2
+AUTO_SHARE = 0.4
 
 
 class KeepZeros(Callback):
@@ -46,12 +59,60 @@ class KeepZeros(Callback):
             weight.mul_(mask)
 
 
+class KeepBest(Callback):
+    """At the end of a fine-tuning fit, put back the weights of its best epoch (by the run's
+    monitor): on a small validation split the last epoch can sit a point below the best."""
+
+    order = 50  # after EMA has averaged the epoch's weights
+
+    def __init__(self) -> None:
+        self.best: tuple[float, dict] | None = None
+
+    def on_epoch_end(self, trainer, record) -> None:
+        from honed.train.metrics import metric_mode
+        from honed.train.monitor import read_monitor
+
+        monitor = trainer.config.monitor
+        value = read_monitor(record, monitor)
+        if metric_mode(monitor.split(".")[-1]) == "max":
+            value = -value
+        if self.best is None or value <= self.best[0]:  # a tie keeps the later epoch
+            state = {k: v.detach().clone() for k, v in trainer.eval_model.state_dict().items()}
+            self.best = (value, state)
+
+    def on_fit_end(self, trainer) -> None:
+        if self.best is not None:
+            trainer.eval_model.load_state_dict(self.best[1])
+
+
 @dataclass
 class PruneOutcome:
     """The pruned model and what each round did."""
 
     model: nn.Module
     rounds: list[dict[str, Any]] = field(default_factory=list)
+    reached: float = 0.0  # the share removed by the model kept
+    stopped: str = ""  # why the rounds stopped short of ``amount`` (empty: they did not)
+
+
+def finetune_plan(method: str, steps: int | None, finetune_epochs: int | None,
+                  train_epochs: int) -> tuple[int, int]:
+    """``(steps, finetune_epochs per step)``, the unset ones derived from the run's training.
+
+    Structured pruning defaults to :data:`AUTO_STEPS` steps sharing 40% of the run's
+    epochs (at least one epoch each); magnitude pruning to one step without fine-tuning (its
+    zeros make nothing faster, and fine-tuning is asked for explicitly).
+
+    Example:
+        >>> finetune_plan("structured", None, None, 40)
+        (2, 8)
+    """
+    if method != "structured":
+        return steps or 1, finetune_epochs or 0
+    steps = steps or AUTO_STEPS
+    if finetune_epochs is None:
+        finetune_epochs = max(1, math.ceil(train_epochs * AUTO_SHARE / steps))
+    return steps, finetune_epochs
 
 
 def step_amounts(amount: float, steps: int) -> list[float]:
@@ -63,7 +124,10 @@ def iterative_prune(model: nn.Module, data=None, *, method: Literal["magnitude",
                     amount: float, steps: int = 1, finetune_epochs: int = 0,
                     scope: Literal["global", "layer"] = "global",
                     input_shape: Sequence[int] | None = None, train=None, seed: int = 0,
-                    augment=None, callbacks: Sequence[Callback] = ()) -> PruneOutcome:
+                    augment=None, callbacks: Sequence[Callback] = (),
+                    round_to: int | None = None,
+                    check: Callable[[nn.Module], tuple[float, bool]] | None = None,
+                    teacher: nn.Module | None = None) -> PruneOutcome:
     """Prune ``model`` to ``amount`` in ``steps`` rounds, fine-tuning after each one.
 
     Args:
@@ -80,6 +144,12 @@ def iterative_prune(model: nn.Module, data=None, *, method: Literal["magnitude",
         seed: data order seed of the fine-tuning fits (round k uses ``seed + k``).
         augment: the batch augmentation of the run.
         callbacks: extra training callbacks.
+        round_to: structured: channel counts multiples of this (None: as they fall).
+        check: ``model -> (validation metric, within budget)``, called after each round; the
+            first round out of budget ends the pruning, keeping the round before it (a first
+            round out of budget is kept, and ``stopped`` says so).
+        teacher: fine-tune by distillation from this model (a copy of the unpruned one; its
+            parameters are frozen), with distillation's defaults (T = 2, alpha = 0.5).
     """
     amount = check_amount(amount)
     if steps < 1:
@@ -89,37 +159,65 @@ def iterative_prune(model: nn.Module, data=None, *, method: Literal["magnitude",
     shape = input_shape or (data.input_shape if data is not None else None)
     if method == "structured" and shape is None:
         raise UserInputError("structured pruning needs input_shape (or data) to trace the model")
+    if method not in ("magnitude", "structured"):
+        raise UserInputError(f"compress.prune.method must be magnitude or structured; "
+                             f"got {method!r}")
     outcome = PruneOutcome(model)
     removed = 0.0
+    channels = None
+    if method == "structured":
+        # one pruner for every round: each layer's target is counted from its first width
+        channels = StructuredPruner(amount, shape, scope=scope, round_to=round_to).start(
+            model, steps)
     for round_index, target in enumerate(step_amounts(amount, steps)):
-        if method == "magnitude":
+        previous = copy.deepcopy(model) if check is not None and round_index else None
+        if channels is not None:
+            prune_step(model, channels)
+        elif method == "magnitude":
             # zeros already in place are the smallest weights, so the target is the overall share
-            pruner = MagnitudePruner(target, scope=scope)
-        elif method == "structured":
-            # channels already gone are not counted again: cut the share of what remains
-            pruner = StructuredPruner(1 - (1 - target) / (1 - removed), shape,
-                                      scope="layer" if scope == "layer" else "global")
-        else:
-            raise UserInputError(f"compress.prune.method must be magnitude or structured; "
-                                 f"got {method!r}")
-        model = pruner.apply(model)
+            MagnitudePruner(target, scope=scope).apply(model)
         removed = target
         record: dict[str, Any] = {"round": round_index + 1, "amount": round(target, 6)}
         if finetune_epochs:
-            model, history = _finetune(model, data, train=train, epochs=finetune_epochs,
+            tuned, history = _finetune(model, data, train=train, epochs=finetune_epochs,
                                        seed=seed + round_index, augment=augment,
-                                       keep_zeros=method == "magnitude", callbacks=callbacks)
+                                       keep_zeros=method == "magnitude",
+                                       callbacks=_with_teacher(callbacks, teacher))
+            if tuned is not model:  # EMA's average: into the model the pruner holds
+                model.load_state_dict(tuned.state_dict())
+            model.eval()
             record["val"] = history[-1]["val"] if history else None
         outcome.rounds.append(record)
+        if check is not None:
+            record["score"], record["within_budget"] = check(model)
+            if not record["within_budget"]:
+                outcome.stopped = (f"round {round_index + 1} (share {target:.0%}) broke the "
+                                   f"accuracy budget on val ({record['score']:.4f})")
+                if previous is not None:
+                    model, removed = previous, step_amounts(amount, steps)[round_index - 1]
+                    outcome.stopped += f": kept round {round_index} (share {removed:.0%})"
+                break
     outcome.model = model
+    outcome.reached = removed
     return outcome
+
+
+def _with_teacher(callbacks: Sequence[Callback], teacher: nn.Module | None) -> list[Callback]:
+    if teacher is None:
+        return list(callbacks)
+    from honed.compress.distill import Distill
+    from honed.spec.schema import DistillSpec
+
+    defaults = DistillSpec.model_fields
+    return [*callbacks, Distill(teacher, temperature=defaults["temperature"].default,
+                                alpha=defaults["alpha"].default)]
 
 
 def _finetune(model: nn.Module, data, *, train, epochs: int, seed: int, augment,
               keep_zeros: bool, callbacks: Sequence[Callback]) -> tuple[nn.Module, list]:
     from honed.train import fit
 
-    extra = [*callbacks, KeepZeros()] if keep_zeros else list(callbacks)
+    extra = [*callbacks, KeepBest(), *([KeepZeros()] if keep_zeros else [])]
     fields = {"epochs": epochs}
     if train is not None and getattr(train, "early_stopping", None) is not None:
         fields["early_stopping"] = None  # a few epochs of fine-tuning: all of them count

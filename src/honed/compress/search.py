@@ -2,8 +2,9 @@
 
 Each trial builds one variant (an optionally distilled student of a searched width, T and
 alpha, then pruned by a searched method and amount, then optionally quantized) and reports
-three objectives on the validation split: the metric (max), ONNX Runtime latency at batch 1
-(min) and size on disk (min). The budget is a constraint, ``drop - max_drop <= 0``, set with
+three objectives: the metric on the validation split (max), ONNX Runtime latency at batch 64
+relative to the run's own model timed in the same interleaved rounds (min) and size on disk
+(min). The budget is a constraint, ``drop - max_drop <= 0``, set with
 Optuna 5's ``trial.set_constraint`` (which replaced the samplers' ``constraints_func``), so NSGA-II
 and TPE rank infeasible trials behind feasible ones and ``study.best_trials`` holds feasible
 trials only. That Pareto set comes back as ready candidates; the test split is not read here.
@@ -24,14 +25,16 @@ from honed.compress.candidates import (
     float_onnx,
     prune_candidate,
     quantize_candidate,
+    source_val,
     val_metric,
 )
 from honed.spec.schema import CompressSpec, PruneSpec, QuantizeSpec
 
 __all__ = ["compress_search", "SEARCH_TIMING"]
 
-#: latency inside the search is a ranking signal: fewer repeats than the final table
-SEARCH_TIMING = {"repeats": 30, "warmup": 5, "budget_s": 0.5}
+#: latency inside the search is a ranking signal: fewer rounds than the final table
+SEARCH_TIMING = {"rounds": 3, "repeats": 10, "warmup": 2, "budget_s": 0.1}
+SEARCH_BATCH = 64  # the batch the final choice is made on
 
 
 def _feasible(trial) -> bool:
@@ -50,8 +53,12 @@ def _sampler(compress: CompressSpec, seed: int):
                                          seed=seed)
 
 
-def _latency_and_size(source: Source, candidate: Candidate, scratch: Path) -> tuple[float, int]:
-    from honed.compress.measure import onnx_latency_ms, size_bytes
+def _latency_and_size(source: Source, candidate: Candidate, scratch: Path,
+                      baseline: Path) -> tuple[float, int]:
+    """The candidate's batch-64 latency relative to the baseline's, both timed in the same
+    interleaved rounds (see :mod:`honed.compress.timing`), and its size on disk."""
+    from honed.compress.measure import size_bytes
+    from honed.compress.timing import median_speedup, onnx_samples
 
     path = candidate.onnx_path
     if candidate.kind == "torch":
@@ -63,9 +70,10 @@ def _latency_and_size(source: Source, candidate: Candidate, scratch: Path) -> tu
         size = len(safetensors.torch.save(_flat_state(candidate.module.state_dict())[0]))
     else:
         size = size_bytes(path)
-    latency = onnx_latency_ms(path, batch=1, threads=source.threads,
-                              input_shape=source.input_shape, **SEARCH_TIMING)
-    return latency, size
+    samples = onnx_samples({"baseline": baseline, "trial": path}, source.input_shape,
+                           batches=[SEARCH_BATCH], threads=source.threads,
+                           **SEARCH_TIMING)[SEARCH_BATCH]
+    return 1 / median_speedup(samples["baseline"], samples["trial"]), size
 
 
 def compress_search(source: Source, compress: CompressSpec, scratch: Path, *,
@@ -87,8 +95,10 @@ def compress_search(source: Source, compress: CompressSpec, scratch: Path, *,
     methods = methods or ["none"]
     prune = compress.prune or PruneSpec()
     quantize = compress.quantize or QuantizeSpec()
-    baseline = val_metric(source, Candidate("baseline", "torch", "none", module=source.model))
+    baseline = source_val(source)
     made: dict[int, Candidate] = {}
+    base_onnx = float_onnx(source, Candidate("baseline", "torch", "none", module=source.model),
+                           scratch / "baseline")
 
     def objective(trial: optuna.Trial) -> tuple[float, float, float]:
         candidate = Candidate("baseline", "torch", "none", module=source.model)
@@ -109,7 +119,7 @@ def compress_search(source: Source, compress: CompressSpec, scratch: Path, *,
                                            scratch / f"trial-{trial.number:03d}", mode=mode)
         value = val_metric(source, candidate)
         latency, size = _latency_and_size(source, candidate,
-                                          scratch / f"trial-{trial.number:03d}")
+                                          scratch / f"trial-{trial.number:03d}", base_onnx)
         drop = baseline - value if source.higher_is_better else value - baseline
         budget = source.max_drop
         if budget is not None:
@@ -117,7 +127,8 @@ def compress_search(source: Source, compress: CompressSpec, scratch: Path, *,
         trial.set_user_attr("drop", drop)
         made[trial.number] = candidate
         note(f"search: trial {trial.number}: {trial.params} -> val {source.metric} {value:.4f}, "
-             f"{latency:.3f} ms, {size / 1e3:.1f} kB")
+             f"{latency:.2f}x the baseline's time at batch {SEARCH_BATCH}, "
+             f"{size / 1e3:.1f} kB")
         return value, latency, float(size)
 
     directions = ["maximize" if source.higher_is_better else "minimize", "minimize", "minimize"]
@@ -142,7 +153,7 @@ def compress_search(source: Source, compress: CompressSpec, scratch: Path, *,
         trial = study.trials[number]
         candidate.name = f"search-{number:03d}"
         candidate.settings = {**_plain(trial.params), "trial": number,
-                              "val": dict(zip(("metric", "latency_ms", "size_bytes"),
+                              "val": dict(zip(("metric", "relative_latency", "size_bytes"),
                                               trial.values, strict=True))}
         out.append(candidate)
     return out

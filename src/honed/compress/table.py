@@ -2,7 +2,9 @@
 
 Every latency is ONNX Runtime's (a PyTorch variant is exported to ONNX first), at batch 1 and
 batch 64, with the same threads and inputs, so the rows compare like for like; the test split
-gives the metric. Folders follow the layout in :mod:`honed.compress.variants`.
+gives the metric. All rows are timed together, interleaved over rounds
+(:mod:`honed.compress.timing`), and each row's ``speedup`` is the median of its per-round
+ratios to the baseline. Folders follow the layout in :mod:`honed.compress.variants`.
 """
 
 from __future__ import annotations
@@ -16,10 +18,14 @@ import numpy as np
 from honed.compress.candidates import Candidate, Source, float_onnx
 from honed.io import atomic_write_json, atomic_write_text
 
-__all__ = ["measure", "write_variant", "choose", "print_table", "distill_verdict", "BATCHES"]
+__all__ = ["measure", "time_rows", "write_variant", "choose", "why_none", "print_table",
+           "distill_verdict", "BATCHES"]
 
 BATCHES = (1, 64)
-MIN_SPEEDUP = 0.95  # a chosen variant takes at most 95% of the baseline's batch-1 latency
+#: a chosen variant is at least 1/0.95 (5%) faster than the baseline at batch 64, and at most
+#: 5% slower at batch 1 (where ONNX Runtime's per-call floor hides most gains): noise alone
+#: must not pick a variant that is the same model underneath
+MIN_SPEEDUP = 0.95
 
 
 def _test_metrics(source: Source, candidate: Candidate) -> dict[str, Any]:
@@ -42,21 +48,18 @@ def _test_metrics(source: Source, candidate: Candidate) -> dict[str, Any]:
 
 
 def measure(source: Source, candidate: Candidate, scratch: Path, *,
-            baseline: dict | None = None, timing: dict | None = None) -> dict[str, Any]:
-    """The compress.json row of ``candidate`` (``baseline``: the baseline's row, for the drop).
+            baseline: dict | None = None) -> tuple[dict[str, Any], Path]:
+    """The compress.json row of ``candidate`` before timing, and the ONNX file to time.
 
     Args:
         source: the run.
         candidate: the variant.
         scratch: a folder for the ONNX export of a torch variant (removed by the caller).
         baseline: the baseline row; None when measuring the baseline itself.
-        timing: keyword arguments of :func:`~honed.compress.measure.onnx_latency_ms`
-            (``repeats``, ``warmup``, ``budget_s``).
     """
-    from honed.compress.measure import count_macs, onnx_latency_ms, size_bytes
+    from honed.compress.measure import count_macs, size_bytes
     from honed.models import count_parameters
 
-    timing = timing or {}
     test = {k: float(v) for k, v in _test_metrics(source, candidate).items()
             if isinstance(v, (int, float))}
     if candidate.kind == "onnx":
@@ -69,9 +72,6 @@ def measure(source: Source, candidate: Candidate, scratch: Path, *,
         onnx_path = float_onnx(source, candidate, scratch / candidate.name)
         tensors, _ = _flat_state(candidate.module.state_dict())
         size = len(safetensors.torch.save(tensors))  # what weights.safetensors will hold
-    latency = {f"batch{b}": round(onnx_latency_ms(onnx_path, batch=b, threads=source.threads,
-                                                  input_shape=source.input_shape, **timing), 5)
-               for b in BATCHES}
     value = test.get(source.metric)
     drop = None
     if baseline is not None and value is not None:
@@ -83,12 +83,50 @@ def measure(source: Source, candidate: Candidate, scratch: Path, *,
         "drop": None if drop is None else round(drop, 6),
         "parameters": count_parameters(candidate.module), "size_bytes": int(size),
         "macs": count_macs(candidate.module, source.input_shape),
-        "latency_ms": latency, "runtime": "onnxruntime",
+        "latency_ms": None, "speedup": None, "runtime": "onnxruntime",
         "within_budget": drop is None or source.max_drop is None or drop <= source.max_drop + 1e-9,
         "val": None if candidate.val is None else {source.metric: round(candidate.val, 6)},
         "kept": candidate.kept, "note": candidate.note,
     }
-    return row
+    return row, onnx_path
+
+
+def time_rows(source: Source, rows: list[dict[str, Any]], paths: list[Path], *,
+              timing: dict | None = None) -> None:
+    """Fill ``latency_ms`` and ``speedup`` of ``rows`` (the baseline first), timed interleaved.
+
+    Args:
+        source: the run (threads, input shape).
+        rows: the rows, baseline first; changed in place.
+        paths: each row's ONNX file.
+        timing: keyword arguments of :func:`~honed.compress.timing.onnx_samples`
+            (``rounds``, ``repeats``, ``warmup``, ``budget_s``).
+    """
+    from honed.compress.timing import latency_and_speedup, onnx_samples
+
+    named = {row["name"]: path for row, path in zip(rows, paths, strict=True)}
+    samples = onnx_samples(named, source.input_shape, batches=BATCHES, threads=source.threads,
+                           **(timing or {}))
+    for row in rows:
+        row["latency_ms"], row["speedup"] = latency_and_speedup(samples, row["name"],
+                                                                rows[0]["name"])
+    _offer_faster_int8(rows)
+
+
+def _offer_faster_int8(rows: list[dict[str, Any]]) -> None:
+    """int8 is offered only where it beats the float model it came from at batch 1 or 64
+    (ratios of ratios: each speed-up is against the same baseline, in the same rounds)."""
+    by_name = {row["name"]: row for row in rows}
+    for row in rows[1:]:
+        source = by_name.get((row["settings"] or {}).get("from", ""))
+        if row["kind"] != "onnx" or source is None or not row["kept"]:
+            continue
+        gains = {key: row["speedup"][key] / source["speedup"][key] for key in row["speedup"]}
+        if max(gains.values()) < 1:
+            row["kept"] = False
+            row["note"] = (f"not kept: slower than its float model ({source['name']}) on this "
+                           f"machine: {gains['batch1']:.2f}x at batch 1, "
+                           f"{gains['batch64']:.2f}x at batch 64")
 
 
 def write_variant(folder: Path, source: Source, candidate: Candidate, row: dict[str, Any]) -> None:
@@ -119,17 +157,40 @@ def write_variant(folder: Path, source: Source, candidate: Candidate, row: dict[
 
 
 def choose(baseline: dict[str, Any], rows: list[dict[str, Any]]) -> str | None:
-    """The fastest kept variant at batch 1 within budget, if it beats the baseline there.
+    """The kept variant within budget with the largest speed-up at batch 64, if it is clearly
+    faster there (see :data:`MIN_SPEEDUP`) and not slower at batch 1.
 
-    "Beats" means at least 5% faster: timing noise alone must not pick a variant that is the
-    same model underneath (a magnitude-pruned one runs the same dense kernels).
+    The speed-ups are medians of per-round ratios measured interleaved with the baseline
+    (:func:`time_rows`), never latencies measured at different moments.
     """
-    fit = [row for row in rows if row["kept"] and row["within_budget"]]
+    fit = [row for row in rows if _eligible(row)]
     if not fit:
         return None
-    best = min(fit, key=lambda row: row["latency_ms"]["batch1"])
-    faster = best["latency_ms"]["batch1"] < MIN_SPEEDUP * baseline["latency_ms"]["batch1"]
-    return best["name"] if faster else None
+    best = max(fit, key=lambda row: row["speedup"]["batch64"])
+    return best["name"]
+
+
+def _eligible(row: dict[str, Any]) -> bool:
+    speedup = row["speedup"]
+    return (row["kept"] and row["within_budget"] and speedup["batch64"] >= 1 / MIN_SPEEDUP
+            and speedup["batch1"] >= MIN_SPEEDUP)
+
+
+def why_none(rows: list[dict[str, Any]]) -> str:
+    """Why :func:`choose` kept the baseline, in one line."""
+    kept = [row for row in rows if row["kept"]]
+    fit = [row for row in kept if row["within_budget"]]
+    if not kept:
+        return "no variant was kept"
+    if not fit:
+        best = min(kept, key=lambda row: row["drop"])
+        return (f"no variant is within the accuracy budget (the closest, {best['name']}, "
+                f"drops {best['drop']:.4f})")
+    best = max(fit, key=lambda row: row["speedup"]["batch64"])
+    return (f"no variant within budget is faster than the baseline at batch 64 without being "
+            f"slower at batch 1 (the best, {best['name']}, runs "
+            f"{best['speedup']['batch64']:.2f}x at batch 64, {best['speedup']['batch1']:.2f}x "
+            f"at batch 1)")
 
 
 def print_table(table: dict[str, Any], console=None) -> None:
@@ -143,7 +204,8 @@ def print_table(table: dict[str, Any], console=None) -> None:
     view = Table(title=f"compression: {metric} on test, latency in ms with ONNX Runtime "
                        f"({table['threads']} thread{'s' if table['threads'] != 1 else ''})",
                  box=box.SIMPLE_HEAD, pad_edge=False)
-    for header in ("variant", metric, "drop", "params", "size", "MACs", "@1", "@64", ""):
+    for header in ("variant", metric, "drop", "params", "size", "MACs", "@1", "@64", "x@1",
+                   "x@64", ""):
         view.add_column(header, no_wrap=header != "",
                         justify="left" if header in ("variant", "") else "right")
     for row in [table["baseline"], *table["variants"]]:
@@ -154,7 +216,7 @@ def print_table(table: dict[str, Any], console=None) -> None:
                      f"{row['parameters']:,}", _size(row["size_bytes"]),
                      "" if row["macs"] is None else _count(row["macs"]),
                      f"{row['latency_ms']['batch1']:.3f}", f"{row['latency_ms']['batch64']:.3f}",
-                     flag)
+                     *_speedups(row), flag)
     # a narrow terminal would cut names and numbers short: let lines run long instead
     needed = console.measure(view, options=console.options.update_width(400)).maximum
     width = console.width
@@ -181,6 +243,11 @@ def distill_verdict(table: dict[str, Any]) -> str | None:
     kept = next(row["name"] for row in rows.values() if row["kept"])
     return (f"distillation: val {metric} {rows['distill']['val'][metric]:.4f}, student alone "
             f"{rows['student-alone']['val'][metric]:.4f}: kept {kept}")
+
+
+def _speedups(row: dict[str, Any]) -> list[str]:
+    speedup = row.get("speedup") or {}  # tables written before speed-ups were measured
+    return [f"{speedup[key]:.2f}" if key in speedup else "" for key in ("batch1", "batch64")]
 
 
 def _count(value: int) -> str:

@@ -42,3 +42,5 @@ class Compress(Stage):
                               note=lambda text: context.note(f"compress: {text}"))
         context.note(f"compress: {len(report.table['variants'])} variant(s) in {report.folder}"
                      f"; chosen: {report.chosen or 'none (the base model stays)'}")
+        if report.chosen is None and report.table.get("why"):
+            context.note(f"compress: {report.table['why']}")

@@ -23,30 +23,39 @@ __all__ = ["CompressSpec", "PruneSpec", "QuantizeSpec", "DistillSpec", "Compress
 class PruneSpec(Section):
     """Pruning: ``magnitude`` zeroes weights (masks made permanent), ``structured`` removes
     channels and neurons; ``steps`` rounds reach ``amount``, each fine-tuned for
-    ``finetune_epochs`` with the spec's trainer."""
+    ``finetune_epochs`` with the spec's trainer. Left unset, structured pruning runs 2 rounds
+    fine-tuned (by distillation from the unpruned model) for 40% of the run's epochs in all,
+    and stops before a round that breaks the accuracy budget on val."""
 
     method: Literal["magnitude", "structured"] = Field(
         "magnitude", description="`magnitude`: the smallest weights become zeros; "
                                  "`structured`: whole channels and neurons are removed (mlp, cnn, resnet).")
     scope: Literal["global", "layer"] = Field(
-        "global", description="`magnitude`: one threshold over all layers, or the same share "
-                              "per layer.")
+        "global", description="One threshold over all layers, or the same share per layer; "
+                              "`structured` prunes per layer unless set.")
     amount: Fraction = Field(
         0.5, description="The share of weights (`magnitude`) or channels (`structured`) removed.")
-    steps: Annotated[int, Field(ge=1, le=100)] = Field(
-        1, description="Rounds: round k of n prunes to `amount` × k / n.")
-    finetune_epochs: Annotated[int, Field(ge=0, le=100000)] = Field(
-        0, description="Epochs of fine-tuning after each round, with the spec's train "
-                       "section.")
+    steps: Annotated[int, Field(ge=1, le=100)] | None = Field(
+        None, description="Rounds: round k of n prunes to `amount` × k / n; null: 2 "
+                          "(`structured`), 1 (`magnitude`).")
+    finetune_epochs: Annotated[int, Field(ge=0, le=100000)] | None = Field(
+        None, description="Epochs of fine-tuning after each round, with the spec's train "
+                           "section; null: 40% of `train.epochs` over the rounds "
+                           "(`structured`), 0 (`magnitude`).")
+    round_to: Annotated[int, Field(ge=1, le=1024)] = Field(
+        16, description="`structured`: channel counts are multiples of this (ONNX Runtime's "
+                        "CPU kernels are fastest so); 1: as they fall.")
 
 
 class QuantizeSpec(Section):
-    """int8 quantization of the exported ONNX model with ONNX Runtime."""
+    """int8 quantization of the exported ONNX model with ONNX Runtime; a model slower than
+    the float model it came from is shown but not kept."""
 
     method: Literal["int8", "dynamic", "static"] = Field(
         "int8", description="Kept for older specs: `dynamic` and `static` also set `mode`.")
     mode: Literal["dynamic", "static"] = Field(
-        "dynamic", description="`dynamic`: int8 weights; `static`: activations calibrated too.")
+        "static", description="`static`: QDQ, activations calibrated on training rows; "
+                              "`dynamic`: int8 weights only (often slower than float on CPU).")
     calibration: Literal["minmax", "entropy", "percentile"] = Field(
         "minmax", description="`static`: how activation ranges are calibrated.")
     samples: Annotated[int, Field(ge=1, le=1 << 20)] = Field(
@@ -94,7 +103,7 @@ class CompressSearchSpec(Section):
     amount: pair(Fraction) = Field(
         [0.2, 0.8], description="The [low, high] range of the pruned share.")
     quantize: list[Literal["none", "dynamic", "static"]] = Field(
-        default=["none", "dynamic"], min_length=1, description="The quantization modes tried.")
+        default=["none", "static"], min_length=1, description="The quantization modes tried.")
     width: list[Annotated[float, Field(gt=0.0, le=4.0)]] = Field(
         default=[0.25, 0.5, 1.0], min_length=1,
         description="With `distill`: the student's `hidden` and `channels` × each.")

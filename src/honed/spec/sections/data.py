@@ -93,7 +93,7 @@ class AugmentSpec(Section):
 
 class ImageSpec(Section):
     """Image files of any size and mode, decoded with Pillow, turned upright (EXIF), converted
-    and resized alike; training, honed predict and honed serve do the same."""
+    and resized alike; training and honed predict do the same (honed serve takes arrays)."""
 
     size: Annotated[list[Side], Field(min_length=2, max_length=2)] = Field(
         description="[height, width] in pixels that every image is brought to.")

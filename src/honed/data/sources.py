@@ -14,6 +14,7 @@ from .images import read_image_folder
 from .raw import RawData
 from .registry import load_builtin
 from .tables import read_table, table_raw
+from .text import is_text_folder, read_text_folder, take_text_columns
 from .timeseries import read_series
 
 __all__ = ["load_source", "resolve_path", "TABLE_SUFFIXES"]
@@ -33,11 +34,17 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
     """Read ``spec.source`` as it is, before any cleaning, splitting or scaling.
 
     Tables with ``data.task: forecasting`` are read as a time series of the target column
-    (plus ``data.features``, if given).
+    (plus ``data.features``, if given). ``data.text`` columns become a ``text`` source; a
+    free-text column that it does not name is refused (see :mod:`honed.data.text`).
 
     Raises:
         DataError: The source is unknown, missing or unreadable, or does not fit the spec.
     """
+    raw = _read(spec, base_dir)
+    return take_text_columns(raw, spec.text, spec.features)
+
+
+def _read(spec: DataSpec, base_dir: str | Path | None) -> RawData:
     source = spec.source
     if source.startswith("builtin:"):
         raw = load_builtin(source[len("builtin:"):])
@@ -59,7 +66,7 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
     path = resolve_path(source, base_dir)
     if path.is_dir():
         _no_table_keys(spec, path)
-        return read_image_folder(path)
+        return read_text_folder(path) if is_text_folder(path) else read_image_folder(path)
     suffix = path.suffix.lower()
     if suffix in TABLE_SUFFIXES:
         if spec.task == "forecasting":

@@ -22,6 +22,7 @@ __all__ = [
     "CleanSpec",
     "AugmentSpec",
     "WindowSpec",
+    "TokenizerSpec",
     "ModelSpec",
     "TrainSpec",
     "OptimizerSpec",
@@ -96,6 +97,24 @@ class WindowSpec(_Section):
     horizon: Annotated[int, Field(ge=1)] = 1
 
 
+class TokenizerSpec(_Section):
+    """How free text becomes token ids: a Hugging Face ``tokenizers`` model fitted on train."""
+
+    kind: Literal["word", "bpe", "wordpiece"] = Field(
+        "word", description="word-level, byte-pair encoding or WordPiece")
+    vocab_size: Annotated[int, Field(ge=8, le=1_000_000)] = Field(
+        20000, description="most tokens kept, special tokens included")
+    lowercase: bool = Field(True, description="lowercase before splitting")
+    min_frequency: Annotated[int, Field(ge=1)] = Field(
+        2, description="a token seen fewer times in the training split is unknown")
+    max_length: Annotated[int, Field(ge=1, le=8192)] = Field(
+        128, description="tokens per text: longer texts are cut, shorter ones padded")
+
+
+def _names(value):
+    return [value] if isinstance(value, str) else value
+
+
 class DataSpec(_Section):
     source: str = Field(min_length=1)
     target: str | None = None
@@ -108,6 +127,9 @@ class DataSpec(_Section):
     augment: AugmentSpec = AugmentSpec()
     window: WindowSpec = WindowSpec()
     limit: Annotated[int, Field(ge=10)] | None = None  # keep at most this many rows (seeded)
+    text: Annotated[list[str] | None, BeforeValidator(_names)] = Field(
+        None, description="table columns of free text, tokenized and fed to the model")
+    tokenizer: TokenizerSpec = TokenizerSpec()
 
     @field_validator("source", mode="before")
     @classmethod
@@ -157,6 +179,10 @@ class ModelSpec(_Section):
     init: Init | None = None
     norm: Norm | None = None
     bidirectional: bool | None = None
+    embedding_dim: Annotated[int, Field(ge=1, le=4096)] | None = Field(
+        None, description="width of the token embedding (text inputs)")
+    ngrams: Annotated[int, Field(ge=1, le=3)] | None = Field(
+        None, description="embedbag: longest hashed n-gram of tokens")
     # transfer learning
     init_from: str | None = None  # safetensors file or run dir
     init_exclude: list[str] = []  # name patterns not taken from init_from (e.g. a new head)
@@ -166,7 +192,7 @@ class ModelSpec(_Section):
     def knobs(self) -> dict:
         """The architecture knobs the user set, for ``create_model``."""
         names = ("depth", "hidden", "channels", "heads", "kernel_size", "patch", "dropout",
-                 "activation", "init", "norm", "bidirectional")
+                 "activation", "init", "norm", "bidirectional", "embedding_dim", "ngrams")
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
 

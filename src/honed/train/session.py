@@ -15,6 +15,7 @@ import torch
 
 from honed.data import make_augment, prepare_data
 from honed.data.dataset import PreparedData
+from honed.data.preprocess import save_preprocess
 from honed.errors import UserInputError
 from honed.io import atomic_write_json, atomic_write_text
 from honed.models import count_parameters, create_model, freeze, load_weights, save_model
@@ -105,9 +106,9 @@ def save_final_model(run: RunDir, spec: Spec, data: PreparedData, final: torch.n
     }
     if "lr_find" in result.extra:
         metrics["lr_auto"] = result.extra["lr_find"].suggested_lr
-    save_model(final.cpu(), run.model, family=spec.model.family, knobs=spec.model.knobs(),
+    save_model(final.cpu(), run.model, family=spec.model.family, knobs={**spec.model.knobs(), **data.model_knobs},
                input_shape=data.input_shape, num_outputs=data.num_outputs, task=data.task)
-    atomic_write_json(run.model / "preprocess.json", data.preprocess)
+    save_preprocess(run.model, data.preprocess)
     return metrics
 
 
@@ -130,7 +131,8 @@ def build_model(spec: Spec, data: PreparedData) -> torch.nn.Module:
     """Seed, build the spec's model for ``data`` and apply init_from and freeze."""
     seed_everything(spec.seed)
     model = create_model(spec.model.family, input_shape=data.input_shape,
-                         num_outputs=data.num_outputs, task=data.task, **spec.model.knobs())
+                         num_outputs=data.num_outputs, task=data.task,
+                         **spec.model.knobs(), **data.model_knobs)
     if spec.model.init_from:
         load_weights(model, spec.model.init_from, exclude=spec.model.init_exclude)
     if spec.model.freeze:

@@ -21,6 +21,7 @@ from honed.models.tokens import DEFAULT_EMBEDDING_DIM, PAD_ID, TokenEmbedding, m
 
 __all__ = ["EmbedBag", "build_embedbag"]
 
+_MIN_BUCKETS, _MAX_BUCKETS = 1024, 100_000
 _HASH_PRIME = 1_000_003  # as in fastText's n-gram hashing: a prime multiplier per position
 
 
@@ -66,7 +67,7 @@ class EmbedBag(nn.Module):
 )
 def build_embedbag(input_shape: Sequence[int], num_outputs: int, *,
                    task: str = "classification", embedding_dim: int = DEFAULT_EMBEDDING_DIM,
-                   ngrams: int = 2, buckets: int = 50_000, dropout: float = 0.0,
+                   ngrams: int = 2, buckets: int | None = None, dropout: float = 0.0,
                    init: str = "default", vocab_size: int | None = None) -> EmbedBag:
     """Build an :class:`EmbedBag` over token ids ``(max_length,)``.
 
@@ -76,7 +77,8 @@ def build_embedbag(input_shape: Sequence[int], num_outputs: int, *,
         task: classification, regression or forecasting.
         embedding_dim: width of every token and n-gram vector.
         ngrams: longest n-gram hashed in (1: tokens only, 2: and bigrams, 3: and trigrams).
-        buckets: rows shared by the hashed n-grams.
+        buckets: rows shared by the hashed n-grams; by default four per vocabulary token,
+            within [1024, 100000] (fastText's 2 million suits far larger corpora).
         dropout: probability on the pooled vector.
         init: init scheme of the head (embeddings keep PyTorch's normal init).
         vocab_size: rows of the token table; the data sets it.
@@ -87,7 +89,10 @@ def build_embedbag(input_shape: Sequence[int], num_outputs: int, *,
     ngrams = positive_int("ngrams", ngrams)
     if ngrams > 3:
         raise ModelError(f"ngrams must be 1, 2 or 3; got {ngrams}")
-    model = EmbedBag(positive_int("vocab_size", vocab_size), num_outputs,
+    vocab_size = positive_int("vocab_size", vocab_size)
+    if buckets is None:
+        buckets = min(max(4 * vocab_size, _MIN_BUCKETS), _MAX_BUCKETS)
+    model = EmbedBag(vocab_size, num_outputs,
                      embedding_dim=positive_int("embedding_dim", embedding_dim), ngrams=ngrams,
                      buckets=positive_int("buckets", buckets),
                      dropout=fraction("dropout", dropout))

@@ -21,7 +21,7 @@ from honed.errors import DataError
 from honed.spec.schema import TokenizerSpec
 
 from .raw import RawData
-from .tokenize import SEP, encode_texts, fit_tokenizer, vocab_size
+from .tokenize import SEP, encode_texts, fit_tokenizer, read_tokenizer, vocab_size
 
 __all__ = ["TEXT_SUFFIX", "is_text_folder", "read_text_folder", "take_text_columns",
            "looks_like_free_text", "fit_text", "text_ids"]
@@ -139,10 +139,14 @@ def take_text_columns(raw: RawData, columns: list[str] | None,
 
 
 def fit_text(train: pd.DataFrame, spec: TokenizerSpec, columns: list[str]) -> dict[str, Any]:
-    """Train the tokenizer on the training rows; the ``text`` and ``tokenizer`` recipe keys."""
+    """Train the tokenizer on the training rows (or read ``spec.file``); the ``text`` and
+    ``tokenizer`` recipe keys."""
     texts = _joined(train, columns)
-    tokenizer = fit_tokenizer(texts, kind=spec.kind, vocab_size=spec.vocab_size,
-                              lowercase=spec.lowercase, min_frequency=spec.min_frequency)
+    if spec.file is not None:
+        tokenizer = read_tokenizer(spec.file)
+    else:
+        tokenizer = fit_tokenizer(texts, kind=spec.kind, vocab_size=spec.vocab_size,
+                                  lowercase=spec.lowercase, min_frequency=spec.min_frequency)
     _, cut = encode_texts(tokenizer, texts, max_length=spec.max_length)
     text = {"columns": list(columns), "separator": _SEPARATOR, "max_length": spec.max_length,
             "pad_id": 0, "vocab_size": vocab_size(tokenizer), "tokenizer": spec.model_dump(),

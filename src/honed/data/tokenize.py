@@ -14,12 +14,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
 from honed.errors import DataError
 
-__all__ = ["PAD", "UNK", "SEP", "fit_tokenizer", "encode_texts", "vocab_size"]
+__all__ = ["PAD", "UNK", "SEP", "fit_tokenizer", "read_tokenizer", "encode_texts", "vocab_size"]
 
 PAD, UNK, SEP = "[PAD]", "[UNK]", "[SEP]"
 _SPECIALS = [PAD, UNK, SEP]  # in this order: PAD gets id 0
@@ -76,6 +77,31 @@ def fit_tokenizer(texts: Sequence[str], *, kind: str, vocab_size: int, lowercase
                         "at least 2 (lower min_frequency, or give more varied text)")
     assert tokenizer.token_to_id(PAD) == 0
     return tokenizer.to_str()
+
+
+def read_tokenizer(path: str | Path) -> str:
+    """The JSON of a saved tokenizer: a ``tokenizer.json``, or a run dir or model folder
+    holding one, checked to load and to pad with id 0 like the ones honed fits.
+
+    Raises:
+        DataError: Missing, unreadable, or not a tokenizer with ``[PAD]`` as id 0.
+    """
+    path = Path(path)
+    for candidate in (path, path / "tokenizer.json", path / "model" / "tokenizer.json"):
+        if candidate.is_file():
+            break
+    else:
+        raise DataError(f"data.tokenizer.file: no tokenizer.json at {path}")
+    try:
+        text = candidate.read_text(encoding="utf-8")
+        tokenizer = _load(text)
+    except Exception as error:  # OSError, UnicodeDecodeError, and tokenizers' plain Exception
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise DataError(f"data.tokenizer.file: cannot read {candidate}: {first}") from None
+    if tokenizer.token_to_id(PAD) != 0:
+        raise DataError(f"data.tokenizer.file: {candidate} does not have {PAD} as token 0, "
+                        "which honed's models mask as padding")
+    return text
 
 
 def vocab_size(tokenizer_json: str) -> int:

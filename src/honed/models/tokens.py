@@ -14,10 +14,12 @@ from torch import nn
 from honed.errors import ModelError
 from honed.models._checks import positive_int
 
-__all__ = ["PAD_ID", "DEFAULT_EMBEDDING_DIM", "TokenEmbedding", "embedding_width", "masked_mean",
+__all__ = ["PAD_ID", "TOKEN_WEIGHTS", "DEFAULT_EMBEDDING_DIM", "TokenEmbedding", "embedding_width", "masked_mean",
            "masked_max", "lengths"]
 
 PAD_ID = 0  # honed.data.tokenize puts [PAD] first
+# Every text family names its TokenEmbedding ``embed``: one pattern freezes or excludes it.
+TOKEN_WEIGHTS = "embed.embedding.weight"
 DEFAULT_EMBEDDING_DIM = 64
 
 

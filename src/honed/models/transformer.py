@@ -60,8 +60,8 @@ class Transformer(nn.Module):
         self.patch = patch
         if self.kind == "text":
             width = embedding_width("transformer", True, embedding_dim)
-            self.tokens = TokenEmbedding(vocab_size, width)
-            self.embed = nn.Identity() if width == hidden else nn.Linear(width, hidden)
+            self.embed = TokenEmbedding(vocab_size, width)
+            self.project = nn.Identity() if width == hidden else nn.Linear(width, hidden)
             self.position = nn.Parameter(torch.zeros(1, input_shape[0], hidden))
             nn.init.normal_(self.position, std=_POSITION_STD)
         elif self.kind == "table":
@@ -106,8 +106,8 @@ class Transformer(nn.Module):
         return self.head(self.norm(x).mean(dim=1))
 
     def _forward_tokens(self, ids: torch.Tensor) -> torch.Tensor:
-        x, mask = self.tokens(ids)
-        x = self.dropout(self.embed(x) + self.position[:, : x.shape[1]])
+        x, mask = self.embed(ids)
+        x = self.dropout(self.project(x) + self.position[:, : x.shape[1]])
         for layer in self.layers:
             x = layer(x, src_key_padding_mask=~mask)
         return self.head(masked_mean(self.norm(x), mask))

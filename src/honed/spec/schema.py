@@ -109,6 +109,9 @@ class TokenizerSpec(_Section):
         2, description="a token seen fewer times in the training split is unknown")
     max_length: Annotated[int, Field(ge=1, le=8192)] = Field(
         128, description="tokens per text: longer texts are cut, shorter ones padded")
+    file: str | None = Field(
+        None, description="a tokenizer.json (or a run dir holding one) used as it is instead "
+        "of fitting one: the init_from run's, so token ids keep their meaning")
 
 
 def _names(value):

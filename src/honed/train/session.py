@@ -6,6 +6,7 @@ is checked before the first file is written, so bad input leaves nothing behind.
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +20,7 @@ from honed.data.preprocess import save_preprocess
 from honed.errors import UserInputError
 from honed.io import atomic_write_json, atomic_write_text
 from honed.models import count_parameters, create_model, freeze, load_weights, save_model
+from honed.models.tokens import TOKEN_WEIGHTS
 from honed.rundir import RunDir
 from honed.spec.memory import MEMORY_PREFIX
 from honed.spec.schema import Spec
@@ -134,10 +136,20 @@ def build_model(spec: Spec, data: PreparedData) -> torch.nn.Module:
                          num_outputs=data.num_outputs, task=data.task,
                          **spec.model.knobs(), **data.model_knobs)
     if spec.model.init_from:
+        _same_tokens(spec, data)
         load_weights(model, spec.model.init_from, exclude=spec.model.init_exclude)
     if spec.model.freeze:
         freeze(model, spec.model.freeze)
     return model
+
+
+def _same_tokens(spec: Spec, data: PreparedData) -> None:
+    """Token embeddings transfer only with the tokenizer whose ids they were trained on."""
+    excluded = any(fnmatch.fnmatchcase(TOKEN_WEIGHTS, p) for p in spec.model.init_exclude)
+    if data.kind == "text" and spec.data.tokenizer.file is None and not excluded:
+        raise UserInputError("model.init_from on text: set data.tokenizer.file to the "
+                             "checkpoint run's tokenizer.json, so that each token id means the "
+                             f"same word (or exclude {TOKEN_WEIGHTS} with model.init_exclude)")
 
 
 def absolute_paths(spec: Spec, base_dir: Path) -> Spec:
@@ -148,6 +160,11 @@ def absolute_paths(spec: Spec, base_dir: Path) -> Spec:
         data = data.model_copy(update={"source": str((base_dir / data.source).resolve())})
     if model.init_from and not Path(model.init_from).is_absolute():
         model = model.model_copy(update={"init_from": str((base_dir / model.init_from).resolve())})
+    tokenizer = data.tokenizer
+    if tokenizer.file and not Path(tokenizer.file).is_absolute():
+        tokenizer = tokenizer.model_copy(
+            update={"file": str((base_dir / tokenizer.file).resolve())})
+        data = data.model_copy(update={"tokenizer": tokenizer})
     return spec.model_copy(update={"data": data, "model": model})
 
 

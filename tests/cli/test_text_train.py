@@ -73,3 +73,15 @@ def test_text_transfer_reuses_the_tokenizer_and_freezes_the_embedding(tmp_path, 
     assert torch.equal(before, after)
     assert ((second / "model" / "tokenizer.json").read_text()
             == (first / "model" / "tokenizer.json").read_text())
+
+
+def test_honed_model_fits_and_predicts_raw_text(tmp_path):
+    import honed
+    from tests.text_corpus import reviews
+
+    model = honed.Model("embedbag", epochs=3, threads=1, probes=False, **{
+        "data.text": "review", "train.optimizer.lr": 0.02, "train.batch_size": 16,
+        "data.tokenizer.min_frequency": 1}).fit(reviews(), target="label",
+                                                out_dir=tmp_path / "run")
+    assert list(model.predict(["a great superb film", "an awful dull film"])) == ["pos", "neg"]
+    assert model.predict(reviews().head(5)).shape == (5,)

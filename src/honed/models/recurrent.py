@@ -58,7 +58,14 @@ class Recurrent(nn.Module):
             x = x.unsqueeze(-1)
         elif self.kind == "text":
             x, mask = self.embed(x)
-            # Packed: each direction's final state is the one at the text's own last token.
+            if self.directions == 1:
+                # The top layer's output at the text's last token is its final state there:
+                # what packing gives, in plain ops that export to ONNX.
+                output, _ = self.rnn(x)
+                last = (lengths(mask) - 1).to(output.device)
+                picked = output[torch.arange(output.shape[0], device=output.device), last]
+                return self.head(self.dropout(picked))
+            # Packed: the backward direction must start at each text's own last token.
             x = nn.utils.rnn.pack_padded_sequence(x, lengths(mask), batch_first=True,
                                                   enforce_sorted=False)
         _, state = self.rnn(x)

@@ -15,8 +15,9 @@ def test_every_sequence_family_and_embedbag_read_token_ids() -> None:
     for name in text:
         model = create_model(name, input_shape=(9,), num_outputs=2, vocab_size=40,
                              embedding_dim=12)
-        assert model.embed.embedding.weight.shape == (
-            40 if name != "embedbag" else 40 + 1024, 12)
+        assert model.embed.embedding.weight.shape == (40, 12)
+    bigrams = create_model("embedbag", input_shape=(9,), num_outputs=2, vocab_size=40, ngrams=2)
+    assert bigrams.embed.embedding.weight.shape == (40 + 1024, 64)  # hashed bigram rows
 
 
 def test_embedbag_bigrams_see_word_order() -> None:

@@ -67,7 +67,7 @@ class EmbedBag(nn.Module):
 )
 def build_embedbag(input_shape: Sequence[int], num_outputs: int, *,
                    task: str = "classification", embedding_dim: int = DEFAULT_EMBEDDING_DIM,
-                   ngrams: int = 2, buckets: int | None = None, dropout: float = 0.0,
+                   ngrams: int = 1, buckets: int | None = None, dropout: float = 0.0,
                    init: str = "default", vocab_size: int | None = None) -> EmbedBag:
     """Build an :class:`EmbedBag` over token ids ``(max_length,)``.
 
@@ -76,7 +76,8 @@ def build_embedbag(input_shape: Sequence[int], num_outputs: int, *,
         num_outputs: width of the linear head.
         task: classification, regression or forecasting.
         embedding_dim: width of every token and n-gram vector.
-        ngrams: longest n-gram hashed in (1: tokens only, 2: and bigrams, 3: and trigrams).
+        ngrams: longest n-gram hashed in (1: tokens only, fastText's default; 2: and
+            bigrams; 3: and trigrams).
         buckets: rows shared by the hashed n-grams; by default four per vocabulary token,
             within [1024, 100000] (fastText's 2 million suits far larger corpora).
         dropout: probability on the pooled vector.

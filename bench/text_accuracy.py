@@ -1,6 +1,6 @@
 """Text: ``honed run examples/movie_reviews.yaml`` against TF-IDF + logistic regression.
 
-    python bench/text_accuracy.py [--trials 4] [--epochs 6] [--threads 1] [--json F]
+    python bench/text_accuracy.py [--trials 4] [--epochs 8] [--threads 1] [--json F]
 
 Both read the same split of ``builtin:movie_reviews`` (the spec's seed): the network is the
 pipeline's refit best trial, scored on the test split; the baseline is scikit-learn's
@@ -68,7 +68,7 @@ def network_accuracy(trials: int, epochs: int, threads: int) -> tuple[float, str
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=4)
-    parser.add_argument("--epochs", type=int, default=6)
+    parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()

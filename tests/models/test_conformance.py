@@ -12,7 +12,9 @@ from torch import nn
 from honed.models import create_model, list_models, load_model, model_info, save_model
 from honed.models.layers import ACTIVATIONS, INITS
 
-SHAPES = {"table": (6,), "sequence": (5, 3), "image": (2, 8, 8)}
+SHAPES = {"table": (6,), "sequence": (5, 3), "image": (2, 8, 8), "text": (7,)}
+# What the data fixes for a kind: token ids need the tokenizer's vocabulary size.
+KIND_KNOBS = {"text": {"vocab_size": 20}}
 OUTPUTS = {"classification": 3, "regression": 1, "forecasting": 4}
 BATCH = 4
 
@@ -26,7 +28,12 @@ CASES = [
 
 def _batch(kind: str, task: str) -> tuple[torch.Tensor, torch.Tensor]:
     generator = torch.Generator().manual_seed(1)
-    x = torch.randn(BATCH, *SHAPES[kind], generator=generator)
+    if kind == "text":  # token ids, right-padded with 0 to different lengths, one empty text
+        x = torch.randint(1, KIND_KNOBS["text"]["vocab_size"], (BATCH, *SHAPES[kind]),
+                          generator=generator)
+        x[torch.arange(SHAPES[kind][0]) >= torch.tensor([7, 4, 1, 0])[:, None]] = 0
+    else:
+        x = torch.randn(BATCH, *SHAPES[kind], generator=generator)
     if task == "classification":
         y = torch.randint(0, OUTPUTS[task], (BATCH,), generator=generator)
     else:
@@ -49,7 +56,9 @@ def test_every_family_is_covered() -> None:
 @pytest.mark.parametrize(("family", "kind", "task"), CASES)
 def test_builds_trains_and_round_trips(family: str, kind: str, task: str, tmp_path: Path) -> None:
     torch.manual_seed(0)
-    model = create_model(family, input_shape=SHAPES[kind], num_outputs=OUTPUTS[task], task=task)
+    knobs = KIND_KNOBS.get(kind, {})
+    model = create_model(family, input_shape=SHAPES[kind], num_outputs=OUTPUTS[task], task=task,
+                         **knobs)
     x, y = _batch(kind, task)
 
     out = model(x)
@@ -73,7 +82,7 @@ def test_builds_trains_and_round_trips(family: str, kind: str, task: str, tmp_pa
     model.eval()
     with torch.no_grad():
         expected = model(x)
-    save_model(model, tmp_path / "model", family=family, knobs={}, input_shape=SHAPES[kind],
+    save_model(model, tmp_path / "model", family=family, knobs=knobs, input_shape=SHAPES[kind],
                num_outputs=OUTPUTS[task], task=task)
     loaded = load_model(tmp_path / "model")
     assert not loaded.training
@@ -87,9 +96,33 @@ def test_seeded_build_is_deterministic(family: str) -> None:
     states = []
     for _ in range(2):
         torch.manual_seed(123)
-        states.append(create_model(family, input_shape=SHAPES[kind], num_outputs=2).state_dict())
+        states.append(create_model(family, input_shape=SHAPES[kind], num_outputs=2,
+                                   **KIND_KNOBS.get(kind, {})).state_dict())
     assert states[0].keys() == states[1].keys()
     assert all(torch.equal(states[0][name], states[1][name]) for name in states[0])
+
+
+TEXT_CASES = [pytest.param(info.name, knobs, id=f"{info.name}-{'-'.join(map(str, knobs.values()))}")
+              for info in list_models() if "text" in info.kinds
+              for knobs in ({}, {"bidirectional": True} if "bidirectional" in info.knobs
+                            else {"dropout": 0.5})]
+
+
+@pytest.mark.parametrize(("family", "knobs"), TEXT_CASES)
+def test_text_families_ignore_padding(family: str, knobs: dict) -> None:
+    """Appending padding (id 0) to a batch of token ids leaves every prediction unchanged."""
+    torch.manual_seed(0)
+    model = create_model(family, input_shape=(12,), num_outputs=3, vocab_size=30,
+                         **knobs).eval()
+    ids, _ = _batch("text", "classification")  # (4, 7): lengths 7, 4, 1 and 0
+    padded = torch.cat([ids, torch.zeros(BATCH, 5, dtype=ids.dtype)], dim=1)
+    with torch.no_grad():
+        short, long = model(ids), model(padded)
+        as_float = model(padded.float())  # the trainer hands inputs over as float32
+    assert torch.allclose(short, long, atol=1e-5), (short, long)
+    assert torch.equal(long, as_float)
+    assert torch.isfinite(long).all()
+    assert len(TEXT_CASES) >= 2 * 6  # rnn, lstm, gru, transformer, cnn, embedbag
 
 
 @pytest.mark.parametrize(("family", "knobs", "kind"), [

@@ -10,7 +10,7 @@ import honed.models
 from honed.errors import ModelError, UserInputError
 from honed.models import ModelInfo, create_model, list_models, model_info, register_model
 
-FAMILIES = ["cnn", "gru", "lstm", "mlp", "resnet", "rnn", "transformer"]
+FAMILIES = ["cnn", "embedbag", "gru", "lstm", "mlp", "resnet", "rnn", "transformer"]
 
 
 def test_all_names_resolve() -> None:

@@ -31,6 +31,11 @@ def run(args: argparse.Namespace) -> int:
         detail = (f"; data {data.source}: {data.task}, {data.kind} {list(data.input_shape)}, "
                   f"{len(data.train)}/{len(data.val)}/{len(data.test)} rows; model "
                   f"{spec.model.family} with {count_parameters(model):,} parameters")
+        if data.kind == "text":  # long texts are cut: say how many, so max_length is a choice
+            text = data.preprocess["text"]
+            detail += (f"; {text['tokenizer']['kind']} tokenizer, {text['vocab_size']:,} "
+                       f"tokens, {text['train_truncated']} of {text['train_texts']} training "
+                       f"texts cut at {text['max_length']} tokens")
     console.print(f"[green]ok[/]: {args.spec}{detail}")
     dims = template.dimensions
     if dims:

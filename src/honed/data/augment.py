@@ -100,7 +100,7 @@ def make_augment(spec: AugmentSpec, *, kind: str, task: str, num_classes: int | 
 
     Args:
         spec: ``data.augment``.
-        kind: ``table``, ``image`` or ``sequence``.
+        kind: ``table``, ``image``, ``sequence`` or ``text``.
         task: The task; with ``classification`` mixup and cutmix need ``num_classes``.
         num_classes: Number of classes, for mixup's soft targets.
         scaler: ``preprocess["scaler"]``, which colour jitter undoes to work on pixels.
@@ -109,6 +109,10 @@ def make_augment(spec: AugmentSpec, *, kind: str, task: str, num_classes: int | 
         DataError: An image-only option is set for other data.
     """
     steps: list[Step] = []
+    if kind == "text":
+        used = [name for name in ("noise", "mixup") if getattr(spec, name)]
+        if used:  # noise or a blend of token ids is not a text
+            raise DataError(f"data.augment.{used[0]} does not apply to text (token ids)")
     if kind != "image":
         used = [name for name in _IMAGE_ONLY if getattr(spec, name)]
         if used:

@@ -10,9 +10,9 @@ import numpy as np
 __all__ = ["Split", "PreparedData", "Task", "InputKind", "TASKS", "INPUT_KINDS"]
 
 Task = Literal["classification", "regression", "forecasting"]
-InputKind = Literal["table", "image", "sequence"]
+InputKind = Literal["table", "image", "sequence", "text"]
 TASKS: tuple[str, ...] = ("classification", "regression", "forecasting")
-INPUT_KINDS: tuple[str, ...] = ("table", "image", "sequence")
+INPUT_KINDS: tuple[str, ...] = ("table", "image", "sequence", "text")
 
 
 @dataclass
@@ -20,7 +20,8 @@ class Split:
     """One split, preprocessed and ready for a model.
 
     ``x`` is float32 of shape ``(N, *input_shape)``: ``(N, F)`` for tables, ``(N, C, H, W)`` for
-    images, ``(N, T, C)`` for sequences. ``y`` is int64 class indices of shape ``(N,)`` for
+    images, ``(N, T, C)`` for sequences; for text, int64 token ids ``(N, max_length)`` padded
+    with 0 (models take them as ids whatever their dtype). ``y`` is int64 class indices of shape ``(N,)`` for
     classification, float32 ``(N, num_outputs)`` for regression and forecasting (scaled when
     ``PreparedData.target_scale`` is set). ``index`` says where each sample came from: its
     0-based row (or file, or sample) in the source, or for forecasting the position in the series
@@ -54,6 +55,13 @@ class PreparedData:
     # JSON-ready description of the fitted preprocessing (written to model/preprocess.json).
     preprocess: dict[str, Any] = field(default_factory=dict)
     source: str = ""
+
+    @property
+    def model_knobs(self) -> dict[str, Any]:
+        """Knobs the data fixes for the model: ``vocab_size`` for token ids, else none."""
+        if self.kind == "text":
+            return {"vocab_size": int(self.preprocess["text"]["vocab_size"])}
+        return {}
 
     @property
     def num_classes(self) -> int | None:

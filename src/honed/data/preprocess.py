@@ -30,25 +30,38 @@ it is saved as ``model/preprocess.json`` and travels in the export bundle. Its k
     ``{"method", "center", "scale"}``, one value per model column (tables) or channel.
 ``window`` (forecasting)
     ``lookback``, ``horizon``, ``columns`` (channels in order), ``target``.
+``text`` (text)
+    ``columns`` (joined with ``separator`` into one text per row), ``max_length``, ``pad_id``
+    (0), ``vocab_size``, ``tokenizer`` (the ``data.tokenizer`` settings), ``train_texts`` and
+    ``train_truncated`` (training texts longer than ``max_length``, cut).
+``tokenizer`` (text)
+    The fitted Hugging Face tokenizer's JSON, as a string; :func:`save_preprocess` also
+    writes it beside ``preprocess.json`` as ``tokenizer.json``.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from honed.io import atomic_write_json, atomic_write_text
 from honed.spec.schema import DataSpec
 
 from .clean import fit_columns
 from .raw import RawData
 from .scaling import fit_scaler
+from .text import fit_text
 from .transform import table_matrix
 
-__all__ = ["fit_preprocess", "raw_rows"]
+__all__ = ["fit_preprocess", "raw_rows", "save_preprocess", "TOKENIZER_FILE"]
+
+TOKENIZER_FILE = "tokenizer.json"
 
 
 def raw_rows(raw: RawData, rows: np.ndarray):
     """The raw inputs of the given rows (a DataFrame for tables, an array otherwise)."""
-    if raw.kind in ("table", "series"):
+    if raw.kind in ("table", "series", "text"):
         return raw.x.iloc[rows]
     return raw.x[rows]
 
@@ -60,6 +73,11 @@ def fit_preprocess(raw: RawData, train_rows: np.ndarray, spec: DataSpec, *, task
     common = {"format": "honed.preprocess", "version": 1, "source": spec.source,
               "kind": raw.kind, "task": task, "target": raw.target,
               "class_names": class_names, "target_scale": target_scale}
+    if raw.kind == "text":
+        text = fit_text(train, spec.tokenizer, raw.extra["text_columns"])
+        text["text"]["ignored_columns"] = raw.extra.get("ignored_columns", [])
+        return {**common, **text, "feature_names": None,
+                "input_shape": [spec.tokenizer.max_length], "scaler": {"method": "none"}}
     if raw.kind == "table":
         clean = spec.clean
         columns = fit_columns(train, impute=clean.impute, clip=clean.clip,
@@ -81,3 +99,15 @@ def fit_preprocess(raw: RawData, train_rows: np.ndarray, spec: DataSpec, *, task
     return {**common, "feature_names": None, "input_shape": list(raw.x.shape[1:]),
             "pixel_scale": float(raw.pixel_scale), **raw.extra,
             "scaler": fit_scaler(spec.scale, values, axis=axis)}
+
+
+def save_preprocess(folder: str | Path, preprocess: dict) -> None:
+    """Write ``folder/preprocess.json``, and for text ``folder/tokenizer.json`` beside it.
+
+    ``preprocess.json`` stays complete on its own (it holds the tokenizer too); the separate
+    ``tokenizer.json`` is the same tokenizer in the file that Hugging Face tools open.
+    """
+    folder = Path(folder)
+    if preprocess.get("kind") == "text":
+        atomic_write_text(folder / TOKENIZER_FILE, preprocess["tokenizer"])
+    atomic_write_json(folder / "preprocess.json", preprocess)

@@ -11,7 +11,7 @@ import pandas as pd
 
 __all__ = ["RawData", "RawKind"]
 
-RawKind = Literal["table", "image", "sequence", "series"]
+RawKind = Literal["table", "image", "sequence", "series", "text"]
 
 
 @dataclass
@@ -24,6 +24,8 @@ class RawData:
       0-based data row; ``y`` holds the raw target values.
     - ``"image"``: an array ``(N, C, H, W)`` of raw pixels; ``pixel_scale`` maps them to [0, 1].
     - ``"sequence"``: an array ``(N, T, C)``.
+    - ``"text"``: a DataFrame of the text columns (``str``, ``NaN`` where missing), named in
+      ``extra["text_columns"]``.
     - ``"series"``: a DataFrame in time order, one column per channel, missing values already
       filled; ``target`` names the column to forecast and ``y`` is ``None``.
 

@@ -15,6 +15,7 @@ from .images import read_image_folder, read_image_list
 from .raw import RawData
 from .registry import load_builtin
 from .tables import read_table, table_raw, table_suffix
+from .text import is_text_folder, read_text_folder, take_text_columns
 from .timeseries import read_series
 
 __all__ = ["load_source", "resolve_path", "TABLE_SUFFIXES"]
@@ -34,7 +35,8 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
     """Read ``spec.source`` as it is, before any cleaning, splitting or scaling.
 
     Tables with ``data.task: forecasting`` are read as a time series of the target column
-    (plus ``data.features``, if given).
+    (plus ``data.features``, if given). ``data.text`` columns become a ``text`` source; a
+    free-text column that it does not name is refused (see :mod:`honed.data.text`).
 
     A folder is read as class subfolders of images; with ``data.image`` set, a ``.csv`` is
     read as ``path,label`` rows of image files.
@@ -42,6 +44,11 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
     Raises:
         DataError: The source is unknown, missing or unreadable, or does not fit the spec.
     """
+    raw = _read(spec, base_dir)
+    return take_text_columns(raw, spec.text, spec.features)
+
+
+def _read(spec: DataSpec, base_dir: str | Path | None) -> RawData:
     source = spec.source
     if spec.image is not None and (source.startswith("builtin:") or is_memory_source(source)):
         raise DataError(f"data.image reads image files: a folder of class subfolders or a CSV "
@@ -67,6 +74,8 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
     transform = None if spec.image is None else image_transform(**spec.image.model_dump())
     if path.is_dir():
         _no_table_keys(spec, path)
+        if is_text_folder(path):
+            return read_text_folder(path)
         return read_image_folder(path, transform=transform, skip_bad=spec.skip_bad)
     suffix = table_suffix(path)
     if transform is not None and suffix == ".csv":

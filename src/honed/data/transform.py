@@ -16,6 +16,7 @@ import pandas as pd
 from honed.errors import DataError
 
 from .scaling import apply_scaler
+from .text import text_ids
 
 __all__ = ["apply_preprocess", "inverse_target_scale", "table_matrix"]
 
@@ -30,13 +31,17 @@ def apply_preprocess(preprocess: Mapping[str, Any], raw: Any) -> np.ndarray:
             array of raw pixels in the source's units (0..255 for image files). For sequences
             an ``(N, T, C)`` array; forecasting takes the ``lookback`` raw values before the
             first step to predict. A single sample without the batch axis is accepted too.
+            For text a DataFrame (or dict, or row dicts) of the text columns, or a string or
+            list of strings when there is one text column.
 
     Returns:
-        float32 array ``(N, *input_shape)``.
+        float32 array ``(N, *input_shape)``; for text int64 token ids ``(N, max_length)``.
 
     Raises:
         DataError: A column is missing, a value is not a number, a shape does not fit.
     """
+    if preprocess["kind"] == "text":
+        return text_ids(preprocess, raw)
     if preprocess["kind"] == "table":
         values = table_matrix(preprocess, raw)
         axis = -1

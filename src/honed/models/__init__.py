@@ -3,14 +3,14 @@
 Example:
     >>> from honed.models import create_model, list_models
     >>> [info.name for info in list_models()]
-    ['cnn', 'gru', 'lstm', 'mlp', 'resnet', 'rnn', 'transformer']
+    ['cnn', 'embedbag', 'gru', 'lstm', 'mlp', 'resnet', 'rnn', 'transformer']
     >>> model = create_model("cnn", input_shape=(1, 8, 8), num_outputs=10, channels=[16, 32])
 """
 
 from __future__ import annotations
 
 # Importing a family module registers it (each imports the registry itself).
-from honed.models import cnn, gru, lstm, mlp, resnet, rnn, transformer  # noqa: F401
+from honed.models import cnn, embedbag, gru, lstm, mlp, resnet, rnn, transformer  # noqa: F401
 from honed.models.layers import init_weights
 from honed.models.registry import (
     ModelInfo,

@@ -15,18 +15,25 @@ from honed.errors import ModelError
 
 __all__ = ["input_kind", "require_kind", "positive_int", "fraction", "int_list", "boolean", "one_of"]
 
-# The length of ``input_shape`` is the only thing that tells the kinds apart (data/dataset.py).
+# The length of ``input_shape`` tells the kinds apart (data/dataset.py), except that text,
+# token ids ``(T,)``, is a rank-1 shape built with a ``vocab_size`` knob.
 _KIND_BY_RANK = {1: "table", 2: "sequence", 3: "image"}
-assert set(_KIND_BY_RANK.values()) == set(INPUT_KINDS)
+assert set(_KIND_BY_RANK.values()) | {"text"} == set(INPUT_KINDS)
 
 
-def input_kind(input_shape: Sequence[int]) -> str:
-    """The input kind of one example's shape: ``(F,)`` table, ``(T, C)`` sequence, ``(C, H, W)`` image.
+def input_kind(input_shape: Sequence[int], *, text: bool = False) -> str:
+    """The input kind of one example's shape: ``(F,)`` table, ``(T, C)`` sequence, ``(C, H, W)``
+    image, or with ``text`` (a family built with ``vocab_size``) ``(T,)`` token ids.
 
     Raises:
         ModelError: the shape has another rank or a size below 1.
     """
     shape = tuple(input_shape)
+    if text:
+        if len(shape) != 1 or isinstance(shape[0], bool) or not isinstance(shape[0], Integral) \
+                or shape[0] < 1:
+            raise ModelError(f"text input_shape must be (max_length,); got {shape}")
+        return "text"
     if len(shape) not in _KIND_BY_RANK:
         raise ModelError(
             f"input_shape must be (F,) for tables, (T, C) for sequences or (C, H, W) for images; "
@@ -38,12 +45,13 @@ def input_kind(input_shape: Sequence[int]) -> str:
     return _KIND_BY_RANK[len(shape)]
 
 
-def require_kind(family: str, input_shape: Sequence[int], kinds: Sequence[str]) -> str:
+def require_kind(family: str, input_shape: Sequence[int], kinds: Sequence[str], *,
+                 text: bool = False) -> str:
     """The kind of ``input_shape``, refused unless it is one of ``kinds``.
 
     The registry checks this before building; factories repeat it for direct calls.
     """
-    kind = input_kind(input_shape)
+    kind = input_kind(input_shape, text=text)
     if kind not in kinds:
         raise ModelError(f"{family} takes {' or '.join(kinds)} input; got {kind} shape "
                          f"{tuple(input_shape)}")

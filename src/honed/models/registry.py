@@ -44,10 +44,12 @@ class ModelInfo:
 
 
 _REGISTRY: dict[str, tuple[ModelInfo, Factory]] = {}
+# Text is opt-in: a family that reads token ids must take a vocab_size knob.
+_DEFAULT_KINDS = tuple(kind for kind in INPUT_KINDS if kind != "text")
 
 
 def register_model(name: str, *, description: str, tasks: Sequence[str] = TASKS,
-                   kinds: Sequence[str] = INPUT_KINDS, knobs: Sequence[str] | Mapping[str, Any]
+                   kinds: Sequence[str] = _DEFAULT_KINDS, knobs: Sequence[str] | Mapping[str, Any]
                    | None = None) -> Callable[[Factory], Factory]:
     """Decorator that adds a factory to the registry under ``name``.
 
@@ -55,7 +57,8 @@ def register_model(name: str, *, description: str, tasks: Sequence[str] = TASKS,
         name: the family name used in specs (no ``:``, which marks ``module:function``).
         description: one line for ``honed list models``.
         tasks: the tasks it serves (classification, regression, forecasting).
-        kinds: the input kinds it serves (table, sequence, image).
+        kinds: the input kinds it serves (table, sequence, image, text: token ids ``(T,)``
+            built with a ``vocab_size`` knob, which the factory must take).
         knobs: knob names whose defaults are read from the factory's keyword arguments, or a
             mapping of name to default for a factory that takes ``**knobs``. ``None`` takes
             every keyword argument that has a default.
@@ -77,6 +80,9 @@ def register_model(name: str, *, description: str, tasks: Sequence[str] = TASKS,
 
     def decorator(fn: Factory) -> Factory:
         defaults = _knob_defaults(name, fn, knobs)
+        if "text" in kinds and "vocab_size" not in defaults:
+            raise ModelError(f"model family {name!r} lists the text kind, so its factory must "
+                             "take a vocab_size=None knob")
         old = _REGISTRY.get(name)
         # Re-running the same definition (a notebook cell, a reload) replaces it; another
         # factory under a taken name is almost surely a clash.
@@ -98,7 +104,8 @@ def create_model(family: str | Factory, *, input_shape: Sequence[int], num_outpu
     Args:
         family: a registered name, a ``"package.module:function"`` string, or a callable
             called as ``fn(input_shape=..., num_outputs=..., task=..., **knobs)``.
-        input_shape: one example's shape: ``(F,)``, ``(T, C)`` or ``(C, H, W)``.
+        input_shape: one example's shape: ``(F,)``, ``(T, C)`` or ``(C, H, W)``; for text,
+            ``(max_length,)`` token ids, with the ``vocab_size`` knob set.
         num_outputs: classes for classification, targets for regression, horizon x targets
             for forecasting.
         task: classification, regression or forecasting.
@@ -111,7 +118,7 @@ def create_model(family: str | Factory, *, input_shape: Sequence[int], num_outpu
     """
     one_of("task", task, TASKS)
     input_shape = tuple(input_shape)
-    kind = input_kind(input_shape)
+    kind = input_kind(input_shape, text=knobs.get("vocab_size") is not None)
     num_outputs = positive_int("num_outputs", num_outputs)
     knobs = {key: value for key, value in knobs.items() if value is not None}
     if not callable(family) and not isinstance(family, str):

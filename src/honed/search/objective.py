@@ -24,6 +24,7 @@ import torch
 
 from honed.data import make_augment, prepare_data, prepare_folds
 from honed.data.dataset import PreparedData
+from honed.data.preprocess import save_preprocess
 from honed.errors import HonedError, NonFiniteLossError, UserInputError
 from honed.io import atomic_write_json, atomic_write_text
 from honed.models import count_parameters, save_model
@@ -175,9 +176,9 @@ class TrialObjective:
              metrics: dict[str, Any]) -> None:
         """Write the trial's ``model/`` and ``metrics.json`` (``metrics`` first, then the fit's)."""
         save_model(outcome.model.cpu(), folder / "model", family=spec.model.family,
-                   knobs=spec.model.knobs(), input_shape=data.input_shape,
+                   knobs={**spec.model.knobs(), **data.model_knobs}, input_shape=data.input_shape,
                    num_outputs=data.num_outputs, task=data.task)
-        atomic_write_json(folder / "model" / "preprocess.json", data.preprocess)
+        save_preprocess(folder / "model", data.preprocess)
         atomic_write_json(folder / "metrics.json", {
             **metrics, "best_epoch": outcome.best_epoch, "epochs_run": outcome.epochs_run,
             **outcome.fixed, **outcome.run})

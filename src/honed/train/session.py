@@ -6,6 +6,7 @@ is checked before the first file is written, so bad input leaves nothing behind.
 
 from __future__ import annotations
 
+import fnmatch
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,9 +16,11 @@ import torch
 
 from honed.data import make_augment, prepare_data
 from honed.data.dataset import PreparedData
+from honed.data.preprocess import save_preprocess
 from honed.errors import UserInputError
 from honed.io import atomic_write_json, atomic_write_text
 from honed.models import count_parameters, create_model, freeze, load_weights, save_model
+from honed.models.tokens import TOKEN_WEIGHTS
 from honed.rundir import RunDir
 from honed.spec.memory import MEMORY_PREFIX
 from honed.spec.schema import Spec
@@ -109,9 +112,9 @@ def save_final_model(run: RunDir, spec: Spec, data: PreparedData, final: torch.n
     }
     if "lr_find" in result.extra:
         metrics["lr_auto"] = result.extra["lr_find"].suggested_lr
-    save_model(final.cpu(), run.model, family=spec.model.family, knobs=spec.model.knobs(),
+    save_model(final.cpu(), run.model, family=spec.model.family, knobs={**spec.model.knobs(), **data.model_knobs},
                input_shape=data.input_shape, num_outputs=data.num_outputs, task=data.task)
-    atomic_write_json(run.model / "preprocess.json", data.preprocess)
+    save_preprocess(run.model, data.preprocess)
     return metrics
 
 
@@ -148,12 +151,23 @@ def build_model(spec: Spec, data: PreparedData) -> torch.nn.Module:
     """Seed, build the spec's model for ``data`` and apply init_from and freeze."""
     seed_everything(spec.seed)
     model = create_model(spec.model.family, input_shape=data.input_shape,
-                         num_outputs=data.num_outputs, task=data.task, **spec.model.knobs())
+                         num_outputs=data.num_outputs, task=data.task,
+                         **spec.model.knobs(), **data.model_knobs)
     if spec.model.init_from:
+        _same_tokens(spec, data)
         load_weights(model, spec.model.init_from, exclude=spec.model.init_exclude)
     if spec.model.freeze:
         freeze(model, spec.model.freeze)
     return model
+
+
+def _same_tokens(spec: Spec, data: PreparedData) -> None:
+    """Token embeddings transfer only with the tokenizer whose ids they were trained on."""
+    excluded = any(fnmatch.fnmatchcase(TOKEN_WEIGHTS, p) for p in spec.model.init_exclude)
+    if data.kind == "text" and spec.data.tokenizer.file is None and not excluded:
+        raise UserInputError("model.init_from on text: set data.tokenizer.file to the "
+                             "checkpoint run's tokenizer.json, so that each token id means the "
+                             f"same word (or exclude {TOKEN_WEIGHTS} with model.init_exclude)")
 
 
 def absolute_paths(spec: Spec, base_dir: Path) -> Spec:
@@ -164,6 +178,11 @@ def absolute_paths(spec: Spec, base_dir: Path) -> Spec:
         data = data.model_copy(update={"source": str((base_dir / data.source).resolve())})
     if model.init_from and not Path(model.init_from).is_absolute():
         model = model.model_copy(update={"init_from": str((base_dir / model.init_from).resolve())})
+    tokenizer = data.tokenizer
+    if tokenizer.file and not Path(tokenizer.file).is_absolute():
+        tokenizer = tokenizer.model_copy(
+            update={"file": str((base_dir / tokenizer.file).resolve())})
+        data = data.model_copy(update={"tokenizer": tokenizer})
     return spec.model_copy(update={"data": data, "model": model})
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from honed.spec.memory import memory_source
 from honed.spec.sections.common import Fraction, NonNegativeFloat, PositiveFloat, Section
+from honed.spec.sections.text import TokenizerSpec, column_names
 
 __all__ = ["DataSpec", "SplitSpec", "CleanSpec", "AugmentSpec", "ImageSpec", "WindowSpec"]
 
@@ -157,6 +158,12 @@ class DataSpec(Section):
     skip_bad: bool = Field(
         False, description="Image files that cannot be read are left out and counted (in "
                            "preprocess.json and honed train's summary) instead of failing.")
+    text: Annotated[list[str] | None, BeforeValidator(column_names)] = Field(
+        None, description="Table columns of free text (one name or a list; several are joined "
+                          "with [SEP]), tokenized and fed to the model; other columns are left "
+                          "out. A folder of .txt files per class is text without it.")
+    tokenizer: TokenizerSpec = Field(TokenizerSpec(), description="How free text becomes "
+                                                                  "token ids.")
 
     @field_validator("source", mode="before")
     @classmethod

@@ -61,6 +61,10 @@ class ModelSpec(Section):
                                                 "or none.")
     bidirectional: bool | None = Field(None, description="Recurrent families: read the "
                                                          "sequence in both directions.")
+    embedding_dim: Annotated[int, Field(ge=1, le=4096)] | None = Field(
+        None, description="Text inputs: width of the token embedding.")
+    ngrams: Annotated[int, Field(ge=1, le=3)] | None = Field(
+        None, description="embedbag: longest hashed n-gram of tokens (1: single tokens).")
     # transfer learning
     init_from: str | None = Field(
         None, description="Start from these weights: a `.safetensors` file or a run dir.")
@@ -74,5 +78,5 @@ class ModelSpec(Section):
     def knobs(self) -> dict:
         """The architecture knobs the user set, for ``create_model``."""
         names = ("depth", "hidden", "channels", "heads", "kernel_size", "patch", "dropout",
-                 "activation", "init", "norm", "bidirectional")
+                 "activation", "init", "norm", "bidirectional", "embedding_dim", "ngrams")
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}

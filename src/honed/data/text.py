@@ -1,0 +1,201 @@
+"""Free text: folders of ``.txt`` files, text columns of a table, and their preprocessing.
+
+A table's string column that reads like free text (mostly distinct values of several words)
+is never one-hot encoded: either ``data.text`` names it and it is tokenized, or reading stops
+with a line that names the column and the key to set. Several text columns are joined into one
+text per row, separated by the ``[SEP]`` token.
+
+This module must not import torch: :func:`text_ids` serves models without PyTorch.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from honed.errors import DataError
+from honed.spec.schema import TokenizerSpec
+
+from .images import IMAGE_SUFFIXES
+from .raw import RawData
+from .tokenize import SEP, encode_texts, fit_tokenizer, read_tokenizer, vocab_size
+
+__all__ = ["TEXT_SUFFIX", "is_text_folder", "read_text_folder", "take_text_columns",
+           "looks_like_free_text", "fit_text", "text_ids"]
+
+TEXT_SUFFIX = ".txt"
+_SEPARATOR = f" {SEP} "
+# A column is free text when at least half its values are distinct and they average this many
+# words (or CJK ideographs, which are written without spaces).
+_FREE_TEXT_UNIQUE, _FREE_TEXT_WORDS, _FREE_TEXT_MIN_ROWS = 0.5, 3.0, 10
+
+
+def is_text_folder(folder: Path) -> bool:
+    """Whether ``folder``'s class subfolders hold ``.txt`` files and no images (an image
+    folder may carry a stray notes file; it is read as images)."""
+    suffixes = {p.suffix.lower() for child in folder.iterdir()
+                if child.is_dir() and not child.name.startswith(".")
+                for p in child.iterdir() if p.is_file()}
+    return TEXT_SUFFIX in suffixes and not suffixes & set(IMAGE_SUFFIXES)
+
+
+def read_text_folder(folder: Path) -> RawData:
+    """Read ``folder/CLASS/*.txt`` (UTF-8) as texts labelled by their subfolder's name.
+
+    The convention of scikit-learn's ``load_files``: class names are the subfolder names,
+    sorted; files are taken in sorted order; hidden files and other suffixes are skipped.
+
+    Raises:
+        DataError: Fewer than two classes, a class without ``.txt`` files, or a file that is
+            not UTF-8 (naming the file and the byte offset).
+    """
+    classes = sorted(p.name for p in folder.iterdir() if p.is_dir() and not p.name.startswith("."))
+    if len(classes) < 2:
+        found = f"only '{classes[0]}'" if classes else "none"
+        raise DataError(f"text folder {folder} needs one subfolder of .txt files per class, "
+                        f"at least two; found {found}")
+    texts: list[str] = []
+    labels: list[int] = []
+    for code, name in enumerate(classes):
+        files = sorted(p for p in (folder / name).iterdir()
+                       if p.is_file() and not p.name.startswith(".")
+                       and p.suffix.lower() == TEXT_SUFFIX)
+        if not files:
+            raise DataError(f"class folder {folder / name} has no {TEXT_SUFFIX} files")
+        for path in files:
+            try:
+                texts.append(path.read_bytes().decode("utf-8-sig").strip())
+            except UnicodeDecodeError as error:
+                raise DataError(f"{path} is not UTF-8 text (byte {error.start}: "
+                                f"{error.object[error.start:error.start + 1]!r}); "
+                                "re-encode it as UTF-8") from None
+            except OSError as error:
+                raise DataError(f"cannot read {path}: {error.strerror or error}") from None
+            labels.append(code)
+    return RawData(x=pd.DataFrame({"text": pd.Series(texts, dtype=object)}),
+                   y=np.asarray(labels, dtype=np.int64), kind="text", task="classification",
+                   class_names=classes, origin=str(folder), extra={"text_columns": ["text"]})
+
+
+def looks_like_free_text(column: pd.Series) -> bool:
+    """Mostly distinct strings of several words each: sentences, not categories or codes."""
+    values = column.dropna()
+    values = values[values.map(lambda v: isinstance(v, str))]
+    if len(values) < _FREE_TEXT_MIN_ROWS or values.nunique() < _FREE_TEXT_UNIQUE * len(values):
+        return False
+    words = values.str.split().str.len() + values.str.count(r"[\u4e00-\u9fff]")
+    return float(words.mean()) >= _FREE_TEXT_WORDS
+
+
+def take_text_columns(raw: RawData, columns: list[str] | None,
+                      features: list[str] | None) -> RawData:
+    """Apply ``data.text`` to a source: its columns become the text input, or none is free text.
+
+    Without ``data.text``, a table column that looks like free text stops the run. With it, the
+    text columns are the model's inputs; the table's other columns are left out (and listed
+    in the preprocess record), and naming one in ``data.features`` is refused.
+
+    Raises:
+        DataError: One line naming the column and the key to set.
+    """
+    if raw.kind == "text":
+        if columns is not None and columns != raw.extra["text_columns"]:
+            raise DataError(f"data.text names table columns; {raw.origin} is a folder of "
+                            ".txt files (leave data.text out)")
+        return raw
+    if raw.kind != "table":
+        if columns is not None:
+            raise DataError(f"data.text names table columns; {raw.origin} holds {raw.kind}s")
+        return raw
+    if columns is None:
+        for name in raw.x.columns:
+            if looks_like_free_text(raw.x[name]):
+                raise DataError(f"{raw.origin}: column '{name}' holds free text (mostly "
+                                f"distinct values of several words); set data.text: [{name}] "
+                                "to tokenize it, or leave it out with data.features")
+        return raw
+    if not columns:
+        raise DataError("data.text is empty; name at least one text column")
+    listed = ", ".join(raw.x.columns)
+    for name in columns:
+        if name not in raw.x.columns:
+            raise DataError(f"{raw.origin} has no input column '{name}' (data.text); "
+                            f"columns: {listed}")
+        if raw.x[name].dtype != object:
+            raise DataError(f"{raw.origin}: column '{name}' (data.text) holds numbers, not text")
+        if not raw.x[name].map(lambda v: isinstance(v, str) and v.strip() != "").any():
+            raise DataError(f"{raw.origin}: text column '{name}' (data.text) is empty in "
+                            "every row")
+    others = [name for name in raw.x.columns if name not in columns]
+    if features is not None and others:
+        raise DataError(f"data.features lists '{others[0]}', which is not in data.text: text "
+                        "models read the data.text columns only (mixing text with other "
+                        "columns is not supported yet)")
+    text = raw.x[list(dict.fromkeys(columns))].copy()
+    return RawData(x=text, y=raw.y, kind="text", task=raw.task, class_names=raw.class_names,
+                   target=raw.target, origin=raw.origin, max_classes=raw.max_classes,
+                   extra={"text_columns": list(text.columns), "ignored_columns": others})
+
+
+def fit_text(train: pd.DataFrame, spec: TokenizerSpec, columns: list[str]) -> dict[str, Any]:
+    """Train the tokenizer on the training rows (or read ``spec.file``); the ``text`` and
+    ``tokenizer`` recipe keys."""
+    texts = _joined(train, columns)
+    if spec.file is not None:
+        tokenizer = read_tokenizer(spec.file)
+    else:
+        tokenizer = fit_tokenizer(texts, kind=spec.kind, vocab_size=spec.vocab_size,
+                                  lowercase=spec.lowercase, min_frequency=spec.min_frequency)
+    _, cut = encode_texts(tokenizer, texts, max_length=spec.max_length)
+    text = {"columns": list(columns), "separator": _SEPARATOR, "max_length": spec.max_length,
+            "pad_id": 0, "vocab_size": vocab_size(tokenizer), "tokenizer": spec.model_dump(),
+            "train_texts": len(texts), "train_truncated": cut}
+    return {"text": text, "tokenizer": tokenizer}
+
+
+def text_ids(preprocess: Mapping[str, Any], raw: Any) -> np.ndarray:
+    """Raw texts to int64 token ids ``(N, max_length)``, exactly as in training.
+
+    ``raw`` is a DataFrame (or a dict of columns, or a list of row dicts) holding the text
+    columns, or, for a single text column, a string or a list of strings.
+
+    Raises:
+        DataError: A text column is missing, or a value is not a string.
+    """
+    text = preprocess["text"]
+    columns = text["columns"]
+    if isinstance(raw, str):
+        raw = [raw]
+    if isinstance(raw, Mapping) or (isinstance(raw, Sequence) and raw
+                                    and isinstance(raw[0], Mapping)):
+        raw = pd.DataFrame(raw)
+    if not isinstance(raw, pd.DataFrame):
+        values = list(np.asarray(raw, dtype=object).reshape(-1)) if len(raw) else []
+        if len(columns) != 1:
+            raise DataError(f"text inputs need the columns {', '.join(columns)}; give a "
+                            "table of them, not a list of strings")
+        raw = pd.DataFrame({columns[0]: pd.Series(values, dtype=object)})
+    for name in columns:
+        if name not in raw.columns:
+            raise DataError(f"input has no text column '{name}'; expected columns: "
+                            f"{', '.join(columns)}")
+    ids, _ = encode_texts(preprocess["tokenizer"], _joined(raw, columns, text["separator"]),
+                          max_length=text["max_length"])
+    return ids
+
+
+def _joined(frame: pd.DataFrame, columns: list[str], separator: str = _SEPARATOR) -> list[str]:
+    parts = []
+    for name in columns:
+        values = frame[name].to_numpy(dtype=object)
+        for row, value in enumerate(values):
+            if not (isinstance(value, str) or value is None
+                    or (isinstance(value, float) and np.isnan(value))):
+                raise DataError(f"text column '{name}' row {row + 1} holds "
+                                f"{type(value).__name__} {value!r}, not a string")
+        parts.append(["" if not isinstance(v, str) else v for v in values])
+    return [separator.join(row) for row in zip(*parts, strict=True)]

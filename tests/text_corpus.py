@@ -1,0 +1,41 @@
+"""Tiny generated review corpora: sentiment is carried by a few words among neutral ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+POSITIVE = ["great", "wonderful", "loved", "superb", "moving", "brilliant"]
+NEGATIVE = ["awful", "boring", "hated", "dull", "terrible", "weak"]
+FILLER = ["the", "film", "plot", "acting", "was", "really", "quite", "story", "a", "and",
+          "cast", "music", "ending", "long"]
+
+
+def reviews(n: int = 240, seed: int = 0) -> pd.DataFrame:
+    """``review`` (free text), ``stars`` (a number), ``label`` (pos/neg, alternating)."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        positive = i % 2 == 1
+        words = [*rng.choice(FILLER, int(rng.integers(4, 9))),
+                 *rng.choice(POSITIVE if positive else NEGATIVE, 2)]
+        rng.shuffle(words)
+        rows.append({"review": " ".join(words), "stars": float(rng.integers(1, 6)),
+                     "label": "pos" if positive else "neg"})
+    return pd.DataFrame(rows)
+
+
+def write_reviews(folder: Path, n: int = 240) -> Path:
+    path = folder / "reviews.csv"
+    reviews(n).to_csv(path, index=False)
+    return path
+
+
+def write_text_folder(folder: Path, n: int = 120) -> Path:
+    """``folder/neg/*.txt`` and ``folder/pos/*.txt``, scikit-learn's ``load_files`` layout."""
+    for i, row in reviews(n).iterrows():
+        (folder / row["label"]).mkdir(parents=True, exist_ok=True)
+        (folder / row["label"] / f"{i:04d}.txt").write_text(row["review"], encoding="utf-8")
+    return folder

@@ -35,6 +35,7 @@ from honed.spec.sections.explain import ExplainSpec
 from honed.spec.sections.export import ExportSpec
 from honed.spec.sections.model import ModelSpec
 from honed.spec.sections.search import PrunerSpec, SamplerSpec, SearchSpec
+from honed.spec.sections.text import TokenizerSpec
 from honed.spec.sections.train import (
     ClipSpec,
     EarlyStoppingSpec,
@@ -52,6 +53,7 @@ __all__ = [
     "AugmentSpec",
     "ImageSpec",
     "WindowSpec",
+    "TokenizerSpec",
     "ModelSpec",
     "TrainSpec",
     "OptimizerSpec",

@@ -79,6 +79,25 @@ def running_with_epochs(url, name, epochs=2):
                  and len(t.intermediate_values) >= epochs and "worker" in t.user_attrs), None)
 
 
+def frozen_mid_trial(url, name, coordinator):
+    """A worker stopped (SIGSTOP) while its trial is RUNNING, checked after the stop: between
+    seeing a trial run and signalling its worker, a loaded machine can finish the trial.
+
+    Returns the trial and its worker's pid, or None (the trial ended first: the worker runs on).
+    """
+    trial = running_with_epochs(url, name)
+    if trial is None:
+        return None
+    pid = int(trial.user_attrs["worker"].rsplit(":", 1)[1])
+    assert pid in descendants(coordinator.pid)  # one of honed tune's workers, not honed tune
+    os.kill(pid, signal.SIGSTOP)
+    now = next(t for t in trials_of(url, name) if t.number == trial.number)
+    if now.state == TrialState.RUNNING:
+        return trial, pid
+    os.kill(pid, signal.SIGCONT)
+    return None
+
+
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_a_worker_killed_mid_trial_is_swept_and_its_trial_retried(tmp_path, honed, backend,
                                                                    request):
@@ -90,10 +109,9 @@ def test_a_worker_killed_mid_trial_is_swept_and_its_trial_retried(tmp_path, hone
         storage = ("--storage", url)
     coordinator = honed.start("tune", spec, "--workers", 2, *storage, "--out", tmp_path / "run",
                               "--quiet")
-    victim = wait_for("a trial in progress", lambda: running_with_epochs(url, "kill"),
-                      proc=coordinator, honed=honed)
-    pid = int(victim.user_attrs["worker"].rsplit(":", 1)[1])
-    assert pid in descendants(coordinator.pid)  # one of honed tune's workers, not honed tune
+    victim, pid = wait_for("a worker stopped mid-trial",
+                           lambda: frozen_mid_trial(url, "kill", coordinator),
+                           proc=coordinator, honed=honed)
     os.kill(pid, signal.SIGKILL)
     killed_at = time.time()
 

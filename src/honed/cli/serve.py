@@ -37,6 +37,8 @@ def add_parser(commands) -> None:
                         help="most connections open at once; beyond it 503 (default: 1024, "
                         "or fewer to stay under the open-file limit)")
     parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads")
+    parser.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"],
+                        help="HTTP parser (default auto: httptools when installed, else h11)")
     parser.add_argument("--log-level", default="info",
                         choices=["critical", "error", "warning", "info", "debug"])
     parser.set_defaults(handler=run)
@@ -62,7 +64,7 @@ def run(args: argparse.Namespace) -> int:
                              window_ms=args.batch_window_ms, max_queue=args.max_queue,
                              timeout_s=args.timeout, body_timeout_s=args.body_timeout,
                              header_timeout_s=args.header_timeout, keep_alive_s=args.keep_alive,
-                             max_connections=args.max_connections)
+                             max_connections=args.max_connections, http=args.http)
     bare = args.host.strip("[]")
     host = f"[{bare}]" if ":" in bare else bare  # an IPv6 address in a URL
     serve(args.bundle, host=args.host, port=args.port, settings=settings,

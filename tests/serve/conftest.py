@@ -56,6 +56,15 @@ def _bundle(raw: dict, out: Path, base: Path) -> Path:
     return export_bundle(out, exporter="torchscript")  # same bundle, a faster exporter
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _hypothesis_home(tmp_path_factory) -> None:
+    """Hypothesis caches Unicode tables in ``.hypothesis`` of the folder pytest started in
+    (the repository, on a fresh clone), which the no-files-left-behind guard refuses."""
+    from hypothesis.configuration import set_hypothesis_home_dir
+
+    set_hypothesis_home_dir(tmp_path_factory.mktemp("hypothesis"))
+
+
 @pytest.fixture(scope="session")
 def bundles(tmp_path_factory) -> dict[str, Path]:
     """Bundles: ``iris`` (table), ``prices`` (regression, a categorical column), ``digits``

@@ -142,3 +142,18 @@ def test_decode_body_takes_plain_bodies_fast_and_the_rest_through_pydantic():
                 b'{"records": [[1]]}'):
         with pytest.raises(ValidationError):
             decode_body(raw)
+
+
+def test_npy_headers_of_numpy_save_and_of_other_writers_read_alike():
+    from honed.serve.body import read_npy
+
+    array = np.arange(6, dtype="<f4").reshape(2, 3)
+    for version in ((1, 0), (2, 0)):
+        out = io.BytesIO()
+        np.lib.format.write_array(out, array, version=version)
+        np.testing.assert_array_equal(read_npy(out.getvalue()), array)
+    # keys in another order: not numpy.save's layout, so numpy's own reader parses it
+    header = b"{'shape': (2, 3), 'descr': '<f4', 'fortran_order': False}"
+    header += b" " * (117 - len(header)) + b"\n"
+    body = b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header
+    np.testing.assert_array_equal(read_npy(body + array.tobytes()), array)

@@ -19,8 +19,9 @@ def add_parser(commands) -> None:
                         help="most records per request (default 1024)")
     parser.add_argument("--max-batch", type=int, default=64,
                         help="most rows per runtime call (default 64; 1 turns batching off)")
-    parser.add_argument("--batch-window-ms", type=float, default=2.0,
-                        help="how long to gather requests into a batch (default 2 ms)")
+    parser.add_argument("--batch-window-ms", type=float, default=0.0,
+                        help="how long to wait for more requests before a runtime call "
+                        "(default 0: a batch is what queued while the previous call ran)")
     parser.add_argument("--max-queue", type=int, default=2048,
                         help="most rows waiting; beyond it requests get 503 (default 2048)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",

@@ -9,6 +9,7 @@ machine's load swings hit every variant alike:
 - ``today``: the baseline source (``--baseline-src``, e.g. a ``git archive`` of main) with
   ``httptools`` and ``uvloop`` hidden, i.e. uvicorn on h11 and asyncio, as before they were
   installed;
+- ``standard``: the baseline source with them (what ``uvicorn[standard]`` alone changes);
 - ``json``: this tree, single-record JSON requests (``{"inputs": [sample]}``);
 - ``npy``: this tree, the same sample as an ``application/x-npy`` body.
 
@@ -114,7 +115,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--server-cpu", help="cores for the server (taskset -c)")
     parser.add_argument("--wrk-cpu", help="cores for wrk (taskset -c)")
-    parser.add_argument("--variants", default="today,json,npy")
+    parser.add_argument("--variants", default="today,standard,json,npy")
     parser.add_argument("--server-args", nargs=argparse.REMAINDER, default=[],
                         help="extra `honed serve` options for every server (last)")
     args = parser.parse_args()
@@ -132,6 +133,7 @@ def main() -> None:
     variants = {
         "today": {"pythonpath": f"{hidden}{os.pathsep}{base}",
                   "script": _lua(folder, "json", bodies[0], "application/json")},
+        "standard": {"pythonpath": base, "script": folder / "json.lua"},
         "json": {"pythonpath": str(SRC), "script": folder / "json.lua"},
         "npy": {"pythonpath": str(SRC),
                 "script": _lua(folder, "npy", npy.getvalue(), "application/x-npy")},
@@ -139,7 +141,7 @@ def main() -> None:
     chosen = args.variants.split(",")
     print(f"wrk -t1 -c{args.connections} -d{args.seconds:g}s, {args.rounds} round(s), "
           f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
-    print(f"{'round':>5} {'variant':<7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
+    print(f"{'round':>5} {'variant':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "
           f"{'x today':>7} {'non2xx':>6}")
     results: dict[str, list[dict]] = {name: [] for name in chosen}
     for r in range(1, args.rounds + 1):
@@ -150,11 +152,11 @@ def main() -> None:
         for name in chosen:
             got = row[name]
             ratio = got["rps"] / row["today"]["rps"] if "today" in row else float("nan")
-            print(f"{r:>5} {name:<7} {got['rps']:>8.0f} {got['p50']:>7.2f} {got['p99']:>7.2f} "
+            print(f"{r:>5} {name:<8} {got['rps']:>8.0f} {got['p50']:>7.2f} {got['p99']:>7.2f} "
                   f"{ratio:>7.2f} {got['non2xx']:>6} {got['socket_errors']}", flush=True)
     for name in chosen:
         rps = [g["rps"] for g in results[name]]
-        print(f"median {name:<7} {np.median(rps):>8.0f} req/s, p99 "
+        print(f"median {name:<8} {np.median(rps):>8.0f} req/s, p99 "
               f"{np.median([g['p99'] for g in results[name]]):.2f} ms")
     local = _bench_serve().in_process(runtime, bodies, seconds=5)
     print(f"in-process ORT, batch 1, 1 thread: {local:.0f} records/s")

@@ -36,9 +36,10 @@ def _closed_by_server(sock: socket.socket) -> bool:
     return False
 
 
-def test_idle_and_trickling_sockets_are_closed_and_health_still_answers(bundles,
-                                                                         start_server):
-    server = start_server(bundles["iris"], "--header-timeout", "0.5",
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_idle_and_trickling_sockets_are_closed_and_health_still_answers(bundles, start_server,
+                                                                         http):
+    server = start_server(bundles["iris"], "--header-timeout", "0.5", "--http", http,
                           preexec_fn=_small_fd_limit)
     # a kept-alive connection that is answered once, then trickles its next request
     kept = socket.create_connection(("127.0.0.1", server.port), timeout=60)
@@ -77,6 +78,21 @@ def test_idle_and_trickling_sockets_are_closed_and_health_still_answers(bundles,
     assert "--header-timeout" in log and len(log.splitlines()) < 20  # rate-limited
     for sock in idle + trickling:
         sock.close()
+
+
+def test_the_http_option_picks_uvicorns_protocol_under_the_guard():
+    from uvicorn.protocols.http.h11_impl import H11Protocol
+    from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+
+    from honed.serve.app import ServeSettings
+    from honed.serve.server import _protocol
+
+    assert issubclass(_protocol(ServeSettings(http="h11")), H11Protocol)
+    assert issubclass(_protocol(ServeSettings(http="httptools")), HttpToolsProtocol)
+    assert issubclass(_protocol(ServeSettings()), HttpToolsProtocol)  # installed: the default
+    assert _protocol(ServeSettings()).__name__ == "GuardedHttpToolsProtocol"
+    with pytest.raises(UserInputError, match="--http must be auto, h11 or httptools"):
+        _protocol(ServeSettings(http="h2"))
 
 
 def test_rate_limit_lets_one_line_per_message_through_per_interval():

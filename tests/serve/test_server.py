@@ -108,6 +108,15 @@ def test_concurrent_requests_are_batched(bundles, start_server):
     assert _metric(server, 'honed_batch_requests_bucket{le="16.0"}') == 0
 
 
+def test_by_default_no_gathering_window(bundles):
+    # with a window, once every connection waits on it the event loop idles: at 64
+    # connections a 2 ms window halved the requests/s (bench/serve_wrk.py)
+    from honed.serve.app import create_app
+
+    assert create_app(load_runtime(bundles["iris"], probe=False)).batcher.window == 0
+    assert "default 0" in honed("serve", "--help").stdout
+
+
 def _metric(server, name: str) -> float:
     """One sample of the server's /metrics."""
     text = httpx.get(f"{server.url}/metrics", timeout=30).text

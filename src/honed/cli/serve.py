@@ -19,8 +19,9 @@ def add_parser(commands) -> None:
                         help="most records per request (default 1024)")
     parser.add_argument("--max-batch", type=int, default=64,
                         help="most rows per runtime call (default 64; 1 turns batching off)")
-    parser.add_argument("--batch-window-ms", type=float, default=2.0,
-                        help="how long to gather requests into a batch (default 2 ms)")
+    parser.add_argument("--batch-window-ms", type=float, default=0.0,
+                        help="how long to wait for more requests before a runtime call "
+                        "(default 0: a batch is what queued while the previous call ran)")
     parser.add_argument("--max-queue", type=int, default=2048,
                         help="most rows waiting; beyond it requests get 503 (default 2048)")
     parser.add_argument("--timeout", type=float, default=10.0, metavar="SECONDS",
@@ -42,6 +43,8 @@ def add_parser(commands) -> None:
                         "record (off by default)")
     parser.add_argument("--explain-timeout", type=float, default=5.0, metavar="SECONDS",
                         help="per-request limit of /v1/explain; past it 504 (default 5)")
+    parser.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"],
+                        help="HTTP parser (default auto: httptools when installed, else h11)")
     parser.add_argument("--log-level", default="info",
                         choices=["critical", "error", "warning", "info", "debug"])
     parser.set_defaults(handler=run)
@@ -69,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                              timeout_s=args.timeout, body_timeout_s=args.body_timeout,
                              header_timeout_s=args.header_timeout, keep_alive_s=args.keep_alive,
                              max_connections=args.max_connections, explain=args.explain,
-                             explain_timeout_s=args.explain_timeout)
+                             explain_timeout_s=args.explain_timeout, http=args.http)
     bare = args.host.strip("[]")
     host = f"[{bare}]" if ":" in bare else bare  # an IPv6 address in a URL
     serve(args.bundle, host=args.host, port=args.port, settings=settings,

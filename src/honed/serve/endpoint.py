@@ -3,25 +3,25 @@
 For a small model, FastAPI's request machinery (routing, dependency solving, response
 encoding) costs more CPU than the prediction itself, so the server answers this one hot path
 here: the body (already read and size-checked by :class:`~honed.serve.limits.LimitsMiddleware`)
-is parsed and validated by pydantic in one pass (``model_validate_json``), checked field by
-field, queued on the micro-batcher, and the answer is written as two ASGI messages. FastAPI
+is decoded (JSON or ``.npy``, :mod:`honed.serve.body`), checked field by field, queued on the
+micro-batcher, and the answer, encoded by orjson, is written as two ASGI messages. FastAPI
 still documents the endpoint in OpenAPI, and its route calls the same :meth:`answer`.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+import orjson
 from pydantic import ValidationError
 
 from honed.errors import DataError
 
 from .batcher import BatcherClosed, MicroBatcher, QueueFull, RequestTimeout
+from .body import decode_body
 from .limits import json_response
 from .metrics import ServeMetrics
 from .payload import FieldError, check_inputs, check_records
-from .schemas import PredictRequest
 
 __all__ = ["PredictEndpoint", "PREDICT_PATH"]
 
@@ -54,17 +54,19 @@ class PredictEndpoint:
             await json_response(send, 405, "Method Not Allowed", headers=[(b"allow", b"POST")])
             return
         message = await receive()  # the whole body, buffered by LimitsMiddleware
-        status, body, headers = await self.answer(message.get("body", b""))
+        status, body, headers = await self.answer(message.get("body", b""),
+                                                  _content_type(scope))
         await send({"type": "http.response.start", "status": status,
                     "headers": [*_JSON, (b"content-length", str(len(body)).encode()),
                                 *headers]})
         await send({"type": "http.response.body", "body": body})
 
-    async def answer(self, raw: bytes) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
-        """The status, JSON body and extra headers of the answer to one request body."""
+    async def answer(self, raw: bytes, content_type: str | None = None
+                     ) -> tuple[int, bytes, list[tuple[bytes, bytes]]]:
+        """The status, JSON body and extra headers of the answer to one request body (JSON,
+        or ``.npy`` when ``content_type`` says ``application/x-npy``)."""
         try:
-            request = PredictRequest.model_validate_json(raw)
-            payload = self._payload(request)
+            payload = self._payload(*decode_body(raw, content_type))
             predictions = await self.batcher.submit(payload, len(payload))
         except ValidationError as error:
             detail = [{"loc": ["body", *e.get("loc", ())], "msg": e.get("msg", ""),
@@ -85,24 +87,31 @@ class PredictEndpoint:
                                          f"{self.settings.timeout_s:g} s"}), []
         return 200, _dump({"predictions": predictions, "model": self.name}), []
 
-    def _payload(self, request: PredictRequest) -> Any:
+    def _payload(self, field: str, items: Any) -> Any:
         most = self.settings.max_records
-        if request.records is not None:
+        if field == "records":
             if self.runtime.kind != "table":
                 raise FieldError(["body", "records"], "this model takes arrays: send 'inputs' "
                                  f"shaped {list(self.runtime.preprocess['input_shape'])}")
-            _check_count(request.records, "records", most)
-            return check_records(request.records, self.runtime.preprocess)
-        _check_count(request.inputs, "inputs", most)
-        return check_inputs(request.inputs, self.runtime.preprocess)
+            _check_count(items, "records", most)
+            return check_records(items, self.runtime.preprocess)
+        _check_count(items, "inputs", most)
+        return check_inputs(items, self.runtime.preprocess)
 
 
-def _check_count(items: list, field: str, most: int) -> None:
-    if not items:
+def _content_type(scope) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-type":
+            return value.decode("latin-1")
+    return None
+
+
+def _check_count(items: Any, field: str, most: int) -> None:
+    if len(items) == 0:  # a list, or an array from a .npy body
         raise FieldError(["body", field], "must hold at least one item")
     if len(items) > most:
         raise FieldError(["body", field], f"at most {most} items per request; got {len(items)}")
 
 
 def _dump(value: Any) -> bytes:
-    return json.dumps(value).encode()
+    return orjson.dumps(value)

@@ -110,6 +110,9 @@ def _number(value: Any, entry: Mapping[str, Any], loc: list) -> float:
 
 def _first_bad_sample(inputs: Any, shape: tuple[int, ...]) -> tuple[list, str]:
     expected = f"expected {list(shape)} per sample"
+    if isinstance(inputs, np.ndarray):  # a .npy body
+        return ["body", "inputs"], (f"the array has shape {list(inputs.shape)}; expected "
+                                    f"[N, {', '.join(map(str, shape))}]")
     if not isinstance(inputs, list) or not inputs:
         return ["body", "inputs"], f"must be a non-empty array; {expected}"
     for i, sample in enumerate(inputs):

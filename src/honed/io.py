@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "append_line",
-           "read_lines", "remove_stale_temp_files"]
+           "sync_file", "rewrite_lines", "read_lines", "remove_stale_temp_files"]
 
 #: ``.NAME.PID.RANDOM.tmp``; before the process id was in it, ``.NAME.RANDOM.tmp``
 _TEMP_NAME = re.compile(r"^\.(?P<target>.+?)(?:\.(?P<pid>\d+))?\.[a-z0-9_]{8}\.tmp$")
@@ -67,14 +67,48 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
     atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=_json_default) + "\n")
 
 
-def append_line(path: str | os.PathLike, record: Mapping[str, Any]) -> None:
-    """Append one JSON line and fsync it, so that a kill never loses a finished line."""
+def append_line(path: str | os.PathLike, record: Mapping[str, Any], *, sync: bool = True) -> None:
+    """Append one JSON line; with ``sync`` fsync it too.
+
+    The line is in the operating system's hands when this returns, so a killed process never
+    loses it. Only a machine crash can lose a line written with ``sync=False`` (call
+    :func:`sync_file` when it must be on disk): per-epoch logs skip the fsync, which cost more
+    than a small model's epoch, and sync once at the end.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(dict(record), default=_json_default) + "\n")
         handle.flush()
-        os.fsync(handle.fileno())
+        if sync:
+            os.fsync(handle.fileno())
+
+
+def sync_file(path: str | os.PathLike) -> None:
+    """fsync ``path`` (written with ``append_line(..., sync=False)``); a missing file is fine."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def rewrite_lines(path: str | os.PathLike, records: list[Mapping[str, Any]]) -> None:
+    """Replace a JSON-lines file with ``records``, as :func:`append_line` would have written.
+
+    Atomically when there are records; no records (a fit starting afresh) only truncate the
+    file: there is nothing to lose, and two fsyncs at the start of every search trial add up.
+    """
+    path = Path(path)
+    if records:
+        atomic_write_text(path, "".join(json.dumps(dict(r), default=_json_default) + "\n"
+                                        for r in records))
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"")
 
 
 def read_lines(path: str | os.PathLike) -> list[dict[str, Any]]:

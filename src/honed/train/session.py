@@ -175,11 +175,13 @@ def _check_run_dir(run: RunDir, spec: Spec, resume: bool) -> None:
         saved = read_yaml(run.spec)
         ours = spec.model_dump(mode="json")
         for section in (saved, ours):
-            section.get("train", {}).pop("epochs", None)  # resuming may extend a run
+            for key in ("epochs", "checkpoint"):  # resuming may extend a run, save more often
+                section.get("train", {}).pop(key, None)
         if saved != ours:
             key = _first_difference(saved, ours)
             raise UserInputError(f"--resume: the spec differs from {run.spec} at {key}; resume "
-                                 "with the same spec (only train.epochs may change)")
+                                 "with the same spec (only train.epochs and train.checkpoint "
+                                 "may change)")
         read_checkpoint(run.last_checkpoint)  # fail now, before training, if it is corrupt
     elif run.last_checkpoint.exists() or run.metrics.exists():
         raise UserInputError(f"{run.root} already holds a run; pass --resume to continue it or "

@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, WithJsonSchema, field_validator
 
-from honed.spec.sections.common import NonNegativeFloat, PositiveFloat, Section
+from honed.spec.sections.common import Duration, NonNegativeFloat, PositiveFloat, Section
 
 __all__ = ["TrainSpec", "OptimizerSpec", "ScheduleSpec", "ClipSpec", "EMASpec",
-           "EarlyStoppingSpec"]
+           "EarlyStoppingSpec", "CheckpointSpec"]
 
 
 class OptimizerSpec(Section):
@@ -88,6 +88,20 @@ class EMASpec(Section):
         0.999, description="The weight of the running average at each step.")
 
 
+class CheckpointSpec(Section):
+    """When a run with an output dir saves ``checkpoints/last``: whichever of the two comes
+    first; also after the first epoch, at the end, and on Ctrl-C, SIGTERM or an error (then
+    the last finished epoch). A kill loses at most the epochs since the last save."""
+
+    every_epochs: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Save after this many epochs since the last save (1: every epoch); "
+                          "null: by time only.")
+    every_seconds: Duration | None = Field(
+        30.0, description="Save at the end of the first epoch this long after the last save "
+                          "(`30`, `90s`, `5m`); a kill loses at most this plus one epoch; "
+                          "null: by epochs only.")
+
+
 class EarlyStoppingSpec(Section):
     """Stop training when the monitored metric stops improving."""
 
@@ -135,3 +149,6 @@ class TrainSpec(Section):
     probes: bool = Field(
         True, description="Record gradient and activation probes for `honed doctor` (when "
                           "there is an output dir).")
+    checkpoint: CheckpointSpec = Field(
+        CheckpointSpec(), description="How often a run with an output dir saves a resumable "
+                                      "checkpoint.")

@@ -16,7 +16,6 @@ uninterrupted one.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import sys
@@ -27,7 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from honed.io import append_line, atomic_write_text, read_lines
+from honed.io import append_line, read_lines, rewrite_lines, sync_file
 from honed.train.callbacks.base import Callback
 
 __all__ = ["Probes", "read_probes"]
@@ -70,7 +69,7 @@ class Probes(Callback):
         kept = [r for r in read_probes(self.path) if r.get("epoch", 0) <= trainer.epoch
                 and "event" not in r]
         # an epoch that finished after the last checkpoint runs again: drop its line
-        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+        rewrite_lines(self.path, kept)
         self._reset()
 
     def on_epoch_start(self, trainer) -> None:
@@ -103,12 +102,13 @@ class Probes(Callback):
         line["dead_units"] = {name: round(1.0 - alive.float().mean().item(), 4)
                               for name, alive in self._fired.items()}
         line["loss"] = _loss_stats(self._losses)
-        append_line(self.path, line)
+        append_line(self.path, line, sync=False)  # synced once, when the fit ends
 
     def on_fit_end(self, trainer) -> None:
         self._unwatch()
         error = sys.exc_info()[1]  # called from the trainer's ``finally``: the error, if any
         if error is None or isinstance(error, KeyboardInterrupt):
+            sync_file(self.path)
             return
         append_line(self.path, {
             "event": "stopped", "epoch": trainer.epoch + 1, "step": trainer.step,

@@ -115,8 +115,11 @@ def measure(family, knobs, data, *, epochs, repeats, batch_size, threads):
     """Per variant: (median seconds per epoch, median seconds per whole fit)."""
     per_epoch = {name: [] for name in variants()}
     whole = {name: [] for name in variants()}
+    names = list(variants())
     for repeat in range(repeats):
-        for name, runner in variants().items():
+        # a different variant goes first in each repeat: none always runs on a cold cache
+        for name in names[repeat % len(names):] + names[:repeat % len(names)]:
+            runner = variants()[name]
             torch.manual_seed(repeat)
             model = create_model(family, input_shape=data.input_shape,
                                  num_outputs=data.num_outputs, **knobs)

@@ -143,6 +143,9 @@ def report(title, per_epoch, whole, *, steps):
         print(f"  {name:22}{epoch / steps * 1e3:9.3f}{epoch * 1e3:10.2f}"
               f"{100 * (epoch / hand_epoch - 1):+8.1f}%{whole[name]:10.3f}s"
               f"{100 * (whole[name] / hand_whole - 1):+8.1f}%")
+    bare = per_epoch["bare Trainer"]
+    print(f"  the output folder's cost per epoch (run dir vs bare Trainer): "
+          f"{100 * (per_epoch['run dir'] / bare - 1):+.1f}%")
 
 
 def main() -> None:

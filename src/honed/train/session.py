@@ -118,12 +118,16 @@ def save_final_model(run: RunDir, spec: Spec, data: PreparedData, final: torch.n
 def runtime_record(trainer) -> dict[str, Any]:
     """Where a fit ran: ``{"device": "cpu", "precision": "fp32", "threads": 2}``.
 
+    With ``train.batch_size: auto``, also the batch it chose.
+
     Kept in ``metrics.json`` by ``honed train`` and by every search trial, whose record a
     ``honed run`` that keeps the trial's model carries over.
     """
     # fit() sets the thread count only while it runs: read after it, the process's count is
     # not what the fit used, so the record is the choice the trainer made
     record = {"device": str(trainer.device), "precision": trainer.precision}
+    if trainer.config.batch_size == "auto":  # what auto chose for this data
+        record["batch_size"] = trainer.batch_size
     if trainer.threads:
         return {**record, **trainer.threads.record()}
     return {**record, "threads": torch.get_num_threads()}

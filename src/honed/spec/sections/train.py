@@ -118,8 +118,11 @@ class TrainSpec(Section):
 
     epochs: Annotated[int, Field(ge=1, le=100000)] = Field(
         20, description="Passes over the training split.")
-    batch_size: Annotated[int, Field(ge=1, le=1 << 20)] = Field(
-        64, description="Rows per optimizer step.")
+    # the schema says what the validator below accepts: 1 to 2**20, or auto
+    batch_size: Annotated[int | str, WithJsonSchema({"anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": 1 << 20}, {"const": "auto"}]})] = Field(
+        64, description="Rows per optimizer step, or `auto`: the largest power of two that "
+                        "leaves 400 steps per epoch, from 64 to 1024.")
     optimizer: OptimizerSpec = Field(OptimizerSpec(), description="The optimizer.")
     schedule: ScheduleSpec = Field(ScheduleSpec(), description="The learning-rate schedule.")
     l1: NonNegativeFloat = Field(
@@ -152,3 +155,16 @@ class TrainSpec(Section):
     checkpoint: CheckpointSpec = Field(
         CheckpointSpec(), description="How often a run with an output dir saves a resumable "
                                       "checkpoint.")
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch_or_auto(cls, value):
+        if value == "auto":
+            return value
+        if isinstance(value, str) and value.strip().isdigit():  # as pydantic's int took it
+            value = int(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1 << 20:
+            raise ValueError("must be a whole number from 1 to 1048576, or auto")
+        return value

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from honed.io import append_line, rewrite_lines, sync_file
+from honed.io import LineWriter, rewrite_lines
 from honed.train.callbacks.base import Callback
 
 __all__ = ["HistoryLogger"]
@@ -23,12 +23,15 @@ class HistoryLogger(Callback):
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self._writer: LineWriter | None = None
 
     def on_fit_start(self, trainer) -> None:
         rewrite_lines(self.path, trainer.history)
+        self._writer = LineWriter(self.path)
 
     def on_epoch_end(self, trainer, record: dict[str, Any]) -> None:
-        append_line(self.path, record, sync=False)
+        self._writer.write(record)
 
     def on_fit_end(self, trainer) -> None:
-        sync_file(self.path)
+        if self._writer is not None:
+            self._writer.close()

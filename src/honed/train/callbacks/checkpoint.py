@@ -73,6 +73,7 @@ class Checkpoint(Callback):
         self._best: _Snapshot | None = None  # not written yet
         self._saved_epoch = 0
         self._saved_at = 0.0
+        self._fresh = False  # the fit started at epoch 0 (not resumed)
 
     @property
     def last_path(self) -> Path:

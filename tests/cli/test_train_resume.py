@@ -10,8 +10,11 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
+
+from honed.train.checkpoint import read_checkpoint
 
 SPEC = """\
 name: resume
@@ -73,18 +76,24 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
     assert ma["test"] == mb["test"]
 
 
-def test_ctrl_c_exits_130_and_the_same_command_resumes(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_ctrl_c_or_sigterm_exits_130_and_the_same_command_resumes(tmp_path, signum):
     spec = tmp_path / "spec.yaml"
     spec.write_text(SPEC)
     run = tmp_path / "run"
     proc = honed("train", str(spec), "--out", str(run))
     deadline = time.time() + 120
-    while epochs_done(run) < 2 and time.time() < deadline and proc.poll() is None:
+    while epochs_done(run) < 3 and time.time() < deadline and proc.poll() is None:
         time.sleep(0.01)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()
     assert "--resume" in err.decode()
+    # the checkpoint holds the last finished epoch, not the first one (the last scheduled
+    # save: the default waits 30 s); the signal may land between an epoch's history line and
+    # the end of that epoch, whose checkpoint then holds the epoch before
+    _, state = read_checkpoint(run / "checkpoints" / "last.safetensors")
+    assert state["epoch"] >= epochs_done(run) - 1 >= 2
     resumed = honed("train", str(spec), "--out", str(run), "--resume")
     _, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err.decode()

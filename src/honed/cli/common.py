@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import signal
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -11,10 +12,26 @@ from rich.console import Console
 from rich.table import Table
 
 __all__ = ["add_spec_arguments", "add_search_arguments", "search_options", "load_template",
-           "default_out", "metrics_table", "print_baselines", "console", "err_console"]
+           "default_out", "metrics_table", "print_baselines", "sigterm_interrupts", "console",
+           "err_console"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
+
+
+def sigterm_interrupts() -> None:
+    """SIGTERM (a scheduler pre-empting, ``kill``, a coordinator stopping) acts like Ctrl-C, once.
+
+    The command then saves what it must before leaving (``honed train`` its last finished
+    epoch, a worker its trial in progress); further signals are ignored so that nothing cuts
+    that short.
+    """
+    def interrupt(signum, frame):
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:

@@ -12,6 +12,7 @@ from honed.cli.common import (
     load_template,
     metrics_table,
     print_baselines,
+    sigterm_interrupts,
 )
 
 
@@ -38,6 +39,7 @@ def run(args: argparse.Namespace) -> int:
         err_console.print(f"[yellow]note:[/] the spec holds {len(dims)} search dimension(s); "
                           f"training at the default point: {point}. Fix them with KEY=VALUE "
                           "overrides.")
+    sigterm_interrupts()  # saves the last finished epoch, as Ctrl-C does
     outcome = train_spec(template, out_dir=out, resume=args.resume, progress=not args.quiet)
     metrics = outcome.metrics
     console.print(metrics_table(metrics, title=f"{template.default.name}: final metrics"))

@@ -7,7 +7,7 @@ import os
 import signal
 import time
 
-from honed.cli.common import add_spec_arguments, default_out, err_console
+from honed.cli.common import add_spec_arguments, default_out, err_console, sigterm_interrupts
 
 
 def add_parser(commands) -> None:
@@ -46,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.parent is not None:
         _die_with_parent(args.parent)
-    _sigterm_interrupts()
+    sigterm_interrupts()
     for flag in ("trials", "threads"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserInputError(f"--{flag} must be at least 1; got {getattr(args, flag)}")
@@ -94,20 +94,6 @@ def load_template_for_worker(args: argparse.Namespace):
 
         template = dataclasses.replace(template, base_dir=Path(args.base_dir))
     return template
-
-
-def _sigterm_interrupts() -> None:
-    """SIGTERM (the coordinator stopping, a scheduler pre-empting) acts like Ctrl-C, once.
-
-    The worker loop then queues its trial in progress again before leaving; further signals
-    are ignored so that nothing cuts that short.
-    """
-    def interrupt(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
 
 
 def _die_with_parent(parent: int) -> None:

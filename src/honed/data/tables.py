@@ -10,6 +10,7 @@ import pandas as pd
 
 from honed.errors import DataError
 
+from .csv_engine import read_csv
 from .raw import RawData
 
 __all__ = ["read_table", "read_frame", "column_values", "table_raw", "table_suffix",
@@ -135,7 +136,7 @@ def read_frame(path: Path) -> pd.DataFrame:
     try:
         if suffix in (".parquet", ".pq"):
             return pd.read_parquet(path)
-        return pd.read_csv(path, skipinitialspace=True, low_memory=False)
+        return read_csv(path)
     except pd.errors.EmptyDataError:
         raise DataError(f"{path} is empty") from None
     except (ValueError, OSError, EOFError, UnicodeDecodeError, ImportError,

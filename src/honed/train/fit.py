@@ -61,8 +61,8 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
         seed: seeds the data order and augmentation generators.
         augment: a batch augmentation ``(x, y, generator) -> (x, y)``.
         callbacks: extra callbacks, run with the built-in ones.
-        out_dir: when given, ``history.jsonl``, resumable ``checkpoints/`` and (unless
-            ``probes=False``) ``probes.jsonl`` are written there.
+        out_dir: when given, ``history.jsonl``, resumable ``checkpoints/`` (as often as
+            ``checkpoint`` says) and (unless ``probes=False``) ``probes.jsonl`` are written there.
         resume: continue from ``out_dir/checkpoints/last.safetensors``.
         progress: show progress bars.
         unfreeze_after: make frozen parameters trainable from this epoch on.
@@ -88,7 +88,9 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
         chosen.append(ProgressBar())
     saver = None
     if out_dir is not None:
-        saver = Checkpoint(checkpoint_folder(out_dir), monitor=config.monitor)
+        policy = config.checkpoint
+        saver = Checkpoint(checkpoint_folder(out_dir), monitor=config.monitor,
+                           every_epochs=policy.every_epochs, every_seconds=policy.every_seconds)
         chosen += [HistoryLogger(Path(out_dir) / "history.jsonl"), saver]
         if config.probes:  # gradients, updates and dead units for honed doctor
             chosen.append(Probes(Path(out_dir) / "probes.jsonl"))

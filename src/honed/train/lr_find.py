@@ -17,6 +17,7 @@ from torch import nn
 
 from honed.data.dataset import PreparedData
 from honed.spec.schema import TrainSpec
+from honed.train.batch import pick_batch_size
 from honed.train.losses import make_loss
 from honed.train.optim import create_optimizer
 
@@ -51,7 +52,7 @@ def lr_find(model: nn.Module, data: PreparedData, train: TrainSpec, *, start_lr:
     x = torch.as_tensor(data.train.x, dtype=torch.float32)
     y = torch.as_tensor(data.train.y)
     generator = torch.Generator().manual_seed(seed)
-    batch = min(train.batch_size, len(x))
+    batch = pick_batch_size(train.batch_size, len(x))
     ratio = (end_lr / start_lr) ** (1.0 / max(steps - 1, 1))
     lrs, losses, smoothed = [], [], []
     average, best = 0.0, math.inf

@@ -28,9 +28,11 @@ def capture_rng(generators: dict[str, torch.Generator]) -> tuple[dict[str, torch
         tensors[f"rng.gen.{name}"] = generator.get_state()
     kind, keys, pos, has_gauss, cached = np.random.get_state()
     version, internal, gauss = random.getstate()
+    # the key array (a copy) and the tuple stay as they are: the checkpoint writer's JSON
+    # turns them into lists, and a trainer takes this state after every epoch
     state = {
-        "numpy": [kind, keys.tolist(), int(pos), int(has_gauss), float(cached)],
-        "python": [version, list(internal), gauss],
+        "numpy": [kind, keys, int(pos), int(has_gauss), float(cached)],
+        "python": [version, internal, gauss],
     }
     return tensors, state
 

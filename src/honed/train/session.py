@@ -121,12 +121,16 @@ def save_final_model(run: RunDir, spec: Spec, data: PreparedData, final: torch.n
 def runtime_record(trainer) -> dict[str, Any]:
     """Where a fit ran: ``{"device": "cpu", "precision": "fp32", "threads": 2}``.
 
+    With ``train.batch_size: auto``, also the batch it chose.
+
     Kept in ``metrics.json`` by ``honed train`` and by every search trial, whose record a
     ``honed run`` that keeps the trial's model carries over.
     """
     # fit() sets the thread count only while it runs: read after it, the process's count is
     # not what the fit used, so the record is the choice the trainer made
     record = {"device": str(trainer.device), "precision": trainer.precision}
+    if trainer.config.batch_size == "auto":  # what auto chose for this data
+        record["batch_size"] = trainer.batch_size
     if trainer.threads:
         return {**record, **trainer.threads.record()}
     return {**record, "threads": torch.get_num_threads()}
@@ -194,11 +198,13 @@ def _check_run_dir(run: RunDir, spec: Spec, resume: bool) -> None:
         saved = read_yaml(run.spec)
         ours = spec.model_dump(mode="json")
         for section in (saved, ours):
-            section.get("train", {}).pop("epochs", None)  # resuming may extend a run
+            for key in ("epochs", "checkpoint"):  # resuming may extend a run, save more often
+                section.get("train", {}).pop(key, None)
         if saved != ours:
             key = _first_difference(saved, ours)
             raise UserInputError(f"--resume: the spec differs from {run.spec} at {key}; resume "
-                                 "with the same spec (only train.epochs may change)")
+                                 "with the same spec (only train.epochs and train.checkpoint "
+                                 "may change)")
         read_checkpoint(run.last_checkpoint)  # fail now, before training, if it is corrupt
     elif run.last_checkpoint.exists() or run.metrics.exists():
         raise UserInputError(f"{run.root} already holds a run; pass --resume to continue it or "

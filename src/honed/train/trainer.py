@@ -15,6 +15,7 @@ from honed.data.dataset import PreparedData
 from honed.errors import NonFiniteLossError
 from honed.models.transfer import hold_frozen_norms
 from honed.spec.schema import TrainSpec
+from honed.train.batch import pick_batch_size
 from honed.train.callbacks.base import Callback
 from honed.train.checkpoint import flatten_optimizer, read_checkpoint, unflatten_optimizer
 from honed.train.evaluate import evaluate_arrays
@@ -63,7 +64,7 @@ class Trainer:
         self._batch_callbacks = [cb for cb in self.callbacks if cb.overrides("on_batch_end")]
         self.x = torch.as_tensor(data.train.x, dtype=torch.float32).to(self.device)
         self.y = torch.as_tensor(data.train.y).to(self.device)
-        size, batch = len(self.x), min(config.batch_size, len(self.x))
+        size, batch = len(self.x), pick_batch_size(config.batch_size, len(self.x))
         # a last batch of one sample breaks BatchNorm in training mode: drop it
         self.steps_per_epoch = size // batch + (1 if size % batch > 1 else 0)
         self.batch_size = batch

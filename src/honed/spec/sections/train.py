@@ -7,10 +7,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, WithJsonSchema, field_validator
 
-from honed.spec.sections.common import NonNegativeFloat, PositiveFloat, Section
+from honed.spec.sections.common import Duration, NonNegativeFloat, PositiveFloat, Section
 
 __all__ = ["TrainSpec", "OptimizerSpec", "ScheduleSpec", "ClipSpec", "EMASpec",
-           "EarlyStoppingSpec"]
+           "EarlyStoppingSpec", "CheckpointSpec"]
 
 
 class OptimizerSpec(Section):
@@ -88,6 +88,20 @@ class EMASpec(Section):
         0.999, description="The weight of the running average at each step.")
 
 
+class CheckpointSpec(Section):
+    """When a run with an output dir saves ``checkpoints/last``: whichever of the two comes
+    first; also after the first epoch, at the end, and on Ctrl-C, SIGTERM or an error (then
+    the last finished epoch). A kill loses at most the epochs since the last save."""
+
+    every_epochs: Annotated[int, Field(ge=1)] | None = Field(
+        None, description="Save after this many epochs since the last save (1: every epoch); "
+                          "null: by time only.")
+    every_seconds: Duration | None = Field(
+        30.0, description="Save at the end of the first epoch this long after the last save "
+                          "(`30`, `90s`, `5m`); a kill loses at most this plus one epoch; "
+                          "null: by epochs only.")
+
+
 class EarlyStoppingSpec(Section):
     """Stop training when the monitored metric stops improving."""
 
@@ -104,8 +118,11 @@ class TrainSpec(Section):
 
     epochs: Annotated[int, Field(ge=1, le=100000)] = Field(
         20, description="Passes over the training split.")
-    batch_size: Annotated[int, Field(ge=1, le=1 << 20)] = Field(
-        64, description="Rows per optimizer step.")
+    # the schema says what the validator below accepts: 1 to 2**20, or auto
+    batch_size: Annotated[int | str, WithJsonSchema({"anyOf": [
+        {"type": "integer", "minimum": 1, "maximum": 1 << 20}, {"const": "auto"}]})] = Field(
+        64, description="Rows per optimizer step, or `auto`: the largest power of two that "
+                        "leaves 400 steps per epoch, from 64 to 1024.")
     optimizer: OptimizerSpec = Field(OptimizerSpec(), description="The optimizer.")
     schedule: ScheduleSpec = Field(ScheduleSpec(), description="The learning-rate schedule.")
     l1: NonNegativeFloat = Field(
@@ -135,3 +152,19 @@ class TrainSpec(Section):
     probes: bool = Field(
         True, description="Record gradient and activation probes for `honed doctor` (when "
                           "there is an output dir).")
+    checkpoint: CheckpointSpec = Field(
+        CheckpointSpec(), description="How often a run with an output dir saves a resumable "
+                                      "checkpoint.")
+
+    @field_validator("batch_size", mode="before")
+    @classmethod
+    def _batch_or_auto(cls, value):
+        if value == "auto":
+            return value
+        if isinstance(value, str) and value.strip().isdigit():  # as pydantic's int took it
+            value = int(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 1 << 20:
+            raise ValueError("must be a whole number from 1 to 1048576, or auto")
+        return value

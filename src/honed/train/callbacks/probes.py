@@ -16,7 +16,6 @@ uninterrupted one.
 
 from __future__ import annotations
 
-import json
 import math
 import statistics
 import sys
@@ -27,7 +26,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from honed.io import append_line, atomic_write_text, read_lines
+from honed.io import LineWriter, read_lines, rewrite_lines
 from honed.train.callbacks.base import Callback
 
 __all__ = ["Probes", "read_probes"]
@@ -55,6 +54,7 @@ class Probes(Callback):
         self.path = Path(path)
         self.every = max(1, int(every))
         self._handles: list = []
+        self._writer: LineWriter | None = None
         self._reset()
 
     def _reset(self) -> None:
@@ -70,7 +70,8 @@ class Probes(Callback):
         kept = [r for r in read_probes(self.path) if r.get("epoch", 0) <= trainer.epoch
                 and "event" not in r]
         # an epoch that finished after the last checkpoint runs again: drop its line
-        atomic_write_text(self.path, "".join(json.dumps(r) + "\n" for r in kept))
+        rewrite_lines(self.path, kept)
+        self._writer = LineWriter(self.path)
         self._reset()
 
     def on_epoch_start(self, trainer) -> None:
@@ -103,17 +104,19 @@ class Probes(Callback):
         line["dead_units"] = {name: round(1.0 - alive.float().mean().item(), 4)
                               for name, alive in self._fired.items()}
         line["loss"] = _loss_stats(self._losses)
-        append_line(self.path, line)
+        self._writer.write(line)  # synced once, when the fit ends
 
     def on_fit_end(self, trainer) -> None:
         self._unwatch()
-        error = sys.exc_info()[1]  # called from the trainer's ``finally``: the error, if any
-        if error is None or isinstance(error, KeyboardInterrupt):
+        if self._writer is None:
             return
-        append_line(self.path, {
-            "event": "stopped", "epoch": trainer.epoch + 1, "step": trainer.step,
-            "error": f"{type(error).__name__}: {error}", "lr": trainer.schedule.current_lr(),
-            "recent_losses": self._losses[-_RECENT:]})
+        error = sys.exc_info()[1]  # called from the trainer's ``finally``: the error, if any
+        if error is not None and not isinstance(error, KeyboardInterrupt):
+            self._writer.write({
+                "event": "stopped", "epoch": trainer.epoch + 1, "step": trainer.step,
+                "error": f"{type(error).__name__}: {error}", "lr": trainer.schedule.current_lr(),
+                "recent_losses": self._losses[-_RECENT:]})
+        self._writer.close()
 
     # ------------------------------------------------------------------ internals
     def _sample(self) -> None:
@@ -200,4 +203,11 @@ def _loss_stats(losses: list[float]) -> dict[str, float]:
     median = statistics.median(finite)
     spikes = sum(v > SPIKE_FACTOR * median for v in finite) if median > 0 else 0
     return {"first": finite[0], "last": finite[-1], "median": median, "max": max(finite),
-            "std": statistics.pstdev(finite), "spikes": spikes}
+            "std": _pstdev(finite), "spikes": spikes}
+
+
+def _pstdev(values: list[float]) -> float:
+    """Population standard deviation in plain floats (``statistics.pstdev`` is exact, with
+    fractions: 1.5 ms per 1,000 batch losses, every epoch)."""
+    mean = statistics.fmean(values)
+    return math.sqrt(statistics.fmean([(v - mean) ** 2 for v in values]))

@@ -8,7 +8,8 @@ rate whichever optimizer is picked).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
 from typing import Any
 
 import yaml
@@ -38,34 +39,34 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 def apply_overrides(raw: dict, overrides: Iterable[str]) -> dict:
     """Return a copy of ``raw`` with every override applied; all bad overrides reported at once."""
-    result = _copy(raw)
-    errors: list[str] = []
-    for text in overrides:
-        try:
-            parts, value = parse_override(text)
-            _set(result, parts, value, [])
-        except SpecError as exc:
-            errors.extend(exc.errors)
-    if errors:
-        raise SpecError(errors)
-    return result
+    return _apply(raw, (partial(parse_override, text) for text in overrides))
 
 
 def apply_values(raw: dict, values: Mapping[str, Any]) -> dict:
     """Like :func:`apply_overrides` with Python values: ``{"train.optimizer.lr": 1e-3}``."""
+    return _apply(raw, (partial(_dotted, key, value) for key, value in values.items()))
+
+
+def _apply(raw: dict, changes: Iterable[Callable[[], tuple[list[str], Any]]]) -> dict:
+    """A copy of ``raw`` with each change (which names its key path and value) set."""
     result = _copy(raw)
     errors: list[str] = []
-    for key, value in values.items():
-        parts = key.split(".")
+    for change in changes:
         try:
-            if any(not part for part in parts):
-                raise SpecError(f"key {key!r} has an empty part")
+            parts, value = change()
             _set(result, parts, value, [])
         except SpecError as exc:
             errors.extend(exc.errors)
     if errors:
         raise SpecError(errors)
     return result
+
+
+def _dotted(key: str, value: Any) -> tuple[list[str], Any]:
+    parts = key.split(".")
+    if any(not part for part in parts):
+        raise SpecError(f"key {key!r} has an empty part")
+    return parts, value
 
 
 def _set(node: Any, parts: list[str], value: Any, done: list[str]) -> None:

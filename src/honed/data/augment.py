@@ -83,7 +83,7 @@ class Augment:
     @property
     def soft_targets(self) -> bool:
         """Whether the output targets are soft class probabilities (mixup on classes)."""
-        return any(isinstance(s, (Mixup, CutMix)) and s.num_classes is not None
+        return any(isinstance(s, Mixup)  # CutMix too and s.num_classes is not None
                    for s in self.steps)
 
     def __repr__(self) -> str:

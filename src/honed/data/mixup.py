@@ -28,17 +28,25 @@ class Mixup:
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor,
                  generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+        lam, perm = self.draw(x, generator)
+        return lam * x + (1.0 - lam) * x[perm], self.mix_targets(y, perm, lam)
+
+    def draw(self, x: torch.Tensor, generator: torch.Generator) -> tuple[float, torch.Tensor]:
+        """``lam ~ Beta(alpha, alpha)`` and each sample's partner in the batch."""
         lam = beta_draw(self.alpha, generator)
         perm = torch.randperm(x.shape[0], generator=generator, device=generator.device)
-        perm = perm.to(x.device)
+        return lam, perm.to(x.device)
+
+    def mix_targets(self, y: torch.Tensor, perm: torch.Tensor, share: float) -> torch.Tensor:
+        """``share * y + (1 - share) * y[perm]``, class indices made one-hot first."""
         if self.num_classes is not None and not y.is_floating_point():
             y = F.one_hot(y.long(), self.num_classes).float()
         elif y.is_floating_point():
             y = y.float()
-        return lam * x + (1.0 - lam) * x[perm], lam * y + (1.0 - lam) * y[perm]
+        return share * y + (1.0 - share) * y[perm]
 
     def __repr__(self) -> str:
-        return f"Mixup(alpha={self.alpha}, num_classes={self.num_classes})"
+        return f"{type(self).__name__}(alpha={self.alpha}, num_classes={self.num_classes})"
 
 
 def beta_draw(alpha: float, generator: torch.Generator) -> float:

@@ -121,3 +121,16 @@ def test_extending_a_finished_study_adds_only_the_new_trials(tmp_path):
     outcome = tune(load_spec(spec, ["search.trials=5"]), out_dir=tmp_path / "run",
                    progress=False)
     assert len(outcome.study.trials) == 5
+
+
+def test_sampler_seeds_stay_below_2_to_the_32_for_any_worker_and_start(tmp_path):
+    from honed.search.tune import prepare_study
+    from honed.spec import spec_from_dict
+
+    raw = {"name": "seeds", "seed": 2**32 - 1, "data": {"source": "builtin:iris"},
+           "model": {"family": "mlp", "hidden": {"int": [4, 8]}},
+           "train": {"epochs": 1, "threads": 1}, "search": {"trials": 2, "workers": 1}}
+    setup = prepare_study(spec_from_dict(raw), out_dir=tmp_path / "run")
+    seeds = [setup.sampler_seed(worker, start=start) for worker in (0, 3) for start in (0, 50_000)]
+    assert all(0 <= seed < 2**32 for seed in seeds) and len(set(seeds)) == 4
+    setup.sampler(3, start=50_000)  # Optuna takes it (a seed past 2**32 raised in NumPy)

@@ -74,7 +74,8 @@ class StudySetup:
         """
         spec: Spec = self.template.default
         seed = self.search.seed if self.search.seed is not None else spec.seed
-        return seed + 7919 * worker + 104_729 * start
+        # NumPy, and so Optuna's samplers, take seeds below 2**32
+        return (seed + 7919 * worker + 104_729 * start) % 2**32
 
     def sampler(self, worker: int = 0, *, start: int = 0):
         """The sampler of ``worker`` for a study holding ``start`` trials (see sampler_seed)."""

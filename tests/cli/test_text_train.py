@@ -93,3 +93,19 @@ def test_validate_says_how_many_texts_are_cut(tmp_path, capsys):
     assert main(["validate", str(path)]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "word tokenizer" in out and "of 168 training texts cut at 5 tokens" in out
+
+
+def test_a_text_run_is_compared_with_tfidf_and_the_majority_class(tmp_path, capsys):
+    write_reviews(tmp_path)
+    run = tmp_path / "run"
+    assert main(["train", str(spec(tmp_path, "reviews.csv", ", text: review")), "--out",
+                 str(run), "--quiet", *TINY, "data.tokenizer.min_frequency=1"]) == 0
+    report = json.loads((run / "metrics.json").read_text())["baselines"]
+    rows = {row["name"]: row for row in report["rows"]}
+    assert set(rows) == {"majority", "tfidf_logistic"}  # no linear model on raw token ids
+    # the reviews are separable by their words: TF-IDF on the run's own tokens finds them
+    assert rows["tfidf_logistic"]["val"]["accuracy"] >= 0.9 > rows["majority"]["val"]["accuracy"]
+    assert report["beats_baseline"] is not None
+    out = capsys.readouterr().out
+    assert "tfidf_logistic" in out  # the run summary lists it, and its cost covers every row
+    assert "(every baseline on every training row:" in out

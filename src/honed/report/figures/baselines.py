@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from honed.report.figures.base import esc, num, table
+from honed.train.baselines.compare import cost_note
 
 __all__ = ["fragment"]
 
@@ -29,9 +30,8 @@ def fragment(metrics: dict[str, Any]) -> str:
         note = "best baseline" if row["name"] == report["best"] else ""
         rows.append([esc(row["name"]), _cell(row.get("val"), name), _cell(row.get("test"), name),
                      esc(" · ".join(filter(None, [note, row.get("description", "")])))])
-    cost = report["cost"]
-    caption = (f"Baselines on the same prepared data, compared on {split} {name} (linear models "
-               f"fit on at most {cost['max_rows']:,} rows, {cost['max_iter']} iterations)")
+    caption = (f"Baselines on the same prepared data, compared on {split} {name} "
+               f"({cost_note(report)})")
     warning = ""
     if report["beats_baseline"] is False:
         warning = (f'<div class="finding"><h3>the model does not beat the {esc(report["best"])}'

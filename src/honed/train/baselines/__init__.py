@@ -1,10 +1,11 @@
-"""Baselines beside every model: majority class or mean, a linear model, naive forecasts.
+"""Baselines beside every model: majority class or mean, a linear model, naive forecasts, and
+TF-IDF + logistic regression for text.
 
 Each strategy is one function in one module, registered by task and input kind (see
 :mod:`honed.train.baselines.base`); importing this package registers the built-in ones.
 """
 
-from honed.train.baselines import constant, linear, naive  # noqa: F401  (registration)
+from honed.train.baselines import constant, linear, naive, tfidf  # noqa: F401  (registration)
 from honed.train.baselines.base import (
     BASELINES,
     MAX_ITER,

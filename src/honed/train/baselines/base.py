@@ -94,6 +94,6 @@ def log_probabilities(estimator: Any, x: np.ndarray, num_classes: int) -> np.nda
     Classes missing from the training rows get probability 0 (clipped to 1e-7 in the log, so
     that the cross-entropy stays finite).
     """
-    probs = np.zeros((len(x), num_classes))
+    probs = np.zeros((x.shape[0], num_classes))  # shape: x may be a sparse matrix
     probs[:, np.asarray(estimator.classes_, dtype=np.int64)] = estimator.predict_proba(x)
     return np.log(np.clip(probs, 1e-7, 1.0))

@@ -32,8 +32,10 @@ from honed.train.evaluate import score_outputs
 from honed.train.metrics import metric_mode
 
 __all__ = ["run_baselines", "compare_with_baselines", "baseline_report", "summary_lines",
-           "HEADLINE"]
+           "cost_note", "HEADLINE", "CAPPED"]
 
+#: the baselines that see a capped sample of the training rows (base.MAX_ROWS, MAX_ITER)
+CAPPED = ("logistic", "ridge")
 #: the metric compared when the monitored one is not a validation metric of the baselines
 HEADLINE = {"classification": "accuracy", "regression": "r2", "forecasting": "r2"}
 
@@ -112,6 +114,18 @@ def baseline_report(data: PreparedData, model: dict[str, Any], *, monitor: str |
                                   split=split)
 
 
+def cost_note(report: dict[str, Any]) -> str:
+    """What the baselines' cost cap covers: ``logistic fit on at most 1,000 training rows, 30
+    iterations`` (the capped ones that ran), or ``every baseline on every training row``."""
+    capped = [row["name"] for row in report["rows"]
+              if row["name"] in CAPPED and "skipped" not in row]
+    if not capped:
+        return "every baseline on every training row"
+    cost = report["cost"]
+    return (f"{' and '.join(capped)} fit on at most {cost['max_rows']:,} training rows, "
+            f"{cost['max_iter']} iterations")
+
+
 def summary_lines(metrics: dict[str, Any]) -> list[str]:
     """The run summary's lines about baselines (none when the run has no baselines).
 
@@ -134,9 +148,7 @@ def summary_lines(metrics: dict[str, Any]) -> list[str]:
             test = f"   test {row['test'][name]:.4g}"
         best = "   best" if row["name"] == report["best"] else ""
         lines.append(f"  {row['name']:<15} {row[split][name]:>10.4g}{test}{best}")
-    cost = report["cost"]
-    lines.append(f"  (linear models fit on at most {cost['max_rows']:,} training rows, "
-                 f"{cost['max_iter']} iterations: {cost['seconds']:.2f}s)")
+    lines.append(f"  ({cost_note(report)}: {report['cost']['seconds']:.2f}s)")
     if report["beats_baseline"] is False:
         lines += [f"warning: the model does not beat the {report['best']} baseline on "
                   f"{split} {name}:",

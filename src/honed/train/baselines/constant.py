@@ -12,6 +12,7 @@ from honed.train.baselines.base import log_probabilities, register_baseline
 
 
 @register_baseline("majority", tasks=("classification",),
+                   kinds=("table", "image", "sequence", "text"),
                    description="always the most frequent training class (its probabilities: "
                                "the class shares)")
 def majority(data: PreparedData, inputs: Sequence[np.ndarray],
@@ -28,6 +29,7 @@ def majority(data: PreparedData, inputs: Sequence[np.ndarray],
 
 
 @register_baseline("mean", tasks=("regression", "forecasting"),
+                   kinds=("table", "image", "sequence", "text"),
                    description="always the mean training target")
 def mean(data: PreparedData, inputs: Sequence[np.ndarray],
          options: dict[str, Any]) -> list[np.ndarray]:

@@ -24,7 +24,7 @@ from honed.errors import UserInputError
 if TYPE_CHECKING:
     from torch import nn
 
-__all__ = ["onnx_latency_ms", "torch_latency_ms", "size_bytes", "count_macs",
+__all__ = ["median_ms", "onnx_latency_ms", "torch_latency_ms", "size_bytes", "count_macs",
            "REPEATS", "WARMUP", "BUDGET_S"]
 
 REPEATS = 200  # timed calls; the median of 200 is stable to a few percent on a quiet core
@@ -40,8 +40,10 @@ def _inputs(input_shape: Sequence[int], batch: int) -> np.ndarray:
     return rng.standard_normal((int(batch), *map(int, input_shape)), dtype=np.float32)
 
 
-def _median_ms(call: Callable[[], object], *, repeats: int, warmup: int, budget_s: float
-               ) -> float:
+def median_ms(call: Callable[[], object], *, repeats: int, warmup: int, budget_s: float,
+              min_repeats: int = MIN_REPEATS) -> float:
+    """Median milliseconds of ``call`` over ``repeats`` timed calls after ``warmup`` untimed
+    ones; past ``budget_s`` seconds it stops, once ``min_repeats`` calls are timed."""
     began = time.perf_counter()
     for _ in range(warmup):
         call()
@@ -51,7 +53,7 @@ def _median_ms(call: Callable[[], object], *, repeats: int, warmup: int, budget_
         call()
         end = time.perf_counter()
         times.append(end - start)
-        if end - began > budget_s and len(times) >= MIN_REPEATS:
+        if end - began > budget_s and len(times) >= min_repeats:
             break
     return statistics.median(times) * 1e3
 
@@ -87,7 +89,7 @@ def onnx_latency_ms(path: str | Path, *, batch: int, threads: int | None = None,
             raise UserInputError(f"{path}: input {first.name!r} has symbolic dims {first.shape}; "
                                  f"pass input_shape=")
     feed = {first.name: _inputs(input_shape, batch)}
-    return _median_ms(lambda: session.run(None, feed), repeats=repeats, warmup=warmup,
+    return median_ms(lambda: session.run(None, feed), repeats=repeats, warmup=warmup,
                       budget_s=budget_s)
 
 
@@ -128,7 +130,7 @@ def torch_latency_ms(model: nn.Module, input_shape: Sequence[int], *, batch: int
             torch.set_num_threads(int(threads))
         model.eval()
         with torch.inference_mode():
-            return _median_ms(call, repeats=repeats, warmup=warmup, budget_s=budget_s)
+            return median_ms(call, repeats=repeats, warmup=warmup, budget_s=budget_s)
     finally:
         model.train(was_training)
         torch.set_num_threads(previous)

@@ -11,9 +11,10 @@ sides of the division cannot move much.
 from __future__ import annotations
 
 import statistics
-import time
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+
+from honed.compress.measure import median_ms
 
 __all__ = ["ROUNDS", "interleaved_samples", "median_speedup", "onnx_samples",
            "latency_and_speedup"]
@@ -46,21 +47,9 @@ def interleaved_samples(calls: Mapping[str, Callable[[], object]], *, rounds: in
     for round_index in range(rounds):
         shift = round_index % len(names) if names else 0
         for name in names[shift:] + names[:shift]:
-            samples[name].append(_round_ms(calls[name], repeats, budget_s))
+            samples[name].append(median_ms(calls[name], repeats=repeats, warmup=0,
+                                               budget_s=budget_s, min_repeats=_MIN_CALLS))
     return samples
-
-
-def _round_ms(call: Callable[[], object], repeats: int, budget_s: float) -> float:
-    began = time.perf_counter()
-    times = []
-    for _ in range(max(repeats, 1)):
-        start = time.perf_counter()
-        call()
-        end = time.perf_counter()
-        times.append(end - start)
-        if end - began > budget_s and len(times) >= _MIN_CALLS:
-            break
-    return statistics.median(times) * 1e3
 
 
 def median_speedup(baseline: Sequence[float], variant: Sequence[float]) -> float:

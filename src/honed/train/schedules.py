@@ -168,9 +168,9 @@ class Schedule:
             return start * (step + 1) / (self.warmup_steps + 1)
         return self._curve(base, step - self.warmup_steps, self._shape, self.reductions)
 
-    def current_lr(self) -> float:
-        """The rate the first param group uses for the next optimizer step."""
-        return self.lr_at(self.steps)
+    def current_lr(self, group: int = 0) -> float:
+        """The rate param group ``group`` (the first by default) uses for the next step."""
+        return self.lr_at(self.steps, group)
 
     def state_dict(self) -> dict[str, Any]:
         """Plain JSON types only: it is written into checkpoints with ``json``."""

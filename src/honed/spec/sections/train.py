@@ -125,6 +125,11 @@ class TrainSpec(Section):
                         "leaves 400 steps per epoch, from 64 to 1024.")
     optimizer: OptimizerSpec = Field(OptimizerSpec(), description="The optimizer.")
     schedule: ScheduleSpec = Field(ScheduleSpec(), description="The learning-rate schedule.")
+    backbone_lr_factor: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        1.0, description="Fine-tuning: the parameters `model.init_from` fills (all but "
+                         "`model.init_exclude`) train at the learning rate × this, the new "
+                         "ones at the learning rate, through every schedule; below 1 it needs "
+                         "`model.init_from` and `model.init_exclude`.")
     l1: NonNegativeFloat = Field(
         0.0, description="The penalty `l1 × Σ abs(w)` over the weights, added to the loss.")
     l2: NonNegativeFloat = Field(

@@ -59,22 +59,23 @@ def test_the_backbone_gets_its_own_groups_after_the_head():
     opt = create_optimizer(model, name="momentum", lr=0.1, weight_decay=1e-2,
                            backbone=[p for n, p in model.named_parameters() if n in BODY],
                            backbone_lr_factor=0.25)
-    shown = [(g["lr"], g.get(BACKBONE_KEY, False), g["decoupled_wd"], len(g["params"]))
+    shown = [(g["lr"], g.get(BACKBONE_KEY), g["decoupled_wd"], len(g["params"]))
              for g in opt.param_groups]
-    assert shown == [(0.1, False, 1e-2, 1), (0.1, False, 0.0, 1),
-                     (0.025, True, 1e-2, 1), (0.025, True, 0.0, 1)]
-    assert all((id(p) in body) == g.get(BACKBONE_KEY, False)
+    assert shown == [(0.1, None, 1e-2, 1), (0.1, None, 0.0, 1),
+                     (0.025, 0.25, 1e-2, 1), (0.025, 0.25, 0.0, 1)]
+    assert all((id(p) in body) == (BACKBONE_KEY in g)
                for g in opt.param_groups for p in g["params"])
 
 
+@pytest.mark.parametrize("min_lr", [0.0, 0.004])
 @pytest.mark.parametrize("schedule", [name for name, _ in list_schedules()])
-def test_the_ratio_holds_at_every_step_of_every_schedule(schedule):
+def test_the_ratio_holds_at_every_step_of_every_schedule(schedule, min_lr):
     lrs = LRs()
     result = fit(tiny_net(seed=1), blobs(), epochs=4, batch_size=16, seed=5, backbone=BODY,
                  backbone_lr_factor=0.1, callbacks=[lrs],
                  optimizer={"name": "adamw", "lr": 0.01, "weight_decay": 1e-3},
                  schedule={"name": schedule, "warmup_epochs": 1.5, "step_size": 1,
-                           "gamma": 0.5, "patience": 0})
+                           "gamma": 0.5, "patience": 0, "min_lr": min_lr})
     assert len(lrs.steps) > 20
     for head, head_nd, body, body_nd in lrs.steps:
         assert head == head_nd and body == body_nd
@@ -122,8 +123,8 @@ def test_resume_with_two_rates_is_bit_exact(tmp_path):
         fit(model(1), blobs(), epochs=4, seed=5, out_dir=tmp_path / "cut",
             callbacks=[Interrupt()], **settings)
     _, state = read_checkpoint(tmp_path / "cut" / "checkpoints" / "last.safetensors")
-    assert [g.get(BACKBONE_KEY, False) for g in state["optimizer"]["param_groups"]] == [
-        False, False, True, True]
+    assert [g.get(BACKBONE_KEY) for g in state["optimizer"]["param_groups"]] == [
+        None, None, 0.1, 0.1]
     torch.manual_seed(123)
     resumed = fit(model(2), blobs(), epochs=4, seed=5, out_dir=tmp_path / "cut", resume=True,
                   **settings)

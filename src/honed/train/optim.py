@@ -15,9 +15,9 @@ handed to the optimizer, frozen ones included: torch skips parameters whose ``gr
 
 Fine-tuning: with ``backbone`` (the parameters a checkpoint filled) and ``backbone_lr_factor``
 below 1, each of the two groups is split again, the head's first: the backbone's carry
-``lr = lr * backbone_lr_factor`` and the key ``"backbone": True``. A schedule scales every group
-from its own base rate, so the ratio holds at every step (up to ``min_lr``, a floor for every
-group). At factor 1 the groups are exactly the ones above.
+``lr = lr * backbone_lr_factor`` and the key ``"backbone_lr_factor"``. A schedule scales every
+group from its own base rate and floors a backbone group at ``min_lr`` x its factor, so the
+ratio holds at every step. At factor 1 the groups are exactly the ones above.
 
 Example:
     >>> model = torch.nn.Linear(3, 1)
@@ -42,8 +42,8 @@ __all__ = ["create_optimizer", "list_optimizers", "DECOUPLED_WD_KEY", "BACKBONE_
 #: Param group key holding the decoupled weight decay rate applied by the pre-hook.
 #: (Not ``"decoupled_weight_decay"``: torch's Adam already uses that key for a bool.)
 DECOUPLED_WD_KEY = "decoupled_wd"
-#: Param group key marking the groups of a fine-tuned backbone (``backbone_lr_factor < 1``).
-BACKBONE_KEY = "backbone"
+#: Param group key marking the groups of a fine-tuned backbone; its value is the factor (< 1).
+BACKBONE_KEY = "backbone_lr_factor"
 
 _Groups = list[dict[str, Any]]
 _Factory = Callable[..., torch.optim.Optimizer]
@@ -179,7 +179,7 @@ def _split_backbone(groups: _Groups, backbone: Iterable[torch.Tensor], lr: float
     head = [{**g, "params": [p for p in g["params"] if id(p) not in marked]} for g in groups]
     body = [{**g, "params": [p for p in g["params"] if id(p) in marked],
              "lr": g.get("lr", lr) * factor,
-             BACKBONE_KEY: True} for g in groups]
+             BACKBONE_KEY: factor} for g in groups]
     counts = [sum(p.numel() for g in part for p in g["params"]) for part in (body, head)]
     if not all(counts):
         raise UserInputError(

@@ -60,7 +60,8 @@ class ScheduleSpec(Section):
     gamma: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
         0.1, description="`step` and `exponential`: the decay factor.")
     min_lr: NonNegativeFloat = Field(
-        0.0, description="The floor of every decaying schedule.")
+        0.0, description="The floor of every decaying schedule (× "
+                         "`train.backbone_lr_factor` for a fine-tuned backbone).")
     max_lr_factor: Annotated[float, Field(ge=1.0)] = Field(
         10.0, description="`onecycle`: the peak learning rate is `lr` × `max_lr_factor`.")
     pct_start: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(

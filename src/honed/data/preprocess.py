@@ -77,7 +77,6 @@ def fit_preprocess(raw: RawData, train_rows: np.ndarray, spec: DataSpec, *, task
               "class_names": class_names, "target_scale": target_scale}
     if raw.kind == "text":
         text = fit_text(train, spec.tokenizer, raw.extra["text_columns"])
-        text["text"]["ignored_columns"] = raw.extra.get("ignored_columns", [])
         return {**common, **text, "feature_names": None,
                 "input_shape": [spec.tokenizer.max_length], "scaler": {"method": "none"}}
     if raw.kind == "table":

@@ -96,8 +96,8 @@ def take_text_columns(raw: RawData, columns: list[str] | None,
     """Apply ``data.text`` to a source: its columns become the text input, or none is free text.
 
     Without ``data.text``, a table column that looks like free text stops the run. With it, the
-    text columns are the model's inputs; the table's other columns are left out (and listed
-    in the preprocess record), and naming one in ``data.features`` is refused.
+    text columns are the model's only inputs: any other input column (the target aside) is
+    refused, naming them all, unless ``data.features`` leaves it out.
 
     Raises:
         DataError: One line naming the column and the key to set.
@@ -131,14 +131,22 @@ def take_text_columns(raw: RawData, columns: list[str] | None,
             raise DataError(f"{raw.origin}: text column '{name}' (data.text) is empty in "
                             "every row")
     others = [name for name in raw.x.columns if name not in columns]
-    if features is not None and others:
-        raise DataError(f"data.features lists '{others[0]}', which is not in data.text: text "
-                        "models read the data.text columns only (mixing text with other "
-                        "columns is not supported yet)")
+    if others:
+        raise DataError(_MIXED.format(origin=raw.origin, others=", ".join(others),
+                                      listed="lists" if features is not None else "leaves in",
+                                      text=", ".join(dict.fromkeys(columns))))
     text = raw.x[list(dict.fromkeys(columns))].copy()
     return RawData(x=text, y=raw.y, kind="text", task=raw.task, class_names=raw.class_names,
                    target=raw.target, origin=raw.origin, max_classes=raw.max_classes,
-                   extra={"text_columns": list(text.columns), "ignored_columns": others})
+                   extra={"text_columns": list(text.columns)})
+
+
+# Text beside numeric or categorical columns would need a second model input (ids and
+# features) through every family, the ONNX bundle, serving and explanations: refused, and
+# never dropped silently (docs/text.md, "Text with other columns").
+_MIXED = ("{origin}: data.features {listed} {others} beside the data.text columns; text models "
+          "read text only (mixing text with numeric or categorical columns is not supported): "
+          "set data.features: [{text}] to train on the text alone")
 
 
 def fit_text(train: pd.DataFrame, spec: TokenizerSpec, columns: list[str]) -> dict[str, Any]:

@@ -125,11 +125,13 @@ def take_text_columns(raw: RawData, columns: list[str] | None,
         if name not in raw.x.columns:
             raise DataError(f"{raw.origin} has no input column '{name}' (data.text); "
                             f"columns: {listed}")
-        if raw.x[name].dtype != object:
-            raise DataError(f"{raw.origin}: column '{name}' (data.text) holds numbers, not text")
-        if not raw.x[name].map(lambda v: isinstance(v, str) and v.strip() != "").any():
+        # an all-empty column reads as missing values (float NaN): empty, not numbers
+        values = raw.x[name].dropna()
+        if not values.map(lambda v: not isinstance(v, str) or v.strip() != "").any():
             raise DataError(f"{raw.origin}: text column '{name}' (data.text) is empty in "
                             "every row")
+        if raw.x[name].dtype != object:
+            raise DataError(f"{raw.origin}: column '{name}' (data.text) holds numbers, not text")
     others = [name for name in raw.x.columns if name not in columns]
     if others:
         raise DataError(_MIXED.format(origin=raw.origin, others=", ".join(others),

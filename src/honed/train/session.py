@@ -35,6 +35,7 @@ from honed.spec.template import SpecTemplate, dump_spec
 from honed.spec.yaml_io import read_yaml
 from honed.train.baselines import baseline_report
 from honed.train.checkpoint import read_checkpoint
+from honed.train.confused import write_confused
 from honed.train.evaluate import evaluate_arrays
 from honed.train.fit import fit
 from honed.train.metrics import metrics_for_task
@@ -92,6 +93,7 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
         # beside the test scores, so that both read the test split at the same moment
         metrics["baselines"] = baseline_report(data, metrics, monitor=spec.train.monitor,
                                                season=spec.data.window.season)
+        write_confused(run.root, spec.data, data, final)  # text classification only
     atomic_write_json(run.metrics, metrics)
     return TrainOutcome(run_dir=run, metrics=metrics, result=result)
 

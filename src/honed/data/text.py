@@ -22,10 +22,10 @@ from honed.spec.schema import TokenizerSpec
 
 from .images import IMAGE_SUFFIXES
 from .raw import RawData
-from .tokenize import SEP, encode_texts, fit_tokenizer, read_tokenizer, vocab_size
+from .tokenize import SEP, encode_rows, encode_texts, fit_tokenizer, read_tokenizer, vocab_size
 
 __all__ = ["TEXT_SUFFIX", "is_text_folder", "read_text_folder", "take_text_columns",
-           "looks_like_free_text", "fit_text", "text_ids"]
+           "looks_like_free_text", "fit_text", "text_ids", "text_ids_cut"]
 
 TEXT_SUFFIX = ".txt"
 _SEPARATOR = f" {SEP} "
@@ -166,6 +166,11 @@ def text_ids(preprocess: Mapping[str, Any], raw: Any) -> np.ndarray:
     Raises:
         DataError: A text column is missing, or a value is not a string.
     """
+    return text_ids_cut(preprocess, raw)[0]
+
+
+def text_ids_cut(preprocess: Mapping[str, Any], raw: Any) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`text_ids`, and which texts were longer than ``max_length`` tokens and cut."""
     text = preprocess["text"]
     columns = text["columns"]
     if isinstance(raw, str):
@@ -183,9 +188,8 @@ def text_ids(preprocess: Mapping[str, Any], raw: Any) -> np.ndarray:
         if name not in raw.columns:
             raise DataError(f"input has no text column '{name}'; expected columns: "
                             f"{', '.join(columns)}")
-    ids, _ = encode_texts(preprocess["tokenizer"], _joined(raw, columns, text["separator"]),
-                          max_length=text["max_length"])
-    return ids
+    return encode_rows(preprocess["tokenizer"], _joined(raw, columns, text["separator"]),
+                       max_length=text["max_length"])
 
 
 def _joined(frame: pd.DataFrame, columns: list[str], separator: str = _SEPARATOR) -> list[str]:

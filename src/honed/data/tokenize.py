@@ -20,7 +20,8 @@ import numpy as np
 
 from honed.errors import DataError
 
-__all__ = ["PAD", "UNK", "SEP", "fit_tokenizer", "read_tokenizer", "encode_texts", "vocab_size"]
+__all__ = ["PAD", "UNK", "SEP", "fit_tokenizer", "read_tokenizer", "encode_texts", "encode_rows",
+           "vocab_size"]
 
 PAD, UNK, SEP = "[PAD]", "[UNK]", "[SEP]"
 _SPECIALS = [PAD, UNK, SEP]  # in this order: PAD gets id 0
@@ -116,18 +117,29 @@ def encode_texts(tokenizer_json: str, texts: Sequence[str], *, max_length: int
     Raises:
         DataError: A text is not a string.
     """
+    ids, cut = encode_rows(tokenizer_json, texts, max_length=max_length)
+    return ids, int(cut.sum())
+
+
+def encode_rows(tokenizer_json: str, texts: Sequence[str], *, max_length: int
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids ``(N, max_length)`` int64, padded with 0, and which texts were cut (bool).
+
+    Raises:
+        DataError: A text is not a string.
+    """
     for row, text in enumerate(texts):
         if not isinstance(text, str):
             raise DataError(f"text input {row + 1} is {type(text).__name__} {text!r}, not a "
                             "string")
     tokenizer = _load(tokenizer_json)
     ids = np.zeros((len(texts), max_length), dtype=np.int64)
-    cut = 0
+    cut = np.zeros(len(texts), dtype=bool)
     # One text at a time: encode_batch's thread pool makes tokenizers warn (and stop using
     # it) in every process forked afterwards, such as search workers.
     for row, text in enumerate(texts):
         tokens = tokenizer.encode(text, add_special_tokens=False).ids
-        cut += len(tokens) > max_length
+        cut[row] = len(tokens) > max_length
         tokens = tokens[:max_length]
         ids[row, :len(tokens)] = tokens
     return ids, cut

@@ -41,10 +41,8 @@ def check_records(records: list[Mapping[str, Any]], preprocess: Mapping[str, Any
     target = preprocess.get("target")
     out = []
     for i, record in enumerate(records):
-        for key in record:
-            if key not in names and key != target:
-                raise FieldError(["body", "records", i, key], f"unknown column '{key}'; "
-                                 f"expected columns: {', '.join(c['name'] for c in columns)}")
+        _refuse_unknown(record, i, names, target, "columns: " + ", ".join(
+            c["name"] for c in columns))
         row = {}
         for entry in columns:
             name = entry["name"]
@@ -73,10 +71,7 @@ def check_text_records(records: list[Mapping[str, Any]], preprocess: Mapping[str
     target = preprocess.get("target")
     out = []
     for i, record in enumerate(records):
-        for key in record:
-            if key not in columns and key != target:
-                raise FieldError(["body", "records", i, key], f"unknown column '{key}'; "
-                                 f"expected text columns: {', '.join(columns)}")
+        _refuse_unknown(record, i, columns, target, f"text columns: {', '.join(columns)}")
         for name in columns:
             loc = ["body", "records", i, name]
             if name not in record:
@@ -93,6 +88,15 @@ def check_text_records(records: list[Mapping[str, Any]], preprocess: Mapping[str
         out.append(record if len(record) == len(columns) else
                    {name: record[name] for name in columns})
     return out
+
+
+def _refuse_unknown(record: Mapping[str, Any], i: int, names, target: Any,
+                    expected: str) -> None:
+    """A key of ``record`` that is neither an input column nor the target is a FieldError."""
+    for key in record:
+        if key not in names and key != target:
+            raise FieldError(["body", "records", i, key], f"unknown column '{key}'; "
+                             f"expected {expected}")
 
 
 def _json_type(value: Any) -> str:

@@ -110,7 +110,8 @@ class Runtime:
         if self.kind == "text":
             from honed.data.text import text_ids_cut
 
-            return text_ids_cut(self.preprocess, raw)
+            # the serving process forks nothing once it serves: the thread pool is safe
+            return text_ids_cut(self.preprocess, raw, threads=True)
         from honed.data.transform import apply_preprocess
 
         with np.errstate(over="ignore", invalid="ignore"):  # reported below, per row

@@ -126,3 +126,41 @@ def test_a_damaged_tokenizer_is_refused(text_bundle, tmp_path, damage, message):
     damage(folder)
     with pytest.raises(BundleError, match=message):
         read_bundle(folder)
+
+
+def _sealed(folder, card=None, **recipe):
+    """Edit preprocess.json and card.json and record their hashes, as a deliberate editor."""
+    from honed.export.card import card_sha256, file_sha256
+
+    path = folder / "preprocess.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **recipe}))
+    card = {**json.loads((folder / "card.json").read_text()), **(card or {})}
+    card["files"] = {name: file_sha256(folder / name) for name in card["files"]}
+    card["card_sha256"] = card_sha256(card)
+    (folder / "card.json").write_text(json.dumps(card))
+
+
+def _not_a_tokenizer(folder):
+    from honed.export.card import file_sha256
+
+    (folder / "tokenizer.json").write_text('{"not": "a tokenizer"}')
+    _sealed(folder, tokenizer={"file": "tokenizer.json",
+                               "sha256": file_sha256(folder / "tokenizer.json")})
+
+
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda b: _sealed(b, tokenizer={"file": "tokenizer.json", "sha256": "0" * 64}),
+     "the sha256 of tokenizer.json differs from card.json's"),
+    (lambda b: _sealed(b, tokenizer={"file": "../model/tokenizer.json", "sha256": "0"}),
+     "which card.json does not list"),
+    (lambda b: _sealed(b, tokenizer="inline"), "'tokenizer' must name the bundle's"),
+    (lambda b: _not_a_tokenizer(b), "cannot read .*tokenizer.json"),
+    (lambda b: _sealed(b, card={"input": {**json.loads((b / "card.json").read_text())[
+        "input"], "dtype": "bool"}}), "a text model reads int64 or float32 inputs"),
+])
+def test_a_forged_tokenizer_reference_is_refused(text_bundle, tmp_path, edit, message):
+    folder = tmp_path / "bundle"
+    shutil.copytree(text_bundle / "bundle", folder)
+    edit(folder)
+    with pytest.raises(BundleError, match=message):
+        read_bundle(folder)

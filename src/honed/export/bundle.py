@@ -86,6 +86,7 @@ def export_bundle(run_dir: str | Path, *, variant: str | None = None,
     try:
         card = _write_model(source, work, samples, opset=opset, exporter=exporter)
         card["verification"]["samples"] = where
+        dtype, axes = _model_input(work / "model.onnx")
         preprocess = dict(source.preprocess)
         # the source alone: elsewhere a value may be a column name that starts with a slash
         preprocess["source"] = _without_local_paths(preprocess.get("source"))
@@ -97,8 +98,9 @@ def export_bundle(run_dir: str | Path, *, variant: str | None = None,
 
             write_triton_repository(work, source.spec.get("name") or "model", source.input_shape,
                                     source.num_outputs, max_batch_size=max_batch_size,
-                                    input_dtype=_input_dtype(source))
+                                    input_dtype=dtype)
         card = _card(source, card, formats=formats, max_batch_size=max_batch_size)
+        card["input"].update(dtype=dtype, dynamic_axes=axes)
         card["files"] = _hashes(work)
         _write_card(work / "card.json", card)
         from honed.export.card import read_bundle
@@ -123,8 +125,7 @@ def _write_model(source: ExportSource, work: Path, samples: np.ndarray, *, opset
                              exporter=exporter, vocab_size=source.vocab_size)
         exported = time.perf_counter()
         verification = verify_parity(source.module, path, samples)
-        fields = {"exporter": result.exporter, "opset": result.opset,
-                  "dynamic_axes": list(result.dynamic_axes)}
+        fields = {"exporter": result.exporter, "opset": result.opset}
         source.notes.extend(result.notes)
     else:
         atomic_write_bytes(path, source.onnx_path.read_bytes())
@@ -145,9 +146,8 @@ def _card(source: ExportSource, fields: dict[str, Any], *, formats: Sequence[str
         "name": source.spec.get("name") or "model",
         "task": source.task,
         "variant": source.variant,
-        "input": {"name": "input", "shape": list(source.input_shape),
-                  "dtype": _input_dtype(source),
-                  "dynamic_axes": fields.pop("dynamic_axes", ["batch"]),
+        "input": {"name": "input", "shape": list(source.input_shape), "dtype": "float32",
+                  "dynamic_axes": ["batch"],
                   **({"tokenizer": TOKENIZER_FILE} if source.vocab_size is not None else {})},
         "output": {"name": "output", "shape": [source.num_outputs],
                    "kind": "logits" if source.task == "classification" else "values"},
@@ -171,8 +171,16 @@ def _class_names(source: ExportSource) -> list[str] | None:
     return None if names is None else [str(name) for name in names]
 
 
-def _input_dtype(source: ExportSource) -> str:
-    return "int64" if source.vocab_size is not None else "float32"
+def _model_input(path: Path) -> tuple[str, list[str]]:
+    """The model file's input type (``float32``, or ``int64`` token ids) and the names of
+    its dynamic axes, as the file itself declares them (a copied variant's included)."""
+    import onnx
+
+    tensor = onnx.load(str(path), load_external_data=False).graph.input[0].type.tensor_type
+    dtype = "int64" if tensor.elem_type == onnx.TensorProto.INT64 else "float32"
+    axes = [dim.dim_param or f"axis{i}" for i, dim in enumerate(tensor.shape.dim)
+            if not dim.HasField("dim_value")]
+    return dtype, axes
 
 
 def _write_tokenizer(work: Path, tokenizer_json: str) -> dict[str, str]:

@@ -37,7 +37,9 @@ TASKS = ("classification", "regression", "forecasting")
 KINDS = ("table", "image", "sequence", "text")
 MODEL_FILE, PREPROCESS_FILE, CARD_FILE = "model.onnx", "preprocess.json", "card.json"
 TOKENIZER_FILE = "tokenizer.json"  # a text model's tokenizer, Hugging Face's own format
-_DTYPES = {"text": "int64"}  # the model's input type by kind; float32 for every other kind
+# the model's input types by kind (float32 for every other kind); token ids are int64, or
+# float32 in an ONNX variant that ``honed compress`` made from a float32 export
+_DTYPES = {"text": ("int64", "float32")}
 REQUIRED_FILES = (MODEL_FILE, PREPROCESS_FILE, CARD_FILE)
 
 
@@ -223,10 +225,11 @@ def _check_preprocess(path: Path, preprocess: dict[str, Any], card: dict[str, An
                           f"card.json's input.shape {card['input']['shape']}")
     if not isinstance(preprocess.get("scaler"), dict):
         raise BundleError(f"{path} lacks 'scaler' (an object)")
-    dtype = _DTYPES.get(kind, "float32")
-    if (card["input"].get("dtype") or "float32") != dtype:
-        raise BundleError(f"{path}: a {kind} model reads {dtype} inputs; card.json says "
-                          f"{card['input'].get('dtype')!r}")
+    dtype = card["input"].get("dtype") or "float32"
+    if dtype not in _DTYPES.get(kind, ("float32",)):
+        raise BundleError(f"{path}: a {kind} model reads "
+                          f"{' or '.join(_DTYPES.get(kind, ('float32',)))} inputs; card.json "
+                          f"says {dtype!r}")
     if kind == "table":
         _check_columns(path, preprocess.get("columns"))
     if kind == "text":

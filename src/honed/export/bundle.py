@@ -5,6 +5,10 @@ the run dir, verified, read back with :func:`~honed.export.card.read_bundle`, an
 renamed into place; an older bundle is replaced after the new one passed. A model that fails
 verification leaves nothing behind. The folder's mode follows the umask, as its files' do.
 
+A text model's bundle also holds its tokenizer as ``tokenizer.json`` (Hugging Face's format):
+``preprocess.json`` names it with its sha256 in place of the inline copy the run keeps, and the
+card lists the same sha256; its ``model.onnx`` reads int64 token ids.
+
 A bundle is shipped to other machines, so it names no absolute path of the machine that made
 it: the data source (in preprocess.json and in the card's spec) and any other absolute path in
 the card's spec are reduced to their last component (``/home/me/data/prices.csv`` → ``prices.csv``).

@@ -1,6 +1,7 @@
 """Reading a bundle back, torch-free: ``read_bundle(folder) -> Bundle``.
 
-A bundle is ``model.onnx``, ``preprocess.json`` and ``card.json``; the card records the sha256
+A bundle is ``model.onnx``, ``preprocess.json`` and ``card.json`` (and ``tokenizer.json`` for a
+text model, whose ``model.onnx`` reads int64 token ids); the card records the sha256
 of every other file in the folder, and of itself (``card_sha256``: the sha256 of its own
 canonical JSON without that key). :func:`read_bundle` checks everything a server relies on
 before it loads anything: the three files are there, the card is a honed card whose own hash

@@ -54,7 +54,7 @@ def train_text_bundle(root: Path, *, max_length: int = 10) -> Path:
                                        "tokenizer": {"min_frequency": 1,
                                                      "max_length": max_length}},
            "model": {"family": "embedbag", "embedding_dim": 8},
-           "train": {"epochs": 2, "batch_size": 32, "threads": 1, "probes": False,
+           "train": {"epochs": 2, "batch_size": 64, "threads": 1, "probes": False,
                      "optimizer": {"name": "adam", "lr": 0.05}}}
     train_spec(spec_from_dict(raw, base_dir=root), out_dir=root / "run", progress=False)
     export_bundle(root / "run", formats=("onnx", "triton"), exporter="torchscript")

@@ -1,4 +1,5 @@
-"""Reading and checking prediction inputs: tables, ``.npz`` arrays and image folders.
+"""Reading and checking prediction inputs: tables, ``.npz`` arrays and image folders (text:
+:mod:`honed.serve.text_inputs`).
 
 Every check runs over all rows before anything is predicted, and a failure is one
 :class:`~honed.errors.DataError` that names the rows (1-based, as a spreadsheet counts data
@@ -55,10 +56,23 @@ def read_input(path: str | Path, preprocess: Mapping[str, Any]) -> InputBatch:
     if not path.exists():
         raise DataError(f"input not found: {path}")
     suffix = table_suffix(path)
+    text = preprocess["kind"] == "text"
+    if text and not (path.is_dir() or suffix in (".csv", ".parquet", ".pq")):
+        raise DataError(f"{path}: this model reads text; give a .csv or .parquet table with "
+                        f"the column(s) {', '.join(preprocess['text']['columns'])}, or a "
+                        "folder of .txt files")
     if path.is_dir():
+        if text:
+            from .text_inputs import read_text_input
+
+            return read_text_input(path, preprocess)
         return _read_images(path, preprocess)
     if suffix in (".csv", ".parquet", ".pq"):
         frame = read_frame(path)
+        if text:
+            from .text_inputs import read_text_input
+
+            return read_text_input(path, preprocess, frame)
         if preprocess["kind"] != "table":
             raise DataError(f"{path}: this model takes {preprocess['kind']} inputs of shape "
                             f"{tuple(preprocess['input_shape'])}; give an .npz file")
@@ -107,7 +121,7 @@ def check_table(frame: pd.DataFrame, preprocess: Mapping[str, Any], *,
         out[name] = values
     if problems:
         problems.sort(key=lambda p: p[0])
-        raise DataError(_summary(origin, [text for _, text in problems],
+        raise DataError(summary(origin, [text for _, text in problems],
                                  len({i for i, _ in problems}), "row"))
     return pd.DataFrame(out, index=frame.index)
 
@@ -128,7 +142,7 @@ def check_arrays(values: np.ndarray, shape: tuple[int, ...], *, field: str = "x"
     finite = np.isfinite(array).reshape(len(array), -1).all(axis=1)
     if not finite.all():
         bad = [f"{field}[{i}] holds NaN or infinite values" for i in np.flatnonzero(~finite)]
-        raise DataError(_summary(origin, bad, len(bad), "sample"))
+        raise DataError(summary(origin, bad, len(bad), "sample"))
     return array
 
 
@@ -201,11 +215,11 @@ def _read_images(folder: Path, preprocess: Mapping[str, Any]) -> InputBatch:
             continue
         pixels[i] = image
     if problems:
-        raise DataError(_summary(str(folder), problems, len(problems), "image"))
+        raise DataError(summary(str(folder), problems, len(problems), "image"))
     return InputBatch(pixels, [str(p.relative_to(folder)) for p in files])
 
 
-def _summary(origin: str, problems: list[str], count: int, unit: str, tail: str = "") -> str:
+def summary(origin: str, problems: list[str], count: int, unit: str, tail: str = "") -> str:
     shown = "; ".join(problems[:_SHOWN])
     more = f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
     plural = "s" if count != 1 else ""

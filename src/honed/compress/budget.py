@@ -10,8 +10,8 @@ standard error of the paired difference (the one-standard-error rule of model se
 drop is the mean over rows of ``baseline right - variant right`` (McNemar's pairs: only the
 rows where the two disagree count), and its standard error is that difference's standard
 deviation over the square root of the rows. The error shrinks as val grows, so the rule tends
-to the plain one: with no row gained back it forgives 4 rows lost of 270 (1.5 points), 11 of
-750 (1.5 points), 111 of 10,000 (1.1 points). Metrics other than accuracy are read strictly.
+to the plain one: with no row gained back it forgives 4 rows lost of 270 (1.5 points), 10 of
+750 (1.3 points), 110 of 10,000 (1.1 points). Metrics other than accuracy are read strictly.
 
 This only steers the making of variants (how far pruning goes, which search trials count as
 feasible). A variant is still shipped only within the budget on test, read strictly.

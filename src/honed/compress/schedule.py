@@ -223,7 +223,11 @@ def _with_teacher(callbacks: Sequence[Callback], teacher: nn.Module | None) -> l
 def _finetune(model: nn.Module, data, *, train, epochs: int, seed: int, augment,
               keep_zeros: bool, callbacks: Sequence[Callback]) -> tuple[nn.Module, list]:
     from honed.train import fit
+    from honed.train.rng import seed_everything
 
+    # the trainer seeds data order and augmentation; dropout draws from torch's global
+    # generator, so without this the same round gave different models within one process
+    seed_everything(seed)
     extra = [*callbacks, KeepBest(), *([KeepZeros()] if keep_zeros else [])]
     fields = {"epochs": epochs}
     if train is not None and getattr(train, "early_stopping", None) is not None:

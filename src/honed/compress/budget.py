@@ -83,12 +83,9 @@ def val_outputs(source: Source, candidate: Candidate) -> np.ndarray:
     """Raw outputs of ``candidate`` (torch module or ONNX file) on the validation split."""
     x = source.data.val.x
     if candidate.kind == "onnx":
-        from honed.export.runtime import ort_session, run_session
+        from honed.compress.scoring import onnx_outputs
 
-        session = ort_session(candidate.onnx_path, threads=source.threads)
-        x = np.ascontiguousarray(x, dtype=np.float32)
-        return np.concatenate([run_session(session, x[i:i + 1024])
-                               for i in range(0, len(x), 1024)])
+        return onnx_outputs(candidate.onnx_path, x, threads=source.threads)
     from honed.train.evaluate import predict
 
     return predict(candidate.module, x).numpy()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
+from honed.compress.budget import val_metric
 from honed.compress.candidates import (
     Candidate,
     Source,
@@ -13,7 +14,6 @@ from honed.compress.candidates import (
     prune_candidate,
     quantize_candidate,
     student_alone_candidate,
-    val_metric,
 )
 from honed.errors import UserInputError
 from honed.rundir import RunDir

@@ -13,8 +13,6 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from honed.compress.candidates import Candidate, Source, float_onnx
 from honed.data.preprocess import save_preprocess
 from honed.io import atomic_write_json, atomic_write_text
@@ -32,13 +30,10 @@ MIN_SPEEDUP = 0.95
 def _test_metrics(source: Source, candidate: Candidate) -> dict[str, Any]:
     data = source.data
     if candidate.kind == "onnx":
-        from honed.export.runtime import ort_session, run_session
+        from honed.compress.scoring import onnx_outputs
         from honed.train.metrics import compute_metrics
 
-        session = ort_session(candidate.onnx_path, threads=source.threads)
-        x = np.ascontiguousarray(data.test.x, dtype=np.float32)
-        outputs = np.concatenate([run_session(session, x[i:i + 1024])
-                                  for i in range(0, len(x), 1024)])
+        outputs = onnx_outputs(candidate.onnx_path, data.test.x, threads=source.threads)
         return compute_metrics(data.task, data.test.y, outputs, target_scale=data.target_scale)
     from honed.train.evaluate import evaluate_arrays
 

@@ -42,6 +42,8 @@ class Attributions:
     targets: np.ndarray  # (N,) the output index each row is explained for
     baseline: str  # what the baseline was, for the record
     delta: np.ndarray | None = None  # integrated gradients' completeness error per row
+    #: gradient_shap: the training rows its baselines are drawn from (uniformly, per sample)
+    baseline_rows: list[int] | None = None
 
 
 def import_captum():
@@ -63,6 +65,9 @@ def resolve_method(method: str, kind: ExplainKind) -> str:
         raise UserInputError(f"--method must be one of auto, {', '.join(METHODS)}; got {method!r}")
     if method in ("occlusion", "feature_ablation"):
         return kind.ablation  # the same idea; each kind has the one that fits its layout
+    if kind.methods is not None and method not in kind.methods:
+        raise UserInputError(f"--method {method} does not apply to {kind.name} inputs; use "
+                             f"auto, {', '.join(kind.methods)} or occlusion")
     return method
 
 
@@ -91,8 +96,22 @@ def attribute(model: nn.Module, x: np.ndarray, *, kind: ExplainKind, groups: lis
         seed: seed of gradient_shap's draws.
     """
     attr = import_captum()
+    if kind.name == "text":  # token ids: attributions on the embedding, per token
+        from .tokens import attribute_tokens
+
+        return attribute_tokens(model, x, method=method, task=task, steps=steps)
     inputs = torch.as_tensor(np.asarray(x, dtype=np.float32))
     base = torch.as_tensor(baseline.values, dtype=torch.float32).unsqueeze(0)
+    description, rows = baseline.description, None
+    if method == "gradient_shap":
+        if references is None:
+            raise ValueError("gradient_shap needs reference inputs")
+        # one draw for the whole call (every chunk shares it), recorded as it is used
+        rows = _reference_rows(len(references), seed)
+        base = torch.as_tensor(np.asarray(references)[rows], dtype=torch.float32)
+        description = (f"{len(rows)} training inputs (drawn with seed {seed}; rows in "
+                       "baseline_rows), one picked uniformly at random for each of "
+                       f"{_shap_samples(steps)} samples per input, no input noise")
     was_training = model.training
     model.eval()
     try:
@@ -102,20 +121,32 @@ def attribute(model: nn.Module, x: np.ndarray, *, kind: ExplainKind, groups: lis
             part, target = inputs[start:start + _CHUNK], targets[start:start + _CHUNK]
             part = part.clone().requires_grad_()  # saliency warns on inputs without grad
             value, delta = _one(attr, model, part, target, method=method, kind=kind,
-                                groups=groups, base=base, steps=steps, references=references,
-                                seed=seed + start)
+                                groups=groups, base=base, steps=steps, seed=seed + start)
             values.append(value.detach().numpy())
             if delta is not None:
                 deltas.append(delta.detach().numpy())
     finally:
         model.train(was_training)
-    return Attributions(method, np.concatenate(values), targets.numpy(),
-                        "random training inputs" if method == "gradient_shap"
-                        else baseline.description,
-                        np.concatenate(deltas) if deltas else None)
+    return Attributions(method, np.concatenate(values), targets.numpy(), description,
+                        np.concatenate(deltas) if deltas else None, rows)
 
 
-def _one(attr, model, x, target, *, method, kind, groups, base, steps, references, seed):
+#: training inputs gradient_shap's baselines are drawn from
+SHAP_REFERENCES = 32
+
+
+def _reference_rows(count: int, seed: int) -> list[int]:
+    """The training rows gradient_shap draws its baselines from, sorted."""
+    picked = np.random.default_rng(seed).choice(count, size=min(SHAP_REFERENCES, count),
+                                                replace=False)
+    return sorted(int(row) for row in picked)
+
+
+def _shap_samples(steps: int) -> int:
+    return steps // 2 or 1
+
+
+def _one(attr, model, x, target, *, method, kind, groups, base, steps, seed):
     """One chunk through one Captum method: (attributions, convergence delta or None)."""
     if method == "integrated_gradients":
         return attr.IntegratedGradients(model).attribute(
@@ -131,15 +162,10 @@ def _one(attr, model, x, target, *, method, kind, groups, base, steps, reference
         mask = torch.as_tensor(feature_mask(groups, tuple(x.shape[1:]))).unsqueeze(0)
         return attr.FeatureAblation(model).attribute(x, baselines=base, target=target,
                                                      feature_mask=mask), None
-    if method == "gradient_shap":
-        if references is None:
-            raise ValueError("gradient_shap needs reference inputs")
-        generator = np.random.default_rng(seed)
-        pick = generator.choice(len(references), size=min(32, len(references)), replace=False)
+    if method == "gradient_shap":  # base: the reference rows (see attribute)
         torch.manual_seed(seed)  # captum draws its baselines and path points with torch
-        return attr.GradientShap(model).attribute(
-            x, baselines=torch.as_tensor(references[pick], dtype=torch.float32), target=target,
-            n_samples=steps // 2 or 1), None
+        return attr.GradientShap(model).attribute(x, baselines=base, target=target,
+                                                  n_samples=_shap_samples(steps)), None
     raise ValueError(f"unknown attribution method {method!r}")
 
 

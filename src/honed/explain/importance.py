@@ -23,7 +23,7 @@ from honed.train.metrics import compute_metrics, metric_mode
 
 from .kinds import Group
 
-__all__ = ["permutation_importance", "headline_metric", "interval"]
+__all__ = ["permutation_importance", "headline_metric", "interval", "scorer"]
 
 #: the metric importance is measured in when the run monitors its loss: one that people read
 #: the most memory the permuted copies of one call take
@@ -80,7 +80,7 @@ def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,
     sign = 1.0 if metric_mode(metric) == "max" else -1.0
     rng = np.random.default_rng(seed)
     flat = np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(len(x), -1))
-    score = _scorer(task, metric, y, target_scale, len(class_names or ()))
+    score = scorer(task, metric, y, target_scale, len(class_names or ()))
     base_outputs = predict(model, x)
     base, base_recall = score(base_outputs)
     # several permuted copies go through the model in one call (a quarter faster on a CPU),
@@ -121,7 +121,7 @@ def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,
             "importances": results}
 
 
-def _scorer(task: str, metric: str, y: np.ndarray, target_scale, num_classes: int):
+def scorer(task: str, metric: str, y: np.ndarray, target_scale, num_classes: int):
     """``score(outputs) -> (metric value, per-class recall or None)``."""
     targets = torch.as_tensor(y)
     labels = np.asarray(y) if task == "classification" else None

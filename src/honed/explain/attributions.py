@@ -109,9 +109,10 @@ def attribute(model: nn.Module, x: np.ndarray, *, kind: ExplainKind, groups: lis
         # one draw for the whole call (every chunk shares it), recorded as it is used
         rows = _reference_rows(len(references), seed)
         base = torch.as_tensor(np.asarray(references)[rows], dtype=torch.float32)
-        description = (f"{len(rows)} training inputs (drawn with seed {seed}; rows in "
-                       "baseline_rows), one picked uniformly at random for each of "
-                       f"{_shap_samples(steps)} samples per input, no input noise")
+        description = (f"{len(rows)} training inputs (rows in baseline_rows, drawn with seed "
+                       f"{seed}), one picked uniformly at random, with a uniform point on "
+                       f"the path to the input, for each of {_shap_samples(steps)} samples "
+                       "per input; no input noise")
     was_training = model.training
     model.eval()
     try:
@@ -163,9 +164,17 @@ def _one(attr, model, x, target, *, method, kind, groups, base, steps, seed):
         return attr.FeatureAblation(model).attribute(x, baselines=base, target=target,
                                                      feature_mask=mask), None
     if method == "gradient_shap":  # base: the reference rows (see attribute)
-        torch.manual_seed(seed)  # captum draws its baselines and path points with torch
-        return attr.GradientShap(model).attribute(x, baselines=base, target=target,
-                                                  n_samples=_shap_samples(steps)), None
+        # captum draws each sample's baseline and path point from NumPy's global generator
+        # (its noise, none here, from torch's): both seeded, the caller's states kept
+        state = np.random.get_state()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                np.random.seed(seed)
+                torch.manual_seed(seed)
+                return attr.GradientShap(model).attribute(
+                    x, baselines=base, target=target, n_samples=_shap_samples(steps)), None
+        finally:
+            np.random.set_state(state)
     raise ValueError(f"unknown attribution method {method!r}")
 
 

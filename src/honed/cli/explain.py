@@ -66,7 +66,8 @@ def _print_global(console, summary: dict) -> None:
                   f"{'deleted' if text else 'shuffled'} (base {importance['baseline']:.4g}, "
                   f"{importance['rows']} rows)")
     console.print(f"  {'token' if text else 'input':<36} {'mean':>8} 95% interval "
-                  + ("over the texts" if text else f"of {importance['repeats']} repeats"),
+                  + ("over the texts" if text else f"over the {importance.get('interval', 'repeats')}"
+                     f" ({importance['repeats']} repeats)"),
                   highlight=False)
     for item in importance["importances"][:_SHOWN]:
         span = ("" if item["low"] is None else

@@ -42,7 +42,8 @@ def importance_figure(importance: dict[str, Any], *, top: int = TOP):
                  "token is deleted, 95% interval over the texts")
     else:
         title = (f"permutation importance ({shown}): drop of test {importance['metric']} when "
-                 f"shuffled, {importance['repeats']} repeats, 95% interval")
+                 f"shuffled, {importance['repeats']} repeats, 95% interval over the "
+                 f"{importance.get('interval', 'repeats')}")
     fig.update_layout(title=title, xaxis_title=f"{importance['metric']} drop",
                       height=max(300, 24 * len(items) + 120))
     return fig
@@ -60,7 +61,7 @@ def per_class_figure(importance: dict[str, Any], *, top: int = TOP):
     fig = go.Figure(go.Heatmap(z=z, x=classes, y=[i["name"] for i in items],
                                colorscale=_DIVERGING, zmid=0, colorbar={"title": "recall drop"}))
     verb = "deleted" if "how" in importance else "shuffled"
-    fig.update_layout(title=f"per class: drop of each class's recall when a group is {verb}",
+    fig.update_layout(title=f"per class: drop of each class's recall when an input is {verb}",
                       xaxis_title="class", yaxis={"autorange": "reversed"},
                       height=max(300, 22 * len(items) + 120))
     return fig

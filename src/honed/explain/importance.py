@@ -59,6 +59,7 @@ def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,
                            groups: Sequence[Group], task: str, metric: str, repeats: int = 3,
                            seed: int = 0, target_scale=None,
                            class_names: Sequence[str] | None = None,
+                           outputs: torch.Tensor | None = None,
                            progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """The drop of ``metric`` when each group is permuted, sorted from most to least important.
 
@@ -72,6 +73,7 @@ def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,
         repeats: permutations per group.
         seed: seed of the permutations.
         target_scale, class_names: as in :class:`~honed.data.PreparedData`.
+        outputs: the model's outputs on ``x`` when already computed.
         progress: called with (groups done, groups in all).
 
     Returns:
@@ -84,7 +86,7 @@ def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,
     rng = np.random.default_rng(seed)
     flat = np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(len(x), -1))
     score = scorer(task, metric, y, target_scale, len(class_names or ()))
-    base_outputs = predict(model, x)
+    base_outputs = predict(model, x) if outputs is None else torch.as_tensor(outputs)
     base, base_recall = score(base_outputs)
     # accuracy is a mean over rows: its interval is over the rows, whatever the repeats
     labels = np.asarray(y) if task == "classification" and metric == "accuracy" else None

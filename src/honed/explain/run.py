@@ -30,8 +30,9 @@ from .sanity import completeness_check, completeness_from_delta, randomization_c
 __all__ = ["explain_run", "Explanation", "EXPLAIN_DIR"]
 
 EXPLAIN_DIR = "explain"
-#: the inputs the sanity checks explain (three attributions each: trained, nudged, random)
-_SANITY_ROWS = 8
+#: the inputs the sanity checks explain (three attributions each: trained, nudged, random);
+#: 8 took a third of a digits CNN's explanation (bench/explain_cost.py)
+_SANITY_ROWS = 4
 
 
 @dataclass
@@ -95,10 +96,12 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
 
     test = _subset(data.test, settings.samples, spec.seed)
     metric = headline_metric(data.task, spec.train.monitor)
-    importance = _importance(model, test, data, kind, groups, metric, settings, spec.seed, say)
+    outputs = predict(model, test.x)
+    importance = _importance(model, test, data, kind, groups, metric, settings, spec.seed, say,
+                             outputs)
+    outputs = outputs.numpy()
     from .examples import pick_examples
 
-    outputs = predict(model, test.x).numpy()
     rows = pick_examples(outputs, test.y, task=data.task, per_group=settings.examples,
                          seed=spec.seed)
     say(f"attributing {len(rows)} test examples with {method}, then the sanity checks")
@@ -117,7 +120,7 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
     return Explanation(summary, files)
 
 
-def _importance(model, test, data, kind, groups, metric, settings, seed, say) -> dict:
+def _importance(model, test, data, kind, groups, metric, settings, seed, say, outputs) -> dict:
     """Permutation importance of the kind's groups, or for text each token's deletion."""
     if kind.name == "text":
         from .token_importance import token_importance
@@ -128,13 +131,13 @@ def _importance(model, test, data, kind, groups, metric, settings, seed, say) ->
         return token_importance(model, test.x, test.y,
                                 vocabulary=vocabulary(data.preprocess["tokenizer"]),
                                 task=data.task, metric=metric, target_scale=data.target_scale,
-                                class_names=data.class_names)
+                                class_names=data.class_names, outputs=outputs)
     say(f"permutation importance of {len(groups)} input groups on {len(test.x)} test rows "
         f"({settings.repeats} repeats, {metric})")
     return permutation_importance(
         model, test.x, test.y, groups=groups, task=data.task, metric=metric,
         repeats=settings.repeats, seed=seed, target_scale=data.target_scale,
-        class_names=data.class_names)
+        class_names=data.class_names, outputs=outputs)
 
 
 def _recorded(found) -> dict[str, Any]:

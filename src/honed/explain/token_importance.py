@@ -43,8 +43,8 @@ _ROWS = 4096
 
 def token_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *, vocabulary: Sequence[str],
                      task: str, metric: str, target_scale=None,
-                     class_names: Sequence[str] | None = None,
-                     tokens: int = TOKENS) -> dict[str, Any]:
+                     class_names: Sequence[str] | None = None, tokens: int = TOKENS,
+                     outputs: torch.Tensor | None = None) -> dict[str, Any]:
     """The drop of ``metric`` when each widespread token is deleted, most important first.
 
     Returns:
@@ -57,7 +57,7 @@ def token_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *, vocabula
     ids = np.asarray(x).astype(np.int64)
     sign = 1.0 if metric_mode(metric) == "max" else -1.0
     score = scorer(task, metric, y, target_scale, len(class_names or ()))
-    base_outputs = predict(model, ids)
+    base_outputs = predict(model, ids) if outputs is None else torch.as_tensor(outputs)
     base, base_recall = score(base_outputs)
     labels = np.asarray(y) if task == "classification" else None
     hits = None if labels is None else (base_outputs.argmax(1).numpy() == labels)
@@ -94,7 +94,8 @@ def token_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *, vocabula
                                                           item["output_change"])), reverse=True)
     found = {"metric": metric, "baseline": float(base), "repeats": 1, "rows": len(ids),
              "how": "each token deleted from the test texts that hold it", "candidates":
-             len(candidates), "importances": results}
+             len(candidates), "interval": "rows" if metric == "accuracy" else None,
+             "importances": results}
     if hits is not None:
         found["per_class_tokens"] = {
             name: [i["name"] for i in sorted(results, key=lambda i: -i["push"][name])

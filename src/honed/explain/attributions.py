@@ -26,7 +26,7 @@ from honed.errors import UserInputError
 from .kinds import Baseline, ExplainKind, Group, feature_mask
 
 __all__ = ["METHODS", "Attributions", "attribute", "resolve_method", "import_captum",
-           "group_sums", "output_target"]
+           "group_sums", "output_target", "chunked"]
 
 METHODS = ("integrated_gradients", "saliency", "occlusion", "feature_ablation", "gradient_shap")
 #: inputs per Captum call: integrated gradients expands each by its steps
@@ -113,23 +113,34 @@ def attribute(model: nn.Module, x: np.ndarray, *, kind: ExplainKind, groups: lis
                        f"{seed}), one picked uniformly at random, with a uniform point on "
                        f"the path to the input, for each of {_shap_samples(steps)} samples "
                        "per input; no input noise")
+
+    def one(start, part, target):
+        part = part.clone().requires_grad_()  # saliency warns on inputs without grad
+        return _one(attr, model, part, target, method=method, kind=kind, groups=groups,
+                    base=base, steps=steps, seed=seed + start)
+
+    values, targets, deltas = chunked(model, inputs, task, _CHUNK, one)
+    return Attributions(method, values, targets, description, deltas, rows)
+
+
+def chunked(model: nn.Module, inputs: torch.Tensor, task: str, size: int, one
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``one(start, part, target) -> (values, delta or None)`` over chunks of ``size`` rows,
+    the model in eval mode (its mode restored): values, the explained targets, the deltas."""
     was_training = model.training
     model.eval()
     try:
         targets = output_target(model, inputs, task)
         values, deltas = [], []
-        for start in range(0, len(inputs), _CHUNK):
-            part, target = inputs[start:start + _CHUNK], targets[start:start + _CHUNK]
-            part = part.clone().requires_grad_()  # saliency warns on inputs without grad
-            value, delta = _one(attr, model, part, target, method=method, kind=kind,
-                                groups=groups, base=base, steps=steps, seed=seed + start)
+        for start in range(0, len(inputs), size):
+            value, delta = one(start, inputs[start:start + size], targets[start:start + size])
             values.append(value.detach().numpy())
             if delta is not None:
                 deltas.append(delta.detach().numpy())
     finally:
         model.train(was_training)
-    return Attributions(method, np.concatenate(values), targets.numpy(), description,
-                        np.concatenate(deltas) if deltas else None, rows)
+    return (np.concatenate(values), targets.numpy(),
+            np.concatenate(deltas) if deltas else None)
 
 
 #: training inputs gradient_shap's baselines are drawn from

@@ -28,7 +28,7 @@ from torch import nn
 
 from honed.errors import UserInputError
 
-from .attributions import Attributions, import_captum, output_target
+from .attributions import Attributions, chunked, import_captum
 from .kinds.text import BASELINES
 
 __all__ = ["attribute_tokens", "close_up", "vocabulary", "token_strings"]
@@ -59,31 +59,25 @@ def attribute_tokens(model: nn.Module, x: np.ndarray, *, method: str, task: str,
     attr = import_captum()
     layer = _embedding(model)
     ids = torch.as_tensor(np.asarray(x, dtype=np.float32))
-    was_training = model.training
-    model.eval()
-    try:
-        targets = output_target(model, ids, task)
-        values, deltas = [], []
-        for start in range(0, len(ids), _CHUNK):
-            part, target = ids[start:start + _CHUNK], targets[start:start + _CHUNK]
-            if method == "integrated_gradients":
-                value = attr.LayerIntegratedGradients(model, layer).attribute(
-                    part, baselines=torch.zeros_like(part), target=target, n_steps=steps,
-                    internal_batch_size=512)
-                value = _fold(value.detach().sum(-1), part.shape[1], model)
-                deltas.append(value.sum(1) - _moved(model, layer, part, target))
-            else:
-                real = (part != 0).sum(1).max().item()
-                # feature i: the token at position i; padding shares one feature (a no-op)
-                mask = torch.arange(part.shape[1]).clamp(max=real).expand_as(part)
-                value = attr.FeatureAblation(lambda inputs: model(close_up(inputs))).attribute(
-                    part, baselines=0.0, target=target, feature_mask=mask,
-                    perturbations_per_eval=min(32, real + 1))
-            values.append(torch.where(part != 0, value, 0.0).detach())
-    finally:
-        model.train(was_training)
-    return Attributions(method, torch.cat(values).numpy(), targets.numpy(), BASELINES[method],
-                        torch.cat(deltas).numpy() if deltas else None)
+
+    def one(start, part, target):
+        if method == "integrated_gradients":
+            value = attr.LayerIntegratedGradients(model, layer).attribute(
+                part, baselines=torch.zeros_like(part), target=target, n_steps=steps,
+                internal_batch_size=512)
+            value = _fold(value.detach().sum(-1), part.shape[1], model)
+            delta = value.sum(1) - _moved(model, layer, part, target)
+        else:
+            real = (part != 0).sum(1).max().item()
+            # feature i: the token at position i; padding shares one feature (a no-op)
+            mask = torch.arange(part.shape[1]).clamp(max=real).expand_as(part)
+            value, delta = attr.FeatureAblation(lambda inputs: model(close_up(inputs))).attribute(
+                part, baselines=0.0, target=target, feature_mask=mask,
+                perturbations_per_eval=min(32, real + 1)), None
+        return torch.where(part != 0, value, 0.0), delta
+
+    values, targets, deltas = chunked(model, ids, task, _CHUNK, one)
+    return Attributions(method, values, targets, BASELINES[method], deltas)
 
 
 def _moved(model: nn.Module, layer: nn.Embedding, ids: torch.Tensor,

@@ -26,11 +26,13 @@ from honed.errors import UserInputError
 from .kinds import Baseline, ExplainKind, Group, feature_mask
 
 __all__ = ["METHODS", "Attributions", "attribute", "resolve_method", "import_captum",
-           "group_sums", "output_target", "chunked"]
+           "group_sums", "output_target", "chunked", "per_eval"]
 
 METHODS = ("integrated_gradients", "saliency", "occlusion", "feature_ablation", "gradient_shap")
 #: inputs per Captum call: integrated gradients expands each by its steps
 _CHUNK = 64
+#: the most memory the occluded copies of one model call take
+_PER_EVAL_BYTES = 32 * 2**20
 
 
 @dataclass
@@ -168,12 +170,14 @@ def _one(attr, model, x, target, *, method, kind, groups, base, steps, seed):
         return attr.Saliency(model).attribute(x, target=target), None
     if method == "occlusion":
         window = kind.window(tuple(x.shape[1:]))
-        return attr.Occlusion(model).attribute(x, sliding_window_shapes=window, strides=window,
-                                               baselines=base, target=target), None
+        return attr.Occlusion(model).attribute(
+            x, sliding_window_shapes=window, strides=window, baselines=base, target=target,
+            perturbations_per_eval=per_eval(x)), None
     if method == "feature_ablation":
         mask = torch.as_tensor(feature_mask(groups, tuple(x.shape[1:]))).unsqueeze(0)
         return attr.FeatureAblation(model).attribute(x, baselines=base, target=target,
-                                                     feature_mask=mask), None
+                                                     feature_mask=mask,
+                                                     perturbations_per_eval=per_eval(x)), None
     if method == "gradient_shap":  # base: the reference rows (see attribute)
         # captum draws each sample's baseline and path point from NumPy's global generator
         # (its noise, none here, from torch's): both seeded, the caller's states kept
@@ -187,6 +191,12 @@ def _one(attr, model, x, target, *, method, kind, groups, base, steps, seed):
         finally:
             np.random.set_state(state)
     raise ValueError(f"unknown attribution method {method!r}")
+
+
+def per_eval(x: torch.Tensor) -> int:
+    """Occluded copies of a chunk per model call: as many as fit in _PER_EVAL_BYTES (one
+    call per window made most of a small model's occlusion cost Python's)."""
+    return int(np.clip(_PER_EVAL_BYTES // max(x.numel() * 4, 1), 1, 64))
 
 
 def group_sums(values: np.ndarray, groups: list[Group]) -> np.ndarray:

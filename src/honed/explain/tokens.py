@@ -28,7 +28,7 @@ from torch import nn
 
 from honed.errors import UserInputError
 
-from .attributions import Attributions, chunked, import_captum
+from .attributions import Attributions, chunked, import_captum, per_eval
 from .kinds.text import BASELINES
 
 __all__ = ["attribute_tokens", "close_up", "vocabulary", "token_strings"]
@@ -73,7 +73,7 @@ def attribute_tokens(model: nn.Module, x: np.ndarray, *, method: str, task: str,
             mask = torch.arange(part.shape[1]).clamp(max=real).expand_as(part)
             value, delta = attr.FeatureAblation(lambda inputs: model(close_up(inputs))).attribute(
                 part, baselines=0.0, target=target, feature_mask=mask,
-                perturbations_per_eval=min(32, real + 1)), None
+                perturbations_per_eval=min(per_eval(part), real + 1)), None
         return torch.where(part != 0, value, 0.0), delta
 
     values, targets, deltas = chunked(model, ids, task, _CHUNK, one)

@@ -10,7 +10,8 @@ def add_parser(commands) -> None:
         "predict", help="predict a file (CSV, Parquet, .npz, image folder) with a bundle")
     parser.add_argument("bundle", metavar="BUNDLE", help="bundle folder (e.g. runs/NAME/bundle)")
     parser.add_argument("input", metavar="INPUT",
-                        help="CSV or Parquet table, .npz (array x), or a folder of images")
+                        help="CSV (or .csv.gz, .csv.bz2, .csv.xz) or Parquet table, .npz "
+                             "(array x), or a folder of images")
     parser.add_argument("--out", metavar="FILE",
                         help="write .csv or .json here (default: CSV on standard output)")
     parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads")

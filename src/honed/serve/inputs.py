@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from honed.data.tables import read_frame, table_suffix
 from honed.errors import DataError
 
 __all__ = ["InputBatch", "read_input", "check_table", "check_arrays", "expected_columns"]
@@ -44,7 +45,8 @@ def expected_columns(preprocess: Mapping[str, Any]) -> list[str]:
 
 
 def read_input(path: str | Path, preprocess: Mapping[str, Any]) -> InputBatch:
-    """Read ``path`` (CSV, Parquet, ``.npz`` or an image folder) and check every row.
+    """Read ``path`` (CSV, also ``.csv.gz``/``.bz2``/``.xz``, Parquet, ``.npz`` or an image
+    folder) and check every row. A table is read as training reads it (:func:`read_frame`).
 
     Raises:
         DataError: The file cannot be read, does not fit the model, or has bad rows.
@@ -52,11 +54,11 @@ def read_input(path: str | Path, preprocess: Mapping[str, Any]) -> InputBatch:
     path = Path(path)
     if not path.exists():
         raise DataError(f"input not found: {path}")
-    suffix = path.suffix.lower()
+    suffix = table_suffix(path)
     if path.is_dir():
         return _read_images(path, preprocess)
     if suffix in (".csv", ".parquet", ".pq"):
-        frame = _read_table(path, suffix)
+        frame = read_frame(path)
         if preprocess["kind"] != "table":
             raise DataError(f"{path}: this model takes {preprocess['kind']} inputs of shape "
                             f"{tuple(preprocess['input_shape'])}; give an .npz file")
@@ -64,8 +66,8 @@ def read_input(path: str | Path, preprocess: Mapping[str, Any]) -> InputBatch:
         return InputBatch(checked, [str(i + 1) for i in range(len(checked))])
     if suffix == ".npz":
         return _read_npz(path, preprocess)
-    raise DataError(f"{path}: unknown input type; give a .csv, .parquet or .npz file, "
-                    "or a folder of images")
+    raise DataError(f"{path}: unknown input type; give a .csv (or .csv.gz, .csv.bz2, "
+                    ".csv.xz), .parquet or .npz file, or a folder of images")
 
 
 def check_table(frame: pd.DataFrame, preprocess: Mapping[str, Any], *,
@@ -142,16 +144,6 @@ def _numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     parsed = pd.to_numeric(stripped.where(numeric, None), errors="coerce")
     values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
     return values, present & (np.isnan(values) | ~numeric.to_numpy(dtype=bool))
-
-
-def _read_table(path: Path, suffix: str) -> pd.DataFrame:
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"cannot read {path}: {detail}") from None
 
 
 def _read_npz(path: Path, preprocess: Mapping[str, Any]) -> InputBatch:

@@ -31,7 +31,8 @@ def predict_file(bundle: str | Path, input: str | Path, out: str | Path | None =
 
     Args:
         bundle: Bundle folder (``model.onnx``, ``preprocess.json``, ``card.json``).
-        input: CSV or Parquet table, ``.npz`` (array ``x``), or a folder of images.
+        input: CSV (also ``.csv.gz``, ``.csv.bz2``, ``.csv.xz``) or Parquet table, ``.npz``
+            (array ``x``), or a folder of images.
         out: ``.csv`` or ``.json`` file to write; None writes CSV to standard output.
         progress: Show a progress bar on large inputs.
         threads: ONNX Runtime intra-op threads.

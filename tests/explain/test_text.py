@@ -85,8 +85,9 @@ def test_texts_are_read_from_a_txt_file_a_folder_and_a_csv(runs, tmp_path, capsy
     (folder / "more" / "two.txt").write_text("boring plot and awful acting", encoding="utf-8")
     pd.DataFrame({"review": ["great cast", "dull story"]}).to_csv(tmp_path / "t.csv",
                                                                   index=False)
+    pd.DataFrame({"review": ["great cast"]}).to_csv(tmp_path / "t.csv.gz", index=False)
     for given, ids in ((folder / "one.txt", ["one.txt"]), (folder, ["more/two.txt", "one.txt"]),
-                       (tmp_path / "t.csv", ["1", "2"])):
+                       (tmp_path / "t.csv", ["1", "2"]), (tmp_path / "t.csv.gz", ["1"])):
         out = tmp_path / f"out-{given.name}"
         assert main(["explain", str(runs["text"]), str(given), "--out", str(out),
                      "--method", "occlusion", "--quiet"]) == 0
@@ -106,3 +107,13 @@ def test_texts_are_read_from_a_txt_file_a_folder_and_a_csv(runs, tmp_path, capsy
         error = capsys.readouterr().err.strip()
         assert error.startswith("honed explain: error:") and "\n" not in error, error
         assert not (tmp_path / "no").exists()
+
+
+def test_the_command_prints_the_tokens_and_writes_the_examples(runs, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["explain", str(runs["text"]), "--out", str(out), "--quiet"]) == 0
+    text = capsys.readouterr().out
+    assert "test accuracy drop when deleted" in text and "interval over the texts" in text
+    assert all(len(line) <= 80 for line in text.splitlines() if not line.startswith("wrote"))
+    assert sorted(p.name for p in out.iterdir()) == ["attributions.npz", "examples.json",
+                                                    "explain.html", "importance.json"]

@@ -3,7 +3,7 @@
 The same inputs ``honed predict`` takes for a text model: a ``.txt`` file is one text (UTF-8);
 a folder is every ``.txt`` file under it (sorted, hidden ones skipped; class subfolders as in
 training are fine, the id is the path inside the folder); a CSV or Parquet table holds the
-run's text columns (``data.text``), ids being row numbers. The texts are tokenized with the
+run's text columns (``data.text``; ``.csv.gz``, ``.bz2``, ``.xz`` too), ids being row numbers. The texts are tokenized with the
 run's own tokenizer, and every one is read and checked before anything is explained.
 """
 
@@ -27,8 +27,8 @@ def read_texts(path: str | Path, preprocess: Mapping[str, Any]) -> tuple[np.ndar
     Raises:
         DataError: One line naming the file and what is wrong with it.
     """
+    from honed.data.tables import read_frame, table_suffix
     from honed.data.text import TEXT_SUFFIX, text_ids
-    from honed.serve.inputs import _read_table
 
     path = Path(path)
     column = preprocess["text"]["columns"][0]
@@ -43,12 +43,13 @@ def read_texts(path: str | Path, preprocess: Mapping[str, Any]) -> tuple[np.ndar
         ids = [p.relative_to(path).as_posix() for p in files]
     elif path.suffix.lower() == TEXT_SUFFIX:
         frame, ids = pd.DataFrame({column: [_read_text(path)]}), [path.name]
-    elif path.suffix.lower() in (".csv", ".parquet", ".pq"):
-        frame = _read_table(path, path.suffix.lower())
+    elif table_suffix(path) in (".csv", ".parquet", ".pq"):
+        frame = read_frame(path)  # as training reads it (.csv.gz and the like too)
         ids = [str(i + 1) for i in range(len(frame))]
     else:
         raise DataError(f"{path}: a text model explains a {TEXT_SUFFIX} file, a folder of them, "
-                        "or a .csv or .parquet table of its text columns")
+                        "or a .csv (or .csv.gz, .bz2, .xz) or .parquet table of its text "
+                        "columns")
     if len(frame) == 0:
         raise DataError(f"{path} holds no texts")
     return text_ids(preprocess, frame).astype(np.float32), ids

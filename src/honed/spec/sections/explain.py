@@ -32,5 +32,5 @@ class ExplainSpec(Section):
         2, description="Correct and wrong test examples per class (or in all, for regression) "
         "whose attributions are drawn.")
     steps: Annotated[int, Field(ge=4, le=1024)] = Field(
-        128, description="Integration steps of integrated_gradients (and samples of "
+        64, description="Integration steps of integrated_gradients (and samples of "
         "gradient_shap, half as many); more steps, a smaller completeness error.")

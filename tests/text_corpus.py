@@ -13,8 +13,9 @@ FILLER = ["the", "film", "plot", "acting", "was", "really", "quite", "story", "a
           "cast", "music", "ending", "long"]
 
 
-def reviews(n: int = 240, seed: int = 0) -> pd.DataFrame:
-    """``review`` (free text), ``stars`` (a number), ``label`` (pos/neg, alternating)."""
+def reviews(n: int = 240, seed: int = 0, *, stars: bool = False) -> pd.DataFrame:
+    """``review`` (free text), ``label`` (pos/neg, alternating), and with ``stars`` a number
+    column (1 to 5) and a categorical ``genre`` beside them."""
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n):
@@ -23,13 +24,15 @@ def reviews(n: int = 240, seed: int = 0) -> pd.DataFrame:
                  *rng.choice(POSITIVE if positive else NEGATIVE, 2)]
         rng.shuffle(words)
         rows.append({"review": " ".join(words), "stars": float(rng.integers(1, 6)),
+                     "genre": str(rng.choice(["drama", "comedy", "horror"])),
                      "label": "pos" if positive else "neg"})
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    return frame if stars else frame.drop(columns=["stars", "genre"])
 
 
-def write_reviews(folder: Path, n: int = 240) -> Path:
+def write_reviews(folder: Path, n: int = 240, *, stars: bool = False) -> Path:
     path = folder / "reviews.csv"
-    reviews(n).to_csv(path, index=False)
+    reviews(n, stars=stars).to_csv(path, index=False)
     return path
 
 

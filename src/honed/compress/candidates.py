@@ -159,7 +159,7 @@ def build_student(source: Source, student: ModelSpec) -> nn.Module:
     seed_everything(source.spec.seed)
     return create_model(student.family, input_shape=source.input_shape,
                         num_outputs=source.data.num_outputs, task=source.data.task,
-                        **student.knobs())
+                        **student.knobs(), **source.data.model_knobs)
 
 
 def distill_candidate(source: Source, distill: DistillSpec, *, teacher: nn.Module,

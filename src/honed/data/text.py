@@ -22,10 +22,10 @@ from honed.spec.schema import TokenizerSpec
 
 from .images import IMAGE_SUFFIXES
 from .raw import RawData
-from .tokenize import SEP, encode_texts, fit_tokenizer, read_tokenizer, vocab_size
+from .tokenize import SEP, encode_lengths, encode_texts, fit_tokenizer, read_tokenizer, vocab_size
 
 __all__ = ["TEXT_SUFFIX", "is_text_folder", "read_text_folder", "take_text_columns",
-           "looks_like_free_text", "fit_text", "text_ids"]
+           "looks_like_free_text", "fit_text", "text_ids", "text_ids_and_lengths", "joined_texts"]
 
 TEXT_SUFFIX = ".txt"
 _SEPARATOR = f" {SEP} "
@@ -100,8 +100,8 @@ def take_text_columns(raw: RawData, columns: list[str] | None,
     """Apply ``data.text`` to a source: its columns become the text input, or none is free text.
 
     Without ``data.text``, a table column that looks like free text stops the run. With it, the
-    text columns are the model's inputs; the table's other columns are left out (and listed
-    in the preprocess record), and naming one in ``data.features`` is refused.
+    text columns are the model's only inputs: any other input column (the target aside) is
+    refused, naming them all, unless ``data.features`` leaves it out.
 
     Raises:
         DataError: One line naming the column and the key to set.
@@ -129,20 +129,30 @@ def take_text_columns(raw: RawData, columns: list[str] | None,
         if name not in raw.x.columns:
             raise DataError(f"{raw.origin} has no input column '{name}' (data.text); "
                             f"columns: {listed}")
-        if raw.x[name].dtype != object:
-            raise DataError(f"{raw.origin}: column '{name}' (data.text) holds numbers, not text")
-        if not raw.x[name].map(lambda v: isinstance(v, str) and v.strip() != "").any():
+        # an all-empty column reads as missing values (float NaN): empty, not numbers
+        values = raw.x[name].dropna()
+        if not values.map(lambda v: not isinstance(v, str) or v.strip() != "").any():
             raise DataError(f"{raw.origin}: text column '{name}' (data.text) is empty in "
                             "every row")
+        if raw.x[name].dtype != object:
+            raise DataError(f"{raw.origin}: column '{name}' (data.text) holds numbers, not text")
     others = [name for name in raw.x.columns if name not in columns]
-    if features is not None and others:
-        raise DataError(f"data.features lists '{others[0]}', which is not in data.text: text "
-                        "models read the data.text columns only (mixing text with other "
-                        "columns is not supported yet)")
+    if others:
+        raise DataError(_MIXED.format(origin=raw.origin, others=", ".join(others),
+                                      listed="lists" if features is not None else "leaves in",
+                                      text=", ".join(dict.fromkeys(columns))))
     text = raw.x[list(dict.fromkeys(columns))].copy()
     return RawData(x=text, y=raw.y, kind="text", task=raw.task, class_names=raw.class_names,
                    target=raw.target, origin=raw.origin, max_classes=raw.max_classes,
-                   extra={"text_columns": list(text.columns), "ignored_columns": others})
+                   extra={"text_columns": list(text.columns)})
+
+
+# Text beside numeric or categorical columns would need a second model input (ids and
+# features) through every family, the ONNX bundle, serving and explanations: refused, and
+# never dropped silently (docs/text.md, "Text with other columns").
+_MIXED = ("{origin}: data.features {listed} {others} beside the data.text columns; text models "
+          "read text only (mixing text with numeric or categorical columns is not supported): "
+          "set data.features: [{text}] to train on the text alone")
 
 
 def fit_text(train: pd.DataFrame, spec: TokenizerSpec, columns: list[str]) -> dict[str, Any]:
@@ -170,6 +180,25 @@ def text_ids(preprocess: Mapping[str, Any], raw: Any) -> np.ndarray:
     Raises:
         DataError: A text column is missing, or a value is not a string.
     """
+    return text_ids_and_lengths(preprocess, raw)[0]
+
+
+def text_ids_and_lengths(preprocess: Mapping[str, Any], raw: Any
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`text_ids` and each text's length in tokens before the cut to ``max_length``."""
+    text = preprocess["text"]
+    return encode_lengths(preprocess["tokenizer"], joined_texts(preprocess, raw),
+                          max_length=text["max_length"])
+
+
+def joined_texts(preprocess: Mapping[str, Any], raw: Any) -> list[str]:
+    """One string per row: the text columns joined as the tokenizer reads them.
+
+    ``raw`` as in :func:`text_ids`.
+
+    Raises:
+        DataError: A text column is missing, or a value is not a string.
+    """
     text = preprocess["text"]
     columns = text["columns"]
     if isinstance(raw, str):
@@ -187,9 +216,7 @@ def text_ids(preprocess: Mapping[str, Any], raw: Any) -> np.ndarray:
         if name not in raw.columns:
             raise DataError(f"input has no text column '{name}'; expected columns: "
                             f"{', '.join(columns)}")
-    ids, _ = encode_texts(preprocess["tokenizer"], _joined(raw, columns, text["separator"]),
-                          max_length=text["max_length"])
-    return ids
+    return _joined(raw, columns, text["separator"])
 
 
 def _joined(frame: pd.DataFrame, columns: list[str], separator: str = _SEPARATOR) -> list[str]:

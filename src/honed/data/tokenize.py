@@ -20,7 +20,8 @@ import numpy as np
 
 from honed.errors import DataError
 
-__all__ = ["PAD", "UNK", "SEP", "fit_tokenizer", "read_tokenizer", "encode_texts", "vocab_size"]
+__all__ = ["PAD", "UNK", "SEP", "fit_tokenizer", "read_tokenizer", "encode_texts",
+           "encode_lengths", "vocab_size"]
 
 PAD, UNK, SEP = "[PAD]", "[UNK]", "[SEP]"
 _SPECIALS = [PAD, UNK, SEP]  # in this order: PAD gets id 0
@@ -116,21 +117,32 @@ def encode_texts(tokenizer_json: str, texts: Sequence[str], *, max_length: int
     Raises:
         DataError: A text is not a string.
     """
+    ids, lengths = encode_lengths(tokenizer_json, texts, max_length=max_length)
+    return ids, int((lengths > max_length).sum())
+
+
+def encode_lengths(tokenizer_json: str, texts: Sequence[str], *, max_length: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`encode_texts`, with every text's length in tokens before the cut ``(N,)``.
+
+    Raises:
+        DataError: A text is not a string.
+    """
     for row, text in enumerate(texts):
         if not isinstance(text, str):
             raise DataError(f"text input {row + 1} is {type(text).__name__} {text!r}, not a "
                             "string")
     tokenizer = _load(tokenizer_json)
     ids = np.zeros((len(texts), max_length), dtype=np.int64)
-    cut = 0
+    lengths = np.zeros(len(texts), dtype=np.int64)
     # One text at a time: encode_batch's thread pool makes tokenizers warn (and stop using
     # it) in every process forked afterwards, such as search workers.
     for row, text in enumerate(texts):
         tokens = tokenizer.encode(text, add_special_tokens=False).ids
-        cut += len(tokens) > max_length
+        lengths[row] = len(tokens)
         tokens = tokens[:max_length]
         ids[row, :len(tokens)] = tokens
-    return ids, cut
+    return ids, lengths
 
 
 @lru_cache(maxsize=4)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -47,7 +47,7 @@ def checkpoint_folder(out_dir: str | Path) -> Path:
 def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | None = None,
         seed: int = 0, augment=None, callbacks: list[Callback] = (), out_dir: str | Path | None = None,
         resume: bool = False, progress: bool = False, unfreeze_after: int | None = None,
-        **train_fields: Any) -> FitResult:
+        backbone: Iterable[str] = (), **train_fields: Any) -> FitResult:
     """Train ``model`` on ``data`` and return the history.
 
     Any field of the spec's ``train`` section may be given as a keyword, e.g.
@@ -66,6 +66,9 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
         resume: continue from ``out_dir/checkpoints/last.safetensors``.
         progress: show progress bars.
         unfreeze_after: make frozen parameters trainable from this epoch on.
+        backbone: names of the parameters that train at ``backbone_lr_factor`` x the rate
+            (those a checkpoint filled, see :func:`honed.models.backbone_names`); needed when
+            the factor is below 1.
 
     Example:
         >>> result = fit(model, data, epochs=3, optimizer={"name": "adam", "lr": 1e-3})
@@ -94,7 +97,8 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
         chosen += [HistoryLogger(Path(out_dir) / "history.jsonl"), saver]
         if config.probes:  # gradients, updates and dead units for honed doctor
             chosen.append(Probes(Path(out_dir) / "probes.jsonl"))
-    trainer = Trainer(model, data, config, seed=seed, augment=augment, callbacks=chosen)
+    trainer = Trainer(model, data, config, seed=seed, augment=augment, callbacks=chosen,
+                      backbone=backbone)
     trainer.threads = pick_threads(config.threads)
     if resume:
         if saver is None or not saver.last_path.exists():

@@ -19,7 +19,14 @@ from honed.data.dataset import PreparedData
 from honed.data.preprocess import save_preprocess
 from honed.errors import UserInputError
 from honed.io import atomic_write_json, atomic_write_text
-from honed.models import count_parameters, create_model, freeze, load_weights, save_model
+from honed.models import (
+    backbone_names,
+    count_parameters,
+    create_model,
+    freeze,
+    load_weights,
+    save_model,
+)
 from honed.models.tokens import TOKEN_WEIGHTS
 from honed.rundir import RunDir
 from honed.spec.memory import MEMORY_PREFIX
@@ -28,6 +35,7 @@ from honed.spec.template import SpecTemplate, dump_spec
 from honed.spec.yaml_io import read_yaml
 from honed.train.baselines import baseline_report
 from honed.train.checkpoint import read_checkpoint
+from honed.train.confused import write_confused
 from honed.train.evaluate import evaluate_arrays
 from honed.train.fit import fit
 from honed.train.metrics import metrics_for_task
@@ -38,7 +46,7 @@ from honed.train.threads import pick_threads
 from honed.train.trainer import FitResult
 
 __all__ = ["train_spec", "preflight", "save_final_model", "runtime_record", "TrainOutcome",
-           "absolute_paths", "build_model"]
+           "absolute_paths", "build_model", "transfer_options"]
 
 
 @dataclass
@@ -76,7 +84,7 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
         run.root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run.spec, dump_spec(spec))
     result = fit(model, data, train=spec.train, seed=spec.seed, augment=augment, out_dir=run.root,
-                 resume=resume, progress=progress, unfreeze_after=spec.model.unfreeze_after)
+                 resume=resume, progress=progress, **transfer_options(spec, model))
     final = _restore_best(result.extra["trainer"], run)
     metrics = save_final_model(run, spec, data, final, result, started=started)
     if evaluate_test:
@@ -85,6 +93,7 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
         # beside the test scores, so that both read the test split at the same moment
         metrics["baselines"] = baseline_report(data, metrics, monitor=spec.train.monitor,
                                                season=spec.data.window.season)
+        write_confused(run.root, spec.data, data, final)  # text classification only
     atomic_write_json(run.metrics, metrics)
     return TrainOutcome(run_dir=run, metrics=metrics, result=result)
 
@@ -163,6 +172,15 @@ def build_model(spec: Spec, data: PreparedData) -> torch.nn.Module:
     if spec.model.freeze:
         freeze(model, spec.model.freeze)
     return model
+
+
+def transfer_options(spec: Spec, model: torch.nn.Module) -> dict[str, Any]:
+    """The keywords of :func:`honed.train.fit` that the spec's transfer settings give:
+    ``unfreeze_after`` and the ``backbone`` (what ``init_from`` fills) whose rate
+    ``train.backbone_lr_factor`` scales."""
+    backbone = (backbone_names(model, spec.model.init_exclude) if spec.model.init_from
+                else [])
+    return {"unfreeze_after": spec.model.unfreeze_after, "backbone": backbone}
 
 
 def _same_tokens(spec: Spec, data: PreparedData) -> None:

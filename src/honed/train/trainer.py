@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +23,7 @@ from honed.train.evaluate import evaluate_arrays
 from honed.train.losses import make_loss, penalty
 from honed.train.metrics import metric_mode
 from honed.train.monitor import read_monitor
-from honed.train.optim import create_optimizer
+from honed.train.optim import BACKBONE_KEY, create_optimizer
 from honed.train.precision import autocast, make_scaler, pick_device, pick_precision
 from honed.train.rng import capture_rng, restore_rng
 from honed.train.schedules import create_schedule
@@ -49,10 +50,11 @@ class Trainer:
     Data order comes from a generator seeded with ``seed`` and drawn once per epoch, exactly as
     ``torch.randperm(n, generator=g)`` in a hand-written loop; augmentation draws from a second
     generator. Both are saved in checkpoints, which makes a resumed fit bit-identical on CPU.
+    ``backbone`` names the parameters that train at ``config.backbone_lr_factor`` x the rate.
     """
 
     def __init__(self, model: nn.Module, data: PreparedData, config: TrainSpec, *, seed: int = 0,
-                 augment=None, callbacks: list[Callback] = ()):
+                 augment=None, callbacks: list[Callback] = (), backbone: Iterable[str] = ()):
         self.config = config
         self.data = data
         self.device = pick_device(config.device)
@@ -68,10 +70,15 @@ class Trainer:
         # a last batch of one sample breaks BatchNorm in training mode: drop it
         self.steps_per_epoch = size // batch + (1 if size % batch > 1 else 0)
         self.batch_size = batch
-        opt = config.optimizer
+        opt, backbone = config.optimizer, set(backbone)
         self.optimizer = create_optimizer(
             self.model, name=opt.name, lr=opt.lr, weight_decay=opt.weight_decay,
-            momentum=opt.momentum, beta1=opt.beta1, beta2=opt.beta2, eps=opt.eps)
+            momentum=opt.momentum, beta1=opt.beta1, beta2=opt.beta2, eps=opt.eps,
+            backbone=[p for name, p in model.named_parameters() if name in backbone],
+            backbone_lr_factor=config.backbone_lr_factor)
+        # the first backbone group, whose rate history.jsonl shows as lr_backbone
+        self.backbone_group = next((i for i, g in enumerate(self.optimizer.param_groups)
+                                    if g.get(BACKBONE_KEY)), None)
         sched = config.schedule
         self.schedule = create_schedule(
             self.optimizer, name=sched.name, epochs=config.epochs,
@@ -102,6 +109,8 @@ class Trainer:
                 train_metrics = self._train_epoch()
                 record = {"epoch": self.epoch + 1, "train": train_metrics,
                           "val": self.validate(), "lr": self.schedule.current_lr()}
+                if self.backbone_group is not None:
+                    record["lr_backbone"] = self.schedule.current_lr(self.backbone_group)
                 record["seconds"] = round(time.perf_counter() - began, 4)
                 self._call("on_validation_end", record)
                 monitor = self.config.monitor

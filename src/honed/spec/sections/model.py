@@ -71,7 +71,8 @@ class ModelSpec(Section):
     init_from: str | None = Field(
         None, description="Start from these weights: a `.safetensors` file or a run dir.")
     init_exclude: list[str] = Field(
-        [], description="Name patterns (fnmatch) not taken from `init_from`, e.g. a new head.")
+        [], description="Name patterns (fnmatch) not taken from `init_from`, e.g. a new head; "
+                        "they train at the full rate under `train.backbone_lr_factor`.")
     freeze: list[str] = Field(
         [], description="Parameter name patterns (fnmatch) kept frozen during training.")
     unfreeze_after: Annotated[int, Field(ge=1)] | None = Field(

@@ -35,7 +35,7 @@ from honed.train.precision import pick_device
 from honed.train.trainer import Trainer
 
 __all__ = ["DDPContext", "DistributedTrainer", "process_group", "torchrun_env",
-           "check_world", "default_timeout", "TIMEOUT_ENV"]
+           "check_world", "has_batch_norm", "default_timeout", "TIMEOUT_ENV"]
 
 #: seconds a rank waits in one collective (or to join) before the group gives up
 TIMEOUT_ENV = "HONED_DDP_TIMEOUT"
@@ -70,7 +70,8 @@ class DDPContext:
         problem = None
         try:
             check_world(self.world_size, rows=len(data.train.y), batch_size=spec.train.batch_size,
-                        unfreeze_after=spec.model.unfreeze_after)
+                        unfreeze_after=spec.model.unfreeze_after,
+                        local_norm=self.device.type != "cuda" and has_batch_norm(model))
         except UserInputError as exc:
             problem = str(exc)
         problems: list[str | None] = [None] * self.world_size
@@ -89,6 +90,11 @@ class DDPContext:
         return box[0]
 
 
+def has_batch_norm(model: nn.Module) -> bool:
+    """True when ``model`` holds a BatchNorm layer (of any dimension)."""
+    return any(isinstance(m, nn.modules.batchnorm._BatchNorm) for m in model.modules())
+
+
 def torchrun_env() -> tuple[int, int, int] | None:
     """``(rank, world_size, local_rank)`` when a launcher such as torchrun set them, else None."""
     env = os.environ
@@ -103,22 +109,29 @@ def default_timeout() -> float:
 
 
 def check_world(world_size: int, *, rows: int, batch_size: int | str,
-                unfreeze_after: int | None = None) -> None:
-    """One-line :class:`UserInputError` unless every rank gets rows of every batch."""
+                unfreeze_after: int | None = None, local_norm: bool = False) -> None:
+    """One-line :class:`UserInputError` unless every rank gets rows of every batch.
+
+    ``local_norm``: the model holds BatchNorm layers that normalize each rank's rows alone
+    (on CPU), which need two rows per rank, as one process needs two per batch.
+    """
     if world_size < 1:
         raise UserInputError(f"--nproc must be at least 1; got {world_size}")
     if world_size > rows:
         raise UserInputError(f"--nproc {world_size} starts more processes than the {rows} "
                              "training rows; use fewer processes")
     batch = pick_batch_size(batch_size, rows)
-    if batch < world_size:
-        raise UserInputError(f"train.batch_size {batch} is smaller than --nproc {world_size}: "
-                             "every process needs a row of each batch; raise the batch size")
+    need = world_size * (2 if local_norm else 1)
+    why = (" (BatchNorm on CPU needs 2 rows per process: torch's SyncBatchNorm runs on GPUs "
+           "only)" if local_norm else "")
+    if batch < need:
+        raise UserInputError(f"train.batch_size {batch} is too small for --nproc {world_size}: "
+                             f"each batch needs at least {need} rows{why}")
     last = rows % batch
-    if 1 < last < world_size:  # a last batch of one row is dropped, as in one process
+    if 1 < last < need:  # a last batch of one row is dropped, as in one process
         raise UserInputError(f"the last batch of each epoch holds {last} of the {rows} training "
-                             f"rows, fewer than --nproc {world_size}; change train.batch_size "
-                             "or the number of processes")
+                             f"rows, fewer than the {need} that --nproc {world_size} needs{why}; "
+                             "change train.batch_size or the number of processes")
     if unfreeze_after is not None and world_size > 1:
         raise UserInputError("model.unfreeze_after is not supported with more than one "
                              "process (DDP fixes the trainable parameters when it starts)")

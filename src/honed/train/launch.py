@@ -28,7 +28,7 @@ from honed.errors import DistributedError, HonedError, UserInputError
 from honed.rundir import RunDir
 from honed.spec.schema import Spec
 from honed.spec.template import SpecTemplate
-from honed.train.distributed import check_world, process_group
+from honed.train.distributed import check_world, has_batch_norm, process_group
 from honed.train.session import TrainOutcome, check_run_dir, preflight, resolve_spec, train_spec
 from honed.train.threads import pick_threads
 from honed.train.trainer import FitResult
@@ -68,11 +68,12 @@ def train_distributed(spec: SpecTemplate | Spec, *, nproc: int, out_dir: str | P
     spec = resolve_spec(spec, base_dir)
     run = RunDir(out_dir)
     check_run_dir(run, spec, resume, world_size=nproc)
-    data, _ = preflight(spec)
+    data, model = preflight(spec)
+    cuda = _check_gpus(spec, nproc)
     check_world(nproc, rows=len(data.train.y), batch_size=spec.train.batch_size,
-                unfreeze_after=spec.model.unfreeze_after)
-    _check_gpus(spec, nproc)
-    del data
+                unfreeze_after=spec.model.unfreeze_after,
+                local_norm=not cuda and has_batch_norm(model))
+    del data, model
     env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
            "WORLD_SIZE": str(nproc), "LOCAL_WORLD_SIZE": str(nproc)}
     if spec.train.threads == "auto" and not os.environ.get("OMP_NUM_THREADS"):
@@ -160,14 +161,18 @@ def _stop(processes) -> None:
             process.join()
 
 
-def _check_gpus(spec: Spec, nproc: int) -> None:
+def _check_gpus(spec: Spec, nproc: int) -> bool:
+    """True when the ranks train on CUDA, which needs a GPU for each."""
     import torch
 
     from honed.train.precision import pick_device
 
-    if pick_device(spec.train.device).type == "cuda" and torch.cuda.device_count() < nproc:
+    if pick_device(spec.train.device).type != "cuda":
+        return False
+    if torch.cuda.device_count() < nproc:
         raise UserInputError(f"--nproc {nproc} on CUDA needs {nproc} GPUs; this machine has "
                              f"{torch.cuda.device_count()}")
+    return True
 
 
 def _free_port() -> int:

@@ -236,3 +236,11 @@ def test_nproc_must_agree_with_torchrun(tmp_path, monkeypatch, capsys):
     assert main(["train", str(path), "--out", str(tmp_path / "run"), "--nproc", "3"]) == 2
     assert "--nproc 3 under torchrun, which started 2 processes" in capsys.readouterr().err
     assert not (tmp_path / "run").exists()
+
+
+def test_a_bad_timeout_is_refused_before_any_process_starts(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HONED_DDP_TIMEOUT", "soon")
+    path = write_spec(tmp_path)
+    assert main(["train", str(path), "--out", str(tmp_path / "run"), "--nproc", "2"]) == 2
+    assert "HONED_DDP_TIMEOUT must be a number of seconds > 0; got 'soon'" in capsys.readouterr().err
+    assert not (tmp_path / "run").exists()

@@ -105,7 +105,14 @@ def torchrun_env() -> tuple[int, int, int] | None:
 
 def default_timeout() -> float:
     """``$HONED_DDP_TIMEOUT`` seconds, else 600: how long a rank waits for a silent peer."""
-    return float(os.environ.get(TIMEOUT_ENV) or 600)
+    value = os.environ.get(TIMEOUT_ENV) or "600"
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds < float("inf"):
+        raise UserInputError(f"{TIMEOUT_ENV} must be a number of seconds > 0; got {value!r}")
+    return seconds
 
 
 def check_world(world_size: int, *, rows: int, batch_size: int | str,

@@ -28,7 +28,7 @@ from honed.errors import DistributedError, HonedError, UserInputError
 from honed.rundir import RunDir
 from honed.spec.schema import Spec
 from honed.spec.template import SpecTemplate
-from honed.train.distributed import check_world, has_batch_norm, process_group
+from honed.train.distributed import check_world, default_timeout, has_batch_norm, process_group
 from honed.train.session import TrainOutcome, check_run_dir, preflight, resolve_spec, train_spec
 from honed.train.threads import pick_threads
 from honed.train.trainer import FitResult
@@ -47,7 +47,8 @@ def train_distributed(spec: SpecTemplate | Spec, *, nproc: int, out_dir: str | P
 
     Gives what :func:`~honed.train.session.train_spec` gives, read back from the run dir
     that rank 0 wrote (``result.extra`` is empty: the trainer lived in another process).
-    ``nproc=1`` is exactly ``train_spec``. On CUDA each rank takes ``cuda:RANK``.
+    ``nproc=1`` is exactly ``train_spec``. On CUDA each rank takes ``cuda:RANK``. ``timeout``:
+    seconds a rank waits for a silent peer (default ``$HONED_DDP_TIMEOUT`` or 600).
 
     Raises:
         UserInputError: bad input, found before any process starts (nothing written).
@@ -65,6 +66,7 @@ def train_distributed(spec: SpecTemplate | Spec, *, nproc: int, out_dir: str | P
                           base_dir=base_dir, evaluate_test=evaluate_test)
     import torch.multiprocessing as mp
 
+    timeout = timeout or default_timeout()
     spec = resolve_spec(spec, base_dir)
     run = RunDir(out_dir)
     check_run_dir(run, spec, resume, world_size=nproc)

@@ -1,13 +1,13 @@
-"""DDP on CPU: 2 processes x 1 thread against 1 process x 2 threads, in one run.
+"""DDP on CPU: 2 processes x 1 thread against 1 process x 2 threads (and x 1), in one run.
 
     python bench/ddp_cpu.py [--repeats 3] [--epochs 3] [--rows 20000]
 
 Trains the digits CNN (examples/digits.yaml's default point, with its augmentation) and a
 larger MLP (3 x 512 on a synthetic ``--rows`` x 64 table, batch 256) with ``honed train``'s
 two paths: :func:`honed.train.launch.train_distributed` over 2 gloo processes of one torch
-thread each, and :func:`honed.train.session.train_spec` in this process with two threads. The
-two take turns within each round, in a rotating order, so that the machine's load swings hit
-both alike. Throughput is training rows per second of the epochs after the first (each epoch
+thread each, and :func:`honed.train.session.train_spec` in this process with two threads, and
+with one (the reference both are a speed-up of). The settings take turns within each round, in
+a rotating order, so that the machine's load swings hit all of them alike. Throughput is training rows per second of the epochs after the first (each epoch
 also validates, on rank 0 under DDP); figures are medians over the rounds, the ratio is of
 those medians. Process start-up and data preparation are not counted. The 1-minute load
 average is printed at each round: on a shared machine it decides much of the answer.
@@ -63,7 +63,8 @@ def one_setting(label: str, path: Path, overrides: list[str], out: Path) -> floa
         outcome = train_distributed(template, nproc=2, out_dir=out, progress=False,
                                     evaluate_test=False)
     else:
-        template = load_spec(path, [*overrides, "train.threads=2"])
+        threads = label.split(" x ")[1].split()[0]
+        template = load_spec(path, [*overrides, f"train.threads={threads}"])
         outcome = train_spec(template, out_dir=out, progress=False, evaluate_test=False)
     return rows_per_second(outcome, train_rows(path, overrides))
 
@@ -80,14 +81,14 @@ def train_rows(path: Path, overrides: list[str]) -> int:
 
 
 def measure(name: str, path: Path, overrides: list[str], *, repeats: int, folder: Path) -> None:
-    settings = ["2 proc x 1 thread", "1 proc x 2 threads"]
+    settings = ["2 proc x 1 thread", "1 proc x 2 threads", "1 proc x 1 thread"]
     speeds: dict[str, list[float]] = {label: [] for label in settings}
     loads = []
     for repeat in range(repeats):
         loads.append(os.getloadavg()[0])
-        order = settings[repeat % 2:] + settings[:repeat % 2]
-        for label in order:
-            out = folder / f"{name}-{repeat}-{label.split()[0]}"
+        shift = repeat % len(settings)
+        for index, label in enumerate(settings[shift:] + settings[:shift]):
+            out = folder / f"{name}-{repeat}-{index}"
             speeds[label].append(one_setting(label, path, overrides, out))
     median = {label: statistics.median(values) for label, values in speeds.items()}
     print(f"{name}: {train_rows(path, overrides):,} training rows, {repeats} rounds, "
@@ -95,8 +96,9 @@ def measure(name: str, path: Path, overrides: list[str], *, repeats: int, folder
     for label in settings:
         spread = ", ".join(f"{v:,.0f}" for v in speeds[label])
         print(f"  {label:>18}: {median[label]:9,.0f} rows/s   ({spread})")
-    ratio = median[settings[0]] / median[settings[1]]
-    print(f"  DDP 2x1 / threads 1x2 = {ratio:.2f}x")
+    ddp, threads, one = (median[label] for label in settings)
+    print(f"  DDP 2x1 / threads 1x2 = {ddp / threads:.2f}x   DDP 2x1 / 1x1 = {ddp / one:.2f}x"
+          f"   threads 1x2 / 1x1 = {threads / one:.2f}x")
 
 
 def main() -> None:

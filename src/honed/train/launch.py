@@ -134,10 +134,18 @@ def _spawned_rank(rank: int, spec: Spec, env: dict[str, str], options: dict[str,
 
 
 def _interrupt_once() -> None:
-    """SIGINT or SIGTERM: one KeyboardInterrupt (rank 0 saves), later signals ignored."""
+    """SIGINT or SIGTERM: one KeyboardInterrupt (rank 0 saves), later signals ignored.
+
+    Ignored by a Python handler, not SIG_IGN: a signal already pending when the first one is
+    handled (the terminal's SIGINT, then the launcher's SIGTERM) would otherwise surface as
+    ``OSError: Signal 15 ignored due to race condition``.
+    """
+    def ignore(signum, frame):
+        pass
+
     def interrupt(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, ignore)
+        signal.signal(signal.SIGINT, ignore)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, interrupt)

@@ -40,8 +40,8 @@ from honed.train.trainer import FitResult
 if TYPE_CHECKING:
     from honed.train.distributed import DDPContext
 
-__all__ = ["train_spec", "resolve_spec", "check_run_dir", "preflight", "save_final_model", "runtime_record", "TrainOutcome",
-           "absolute_paths", "build_model"]
+__all__ = ["train_spec", "resolve_spec", "check_run_dir", "preflight", "save_final_model",
+           "runtime_record", "TrainOutcome", "absolute_paths", "build_model"]
 
 
 @dataclass

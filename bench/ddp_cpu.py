@@ -106,14 +106,17 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--rows", type=int, default=20000)
+    parser.add_argument("--only", choices=["digits", "mlp"], help="one workload")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores; 1-minute load {os.getloadavg()[0]:.1f} at the start")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        path, overrides = digits_spec(args.epochs)
-        measure("digits CNN", path, overrides, repeats=args.repeats, folder=folder)
-        path, overrides = mlp_spec(folder, args.epochs, args.rows)
-        measure("MLP 3x512", path, overrides, repeats=args.repeats, folder=folder)
+        if args.only in (None, "digits"):
+            path, overrides = digits_spec(args.epochs)
+            measure("digits CNN", path, overrides, repeats=args.repeats, folder=folder)
+        if args.only in (None, "mlp"):
+            path, overrides = mlp_spec(folder, args.epochs, args.rows)
+            measure("MLP 3x512", path, overrides, repeats=args.repeats, folder=folder)
 
 
 if __name__ == "__main__":

@@ -172,6 +172,9 @@ def process_group(device: str, *, rank: int, world_size: int, local_rank: int,
                                f" within {seconds:g}s ({_first_line(exc)})") from None
     try:
         yield context
+        # leave together: a rank that tore its group down while rank 0 still wrote the run
+        # dir was seen to abort in C++ ("terminate called without an active exception")
+        dist.barrier(device_ids=[local_rank] if backend == "nccl" else None)
     except (dist.DistError, RuntimeError) as exc:
         if isinstance(exc, dist.DistError) or _is_comm_error(exc):
             raise DistributedError(

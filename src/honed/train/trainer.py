@@ -60,6 +60,7 @@ class Trainer:
         self.device = pick_device(config.device)
         self.precision = pick_precision(config.precision, self.device)
         self.model = model.to(self.device)
+        self.train_model = self.model  # what the loop calls: DDP wraps it (train/distributed.py)
         self.eval_model = self.model  # the EMA callback swaps in its average
         self.augment = augment
         self.callbacks = sorted(callbacks, key=lambda cb: cb.order)
@@ -174,7 +175,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ internals
     def _train_epoch(self) -> dict[str, float]:
-        model, optimizer, clip = self.model, self.optimizer, self.config.clip
+        model, optimizer, clip = self.train_model, self.optimizer, self.config.clip
         model.train()
         hold_frozen_norms(model)  # frozen BatchNorm layers keep their running statistics
         order = torch.randperm(len(self.x), generator=self.generators["order"]).to(self.device)
@@ -186,6 +187,7 @@ class Trainer:
             x, y = self.x[batch], self.y[batch]
             if self.augment is not None:
                 x, y = self.augment(x, y, self.generators["augment"])
+            x, y = self._rows(x, y)
             with autocast(self.precision, self.device):
                 outputs = model(x)
             loss = self.loss_fn(outputs.float(), y)
@@ -203,17 +205,26 @@ class Trainer:
             self._backward_and_step(objective, clip)
             self.schedule.step()
             self.step += 1
-            total += value * len(batch)
-            seen += len(batch)
+            total += value * len(y)
+            seen += len(y)
             if classify:
                 target = y.argmax(1) if y.ndim == 2 else y
                 correct += (outputs.argmax(1) == target).sum()
             for callback in self._batch_callbacks:
                 callback.on_batch_end(self, loss)
+        total, seen, correct = self._epoch_totals(total, seen, correct)
         metrics = {"loss": total / max(seen, 1)}
         if classify:
             metrics["accuracy"] = correct.item() / max(seen, 1)
         return metrics
+
+    def _rows(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rows of a (global) batch this process trains on: all of them, but under DDP."""
+        return x, y
+
+    def _epoch_totals(self, total: float, seen: int, correct: torch.Tensor):
+        """An epoch's loss sum, row count and hits over every process (here: this one)."""
+        return total, seen, correct
 
     def _backward_and_step(self, objective: torch.Tensor, clip) -> None:
         if self.scaler is not None:

@@ -42,6 +42,7 @@ def run(args: argparse.Namespace) -> int:
     from honed.search.storage import STORAGE_VARIABLE, check_storage
     from honed.search.study import TARGET, load_study
     from honed.search.tune import prepare_study
+    from honed.search.where import worker_label
     from honed.search.worker import work
 
     if args.parent is not None:
@@ -74,12 +75,14 @@ def run(args: argparse.Namespace) -> int:
     deadline = args.deadline
     if deadline is None and setup.search.timeout:
         deadline = time.time() + setup.search.timeout
+    label = worker_label(index)  # in every worker's log: which host and GPUs it ran on
+    err_console.print(f"{label}: joined study {setup.name}", markup=False)
     if setup.search.strategy == "coarse-to-fine":
         run_coarse_to_fine(setup, study, deadline=deadline, worker=index, trials=trials)
-        err_console.print(f"worker {index} (pid {os.getpid()}): done")
+        err_console.print(f"{label}: done", markup=False)
         return 0
     ran = work(study, setup.objective(), trials=trials, deadline=deadline)
-    err_console.print(f"worker {index} (pid {os.getpid()}): ran {ran} trial(s)")
+    err_console.print(f"{label}: ran {ran} trial(s)", markup=False)
     return 0
 
 

@@ -39,13 +39,14 @@ _IN_FLIGHT = frozenset({TrialState.RUNNING, TrialState.WAITING})
 
 
 # search settings that change how long or where a study runs, not what a trial computes
-_RUN_SETTINGS = ("trials", "timeout", "workers", "storage", "refit")
+_RUN_SETTINGS = ("trials", "timeout", "workers", "gpus_per_trial", "storage", "refit")
 
 
 def fingerprint(raw: dict) -> str:
     """A short hash of the spec as written (dimensions included) that a study belongs to.
 
-    ``search.trials``, ``timeout``, ``workers``, ``storage`` and ``refit`` are left out, so a
+    ``search.trials``, ``timeout``, ``workers``, ``gpus_per_trial``, ``storage`` and ``refit``
+    are left out (where and how long a study runs, not what a trial computes), so a
     study can be extended (``search.trials=40``) or refitted another way without a new study.
     """
     content = dict(raw)

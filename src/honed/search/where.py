@@ -60,7 +60,7 @@ def _device(trial: FrozenTrial) -> str:
 
 
 def workers_table(trials: Sequence[FrozenTrial]) -> Table | None:
-    """One row per worker: host, pid, device and GPUs, its trials by state, its last trial.
+    """One row per worker: host, device and GPUs, pid, its trials by state, its last trial.
 
     None when one worker without GPUs ran every trial (nothing worth a table).
     """
@@ -75,16 +75,16 @@ def workers_table(trials: Sequence[FrozenTrial]) -> Table | None:
     hosts = {w.rsplit(":", 1)[0] for w in by_worker}
     table = Table(title=f"workers ({len(by_worker)} on {len(hosts)} "
                         f"host{'s' if len(hosts) > 1 else ''})")
-    for column in ("host", "pid", "device", "complete", "pruned", "failed", "running",
-                   "last trial"):
-        table.add_column(column, justify="right" if column not in ("host", "device") else
-                         "left")
+    for column in ("host", "device"):
+        table.add_column(column, no_wrap=True)
+    for column in ("pid", "complete", "pruned", "failed", "running", "last trial"):
+        table.add_column(column, justify="right")
     order = sorted(by_worker.items(), key=lambda item: min(t.number for t in item[1]))
     for worker, mine in order:
         host, _, pid = worker.rpartition(":")
         states = Counter(t.state for t in mine)
         last = max(mine, key=lambda t: t.number)
-        table.add_row(escape(host), pid, escape(_device(last)),
+        table.add_row(escape(host), escape(_device(last)), pid,
                       *(str(states[s]) for s in (TrialState.COMPLETE, TrialState.PRUNED,
                                                   TrialState.FAIL, TrialState.RUNNING)),
                       str(last.number))

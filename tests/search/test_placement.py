@@ -80,7 +80,7 @@ def test_each_worker_process_gets_its_own_gpu_group(tmp_path, monkeypatch):
     logs = sorted((tmp_path / "run" / "study" / "workers").glob("*.log"))
     said = {}  # pid -> GPUs, from the line each worker writes when it joins
     for index, log in enumerate(logs):
-        found = re.search(rf"worker {index} on \S+ \(pid (\d+), GPUs ([\d,]+)\): joined",
+        found = re.search(rf"worker {index} on \S+ \(pid (\d+), GPUs? ([\d,]+)\): joined",
                           log.read_text())
         assert found, log.read_text()
         said[found.group(1)] = found.group(2)

@@ -42,7 +42,7 @@ def test_study_show_lists_workers_with_host_and_device(tmp_path, capsys):
     table = out.split("workers (3 on 2 hosts)")[1]
     rows = [line for line in table.splitlines() if "node" in line]
     cells = [[c.strip() for c in row.strip("│ ").split("│")] for row in rows]
-    assert cells == [["node1", "cuda, GPUs 0", "11", "2", "0", "0", "0", "2"],
+    assert cells == [["node1", "cuda, GPU 0", "11", "2", "0", "0", "0", "2"],
                      ["node2", "cuda, GPUs 0,1", "22", "1", "0", "0", "0", "1"],
                      ["node2", "cpu", "33", "0", "0", "1", "0", "3"]]
 
@@ -72,4 +72,4 @@ def test_a_worker_records_and_names_where_it_runs(monkeypatch):
     assert worker_label(4).startswith(f"worker 4 on {attrs['host']} (pid ")
     assert worker_label(4).endswith(", GPUs 2,3)")
     monkeypatch.delenv("CUDA_VISIBLE_DEVICES")
-    assert where_attrs("cpu")["gpus"] is None and "GPUs" not in worker_label()
+    assert where_attrs("cpu")["gpus"] is None and "GPU" not in worker_label()

@@ -34,14 +34,14 @@ def worker_label(index: int | None = None) -> str:
     gpus = os.environ.get(VISIBLE_VARIABLE)
     name = "worker" if index is None else f"worker {index}"
     return (f"{name} on {socket.gethostname()} (pid {os.getpid()}"
-            f"{f', GPUs {gpus}' if gpus else ''})")
+            f"{f', {_gpus(gpus)}' if gpus else ''})")
 
 
 def _place(trial: FrozenTrial, *, host: bool) -> str:
     attrs = trial.user_attrs
     parts = [str(attrs["host"])] if host and attrs.get("host") else []
     if attrs.get("gpus"):
-        parts.append(f"GPU {attrs['gpus']}")
+        parts.append(_gpus(str(attrs["gpus"])))
     return " ".join(parts)
 
 
@@ -56,7 +56,11 @@ def running_where(trial: FrozenTrial, trials: Sequence[FrozenTrial]) -> str:
 def _device(trial: FrozenTrial) -> str:
     device = str(trial.user_attrs.get("device") or "?")
     gpus = trial.user_attrs.get("gpus")
-    return f"{device}, GPUs {gpus}" if gpus else device
+    return f"{device}, {_gpus(str(gpus))}" if gpus else device
+
+
+def _gpus(listed: str) -> str:
+    return f"GPU{'s' if ',' in listed else ''} {listed}"
 
 
 def workers_table(trials: Sequence[FrozenTrial]) -> Table | None:

@@ -11,8 +11,8 @@ sampler, no pruner). Settings run interleaved (1, 2, 4, 1, 2, 4, ...) into fresh
 The rate excludes start-up: each worker's rate is its trials over its own span (first trial
 start to last trial end, from the storage), and a setting's rate is the sum over its workers.
 The figure is rate(n) / (n x rate(1)) (goal: at least 0.9). Simulated hosts share this
-machine's cores: past as many workers as cores the ratio must fall, and the figure then shows
-what the database and the sweepers cost on top of sharing them.
+machine's cores: past as many workers as cores the ratio must fall; the summed rate
+rate(n) / rate(1) then shows what the database, heartbeats and sweepers cost (1.0: nothing).
 
 Needs root (network namespaces) and PostgreSQL's binaries (``initdb``).
 """
@@ -118,7 +118,9 @@ def main() -> None:
     base = statistics.median(rates[1])
     for n in counts[1:]:
         ratio = statistics.median(rates[n]) / (n * base)
-        print(f"{n} hosts / (1 host x {n}): {ratio:.2f} of linear (goal >= 0.9)")
+        shared = statistics.median(rates[n]) / base
+        print(f"{n} hosts / (1 host x {n}): {ratio:.2f} of linear (goal >= 0.9); summed rate "
+              f"{shared:.2f}x one host's")
 
 
 if __name__ == "__main__":

@@ -36,6 +36,7 @@ def test_study_show_lists_workers_with_host_and_device(tmp_path, capsys):
         (TrialState.COMPLETE, where("node2", 22, "0,1")),
         (TrialState.COMPLETE, where("node1", 11, "0")),
         (TrialState.FAIL, where("node2", 33, None, "cpu")),
+        (TrialState.WAITING, where("node2", 33, None, "cpu")),  # its retry, not run yet
     ])
     assert main(["study", "show", str(tmp_path / "run")]) == 0
     out = capsys.readouterr().out

@@ -71,7 +71,8 @@ def workers_table(trials: Sequence[FrozenTrial]) -> Table | None:
     by_worker: dict[str, list[FrozenTrial]] = {}
     for trial in trials:
         worker = trial.user_attrs.get("worker")
-        if worker:
+        # a queued retry still carries the attributes of the worker that died running it
+        if worker and trial.state != TrialState.WAITING:
             by_worker.setdefault(str(worker), []).append(trial)
     gpus = any(t.user_attrs.get("gpus") for t in trials)
     if not by_worker or (len(by_worker) == 1 and not gpus):

@@ -14,6 +14,7 @@ from .dataset import PreparedData, Split
 from .preprocess import fit_preprocess, raw_rows
 from .raw import RawData
 from .sources import load_source
+from .streaming import LazyInputs
 from .split import kfold_indices, limit_indices, split_indices
 from .targets import encode_classes, fit_target_scale, regression_targets, resolve_task
 from .timeseries import prepare_forecast
@@ -135,7 +136,10 @@ def _assemble(raw: RawData, plan: _Plan, spec: DataSpec, train: np.ndarray, val:
                                 target_scale=target_scale)
 
     def make(rows: np.ndarray) -> Split:
-        x = apply_preprocess(preprocess, raw_rows(raw, rows))
+        if raw.stream:
+            x = LazyInputs(raw.x, rows, preprocess, workers=spec.workers, prefetch=spec.prefetch)
+        else:
+            x = apply_preprocess(preprocess, raw_rows(raw, rows))
         y = plan.targets[rows]
         if plan.task == "classification":
             return Split(x, y.astype(np.int64), index=rows)

@@ -164,6 +164,18 @@ class DataSpec(Section):
                           "out. A folder of .txt files per class is text without it.")
     tokenizer: TokenizerSpec = Field(TokenizerSpec(), description="How free text becomes "
                                                                   "token ids.")
+    stream: bool | Literal["auto"] = Field(
+        "auto", description="Image files and `.npy` arrays: `true` decodes (or memory-maps) "
+                            "each batch when it is needed, through `workers` DataLoader "
+                            "processes; `false` reads the whole set into memory first; `auto`: "
+                            "stream when the decoded data would take more than a quarter of "
+                            "the memory available. Both give the same numbers on CPU.")
+    workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = Field(
+        "auto", description="Streaming: DataLoader worker processes that decode batches ahead "
+                            "of the model (0: in the training process); `auto`: one less than "
+                            "the cores, at most 4.")
+    prefetch: Annotated[int, Field(ge=1, le=64)] = Field(
+        2, description="Streaming: batches each worker prepares ahead.")
 
     @field_validator("source", mode="before")
     @classmethod

@@ -14,8 +14,8 @@ from .dataset import PreparedData, Split
 from .preprocess import fit_preprocess, raw_rows
 from .raw import RawData
 from .sources import load_source
-from .streaming import LazyInputs
 from .split import kfold_indices, limit_indices, split_indices
+from .streaming import LazyInputs
 from .targets import encode_classes, fit_target_scale, regression_targets, resolve_task
 from .timeseries import prepare_forecast
 from .transform import apply_preprocess

@@ -18,15 +18,21 @@ EVAL_BATCH = 1024
 @torch.no_grad()
 def predict(model: nn.Module, x: np.ndarray | torch.Tensor, *, device: torch.device | str = "cpu",
             precision: str = "fp32", batch_size: int = EVAL_BATCH) -> torch.Tensor:
-    """Raw model outputs (logits or scaled values) for ``x``, as a float32 CPU tensor."""
+    """Raw model outputs (logits or scaled values) for ``x``, as a float32 CPU tensor.
+
+    ``x`` may be a streamed split (:class:`honed.data.streaming.LazyInputs`): its batches are
+    then computed by DataLoader workers as in training, never all at once.
+    """
+    from honed.train.feed import make_feed
+
     device = torch.device(device)
     was_training = model.training
     model.eval()
-    inputs = torch.as_tensor(x, dtype=torch.float32)
+    feed = make_feed(x, device=device)
+    order = torch.arange(len(x))
     outputs = []
     try:
-        for start in range(0, len(inputs), batch_size):
-            batch = inputs[start:start + batch_size].to(device, non_blocking=True)
+        for batch, _ in feed.batches(order.split(batch_size)):
             with autocast(precision, device):
                 outputs.append(model(batch).float().cpu())
     finally:

@@ -19,6 +19,7 @@ from honed.train.batch import pick_batch_size
 from honed.train.callbacks.base import Callback
 from honed.train.checkpoint import flatten_optimizer, read_checkpoint, unflatten_optimizer
 from honed.train.evaluate import evaluate_arrays
+from honed.train.feed import epoch_batches, make_feed
 from honed.train.losses import make_loss, penalty
 from honed.train.metrics import metric_mode
 from honed.train.monitor import read_monitor
@@ -26,6 +27,7 @@ from honed.train.optim import create_optimizer
 from honed.train.precision import autocast, make_scaler, pick_device, pick_precision
 from honed.train.rng import capture_rng, restore_rng
 from honed.train.schedules import create_schedule
+from honed.train.speed import training_forward
 
 __all__ = ["Trainer", "FitResult"]
 
@@ -62,9 +64,11 @@ class Trainer:
         self.augment = augment
         self.callbacks = sorted(callbacks, key=lambda cb: cb.order)
         self._batch_callbacks = [cb for cb in self.callbacks if cb.overrides("on_batch_end")]
-        self.x = torch.as_tensor(data.train.x, dtype=torch.float32).to(self.device)
-        self.y = torch.as_tensor(data.train.y).to(self.device)
-        size, batch = len(self.x), pick_batch_size(config.batch_size, len(self.x))
+        self.feed = make_feed(data.train.x, data.train.y, device=self.device,
+                              channels_last=config.channels_last)
+        self.forward = training_forward(self.model, channels_last=config.channels_last,
+                                        compile=config.compile)
+        size, batch = len(data.train), pick_batch_size(config.batch_size, len(data.train))
         # a last batch of one sample breaks BatchNorm in training mode: drop it
         self.steps_per_epoch = size // batch + (1 if size % batch > 1 else 0)
         self.batch_size = batch
@@ -168,17 +172,17 @@ class Trainer:
         model, optimizer, clip = self.model, self.optimizer, self.config.clip
         model.train()
         hold_frozen_norms(model)  # frozen BatchNorm layers keep their running statistics
-        order = torch.randperm(len(self.x), generator=self.generators["order"]).to(self.device)
+        batches = epoch_batches(len(self.data.train), self.batch_size, self.steps_per_epoch,
+                                self.generators["order"])
         classify = self.data.task == "classification"
         total, seen, correct = 0.0, 0, torch.zeros((), dtype=torch.long, device=self.device)
         l1, l2 = self.config.l1, self.config.l2
-        for index in range(self.steps_per_epoch):
-            batch = order[index * self.batch_size:(index + 1) * self.batch_size]
-            x, y = self.x[batch], self.y[batch]
+        for x, y in self.feed.batches(batches):
+            size = len(y)
             if self.augment is not None:
                 x, y = self.augment(x, y, self.generators["augment"])
             with autocast(self.precision, self.device):
-                outputs = model(x)
+                outputs = self.forward(x)
             loss = self.loss_fn(outputs.float(), y)
             value = loss.item()
             if not math.isfinite(value):
@@ -194,8 +198,8 @@ class Trainer:
             self._backward_and_step(objective, clip)
             self.schedule.step()
             self.step += 1
-            total += value * len(batch)
-            seen += len(batch)
+            total += value * size
+            seen += size
             if classify:
                 target = y.argmax(1) if y.ndim == 2 else y
                 correct += (outputs.argmax(1) == target).sum()

@@ -162,6 +162,7 @@ def part_limit(args, tmp: Path) -> dict:
     folder = tmp / "pngs"
     count = args.limit_images
     write_pngs(folder, count)
+    write_pngs(tmp / "pngs_warm", 40)
     data_bytes = count * 3 * 64 * 64 * 4
     limit = data_bytes // 2
     env = {**os.environ, "MALLOC_ARENA_MAX": "2"}
@@ -195,20 +196,29 @@ def child(folder: str, stream: str, limit: int) -> None:
     from honed.train.evaluate import predict
 
     torch.set_num_threads(1)
+    setting = {"true": True, "false": False}.get(stream, stream)
+
+    def run(source: str, model):
+        data = prepare_data(DataSpec(source=source, stream=setting, workers=1, prefetch=2),
+                            seed=0)
+        fit(model, data, epochs=1, batch_size=BATCH, threads=1, probes=False)
+        return data, predict(model, data.test.x)
+
+    run(folder + "_warm", small_cnn())  # every lazy import done before the cap
     model = small_cnn()
     rss_before = _rss()
     size = _vm_size()
     resource.setrlimit(resource.RLIMIT_AS, (size + limit, resource.RLIM_INFINITY))
-    setting = {"true": True, "false": False}.get(stream, stream)
     try:
-        data = prepare_data(DataSpec(source=folder, stream=setting, workers=1, prefetch=2),
-                            seed=0)
-        fit(model, data, epochs=1, batch_size=BATCH, threads=1, probes=False)
-        outputs = predict(model, data.test.x)
+        data, outputs = run(folder, model)
         streamed = type(data.train.x).__name__ == "LazyInputs"
         ok, error = len(outputs) == len(data.test), ""
     except MemoryError as failure:
-        ok, streamed, error = False, None, f"MemoryError {failure}"
+        import traceback
+
+        where = traceback.extract_tb(failure.__traceback__)[-1]
+        ok, streamed = False, None
+        error = f"MemoryError {failure} at {Path(where.filename).name}:{where.lineno}"
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     print(json.dumps({"ok": ok, "streamed": streamed, "error": error, "peak_rss": own,

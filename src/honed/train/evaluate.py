@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from honed.data.streaming import CHUNK_BYTES, LazyInputs
 from honed.train.losses import make_loss
 from honed.train.metrics import compute_metrics
 from honed.train.precision import autocast
@@ -29,6 +30,8 @@ def predict(model: nn.Module, x: np.ndarray | torch.Tensor, *, device: torch.dev
     was_training = model.training
     model.eval()
     feed = make_feed(x, device=device)
+    if isinstance(x, LazyInputs):  # its batches are computed in float64: keep them small
+        batch_size = min(batch_size, max(1, CHUNK_BYTES // (8 * int(np.prod(x.shape[1:])))))
     order = torch.arange(len(x))
     outputs = []
     try:

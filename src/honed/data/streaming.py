@@ -28,7 +28,7 @@ __all__ = ["LazyInputs", "should_stream", "memory_budget", "row_chunks", "MEMORY
 #: ``data.stream: auto`` streams data whose decoded size exceeds this share of the free memory
 MEMORY_SHARE = 0.25
 #: float64 bytes per chunk when statistics or checks pass over a whole source
-CHUNK_BYTES = 8 << 20
+CHUNK_BYTES = 2 << 20
 
 
 def memory_budget() -> int:

@@ -1,6 +1,6 @@
 """Streaming data: throughput, training under a memory limit, and the cost on small data.
 
-    python bench/streaming.py [--part a|b|c|all] [--images 800] [--rounds 3] [--workers 1]
+    python bench/streaming.py [--part a|b|c|d|all] [--images 800] [--rounds 3] [--workers 1]
                               [--json F]
 
 (a) ``throughput``: ``--images`` photo-like JPEGs (160..640 px a side, from
@@ -19,6 +19,9 @@
 (c) ``small``: digits-sized data (scikit-learn's 1,797 8x8 digits, saved as an ``.npy``
     folder): median seconds per epoch in memory and streamed (forced, ``--workers``
     workers, and 0 workers), interleaved; and which path ``data.stream: auto`` takes.
+(d) ``speed``: ``--images`` random 64x64 RGB images in memory, the small CNN trained 3 epochs
+    plain, with ``train.channels_last`` and with ``train.compile``, interleaved; median seconds
+    per epoch after the first (which pays compilation), and the first epoch with compile.
 """
 
 from __future__ import annotations
@@ -259,6 +262,38 @@ def part_small(args, tmp: Path) -> dict:
     return {"seconds": seconds, "medians": medians, "ratios": ratios, "auto": auto_path}
 
 
+def part_speed(args, tmp: Path) -> dict:
+    """``train.channels_last`` and ``train.compile`` against plain eager training, in memory."""
+    from honed.data import prepare_data
+    from honed.spec.schema import DataSpec
+
+    rng = np.random.default_rng(0)
+    folder = tmp / "arrays64"
+    folder.mkdir()
+    np.save(folder / "x.npy", rng.integers(0, 256, (args.images, 3, 64, 64)).astype(np.uint8))
+    np.save(folder / "y.npy", rng.integers(0, 2, args.images))
+    data = prepare_data(DataSpec(source=str(folder), stream=False), seed=0)
+    options = {"eager": {}, "channels_last": {"channels_last": True},
+               "compile": {"compile": True}}
+    seconds: dict[str, list[float]] = {name: [] for name in options}
+    first: dict[str, list[float]] = {name: [] for name in options}
+    from honed.train import fit
+
+    for _ in range(args.rounds):
+        for name, fields in options.items():
+            timer = EpochTimer()
+            fit(small_cnn(), data, epochs=3, batch_size=BATCH, threads=1, callbacks=[timer],
+                probes=False, **fields)
+            first[name].append(timer.seconds[0])
+            seconds[name] += timer.seconds[1:]  # the first epoch pays compilation
+    medians = {k: statistics.median(v) for k, v in seconds.items()}
+    ratios = {k: medians[k] / medians["eager"] for k in options}
+    print("(d) in memory, CPU, 1 thread, median s/epoch after the first: " + ", ".join(
+        f"{k} {medians[k]:.3f} ({ratios[k]:.2f}x)" for k in options)
+        + f"; first epoch with compile {statistics.median(first['compile']):.1f}s")
+    return {"seconds": seconds, "first": first, "medians": medians, "ratios": ratios}
+
+
 def _rss() -> int:
     return _status("VmRSS")
 
@@ -276,7 +311,7 @@ def _status(key: str) -> int:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", choices=["a", "b", "c", "all"], default="all")
+    parser.add_argument("--part", choices=["a", "b", "c", "d", "all"], default="all")
     parser.add_argument("--images", type=int, default=800)
     parser.add_argument("--limit-images", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=3)
@@ -289,7 +324,7 @@ def main() -> None:
     if args.child:
         child(args.child, args.child_stream, args.child_limit)
         return
-    parts = {"a": part_throughput, "b": part_limit, "c": part_small}
+    parts = {"a": part_throughput, "b": part_limit, "c": part_small, "d": part_speed}
     chosen = list(parts) if args.part == "all" else [args.part]
     out = {}
     with tempfile.TemporaryDirectory() as tmp:

@@ -74,6 +74,8 @@ def test_streamed_images_train_bit_identically_to_in_memory(tmp_path):
     memory, streamed = both(write_folder(tmp_path / "photos"), workers=2, prefetch=2)
     assert isinstance(streamed.train.x, LazyInputs) and isinstance(memory.train.x, np.ndarray)
     assert np.array_equal(memory.train.x, np.asarray(streamed.train.x))
+    # the recipe that honed predict and honed serve replay is the same either way
+    assert memory.preprocess == streamed.preprocess
     runs = []
     for data in (memory, streamed):
         model = tiny_cnn()

@@ -51,6 +51,8 @@ class Trainer:
     Data order comes from a generator seeded with ``seed`` and drawn once per epoch, exactly as
     ``torch.randperm(n, generator=g)`` in a hand-written loop; augmentation draws from a second
     generator. Both are saved in checkpoints, which makes a resumed fit bit-identical on CPU.
+    Batches come from a feed (:mod:`honed.train.feed`): gathered from memory, or computed by
+    DataLoader workers for a streamed split, with the same numbers.
     """
 
     def __init__(self, model: nn.Module, data: PreparedData, config: TrainSpec, *, seed: int = 0,

@@ -3,6 +3,8 @@ the same data held in memory, resumes exactly, and evaluates in batches."""
 
 from __future__ import annotations
 
+import multiprocessing
+
 import numpy as np
 import pytest
 import torch
@@ -81,6 +83,7 @@ def test_streamed_images_train_bit_identically_to_in_memory(tmp_path):
         model = tiny_cnn()
         result = fit(model, data, epochs=2, augment=augment(data), **SETTINGS)
         runs.append((curve(result.history), weights(model)))
+        assert multiprocessing.active_children() == []  # the fit stopped its workers
     assert runs[0][0] == runs[1][0]
     assert same_weights(runs[0][1], runs[1][1])
     # evaluation batches a streamed split too, to the same outputs

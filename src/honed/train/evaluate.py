@@ -40,6 +40,7 @@ def predict(model: nn.Module, x: np.ndarray | torch.Tensor, *, device: torch.dev
                 outputs.append(model(batch).float().cpu())
     finally:
         model.train(was_training)
+        feed.close()
     if not outputs:
         return torch.empty(0)
     return torch.cat(outputs)

@@ -8,7 +8,7 @@ each). A feed then turns index batches into ``(x, y)`` tensors on the device:
 - :class:`LoaderFeed` for streamed splits (:class:`honed.data.streaming.LazyInputs`): a
   ``torch.utils.data.DataLoader`` whose batch sampler yields exactly those index batches, its
   worker processes computing each batch (decoding images, reading memory maps) ahead of the
-  model.
+  model, and kept from epoch to epoch until the feed is closed.
 
 Both compute a batch's float32 inputs with the same arithmetic and draw nothing at random, so
 the two give bit-identical training on CPU. Neither moves the whole split to the device: each
@@ -70,32 +70,49 @@ class MemoryFeed:
             y = None if self.y is None else self.y[index]
             yield to_device(self.x[index], y, self.device, channels_last=self.channels_last)
 
+    def close(self) -> None:
+        """Nothing to release."""
+
 
 class LoaderFeed:
     """Batches computed by a DataLoader's worker processes (``data.workers``, each
-    ``data.prefetch`` batches ahead), in the order of the index batches it is given."""
+    ``data.prefetch`` batches ahead), in the order of the index batches it is given.
+
+    The workers start with the first epoch and stay for the next ones (an epoch of a small
+    split would otherwise pay their start-up each time) until :meth:`close`.
+    """
 
     def __init__(self, x: LazyInputs, y=None, *, device: torch.device,
                  channels_last: bool = False) -> None:
-        from torch.utils.data import DataLoader
-
+        self.rows = _Rows(x, None if y is None else np.asarray(y))
+        self.workers, self.prefetch = x.workers, x.prefetch
         self.sampler = _IndexBatches()
-        workers = x.workers
-        self.loader = DataLoader(
-            _Rows(x, None if y is None else np.asarray(y)), batch_sampler=self.sampler,
-            num_workers=workers, prefetch_factor=x.prefetch if workers else None,
-            pin_memory=device.type == "cuda", collate_fn=_as_is,
-            # each iteration draws the workers' base seed: from a generator of its own, or it
-            # would take a number from torch's global one and shift the model's dropout
-            generator=torch.Generator())
+        self.loader = None
         self.device, self.channels_last = device, channels_last
 
     def batches(self, index_batches: Sequence[torch.Tensor]) -> Iterator[Batch]:
-        """``(x, y)`` on the device for each batch of row indices, in order; workers start
-        with the iteration and stop when it ends."""
+        """``(x, y)`` on the device for each batch of row indices, in order."""
         self.sampler.batches = [index.tolist() for index in index_batches]
+        if self.loader is None:
+            self.loader = self._loader()
         for x, y in self.loader:
             yield to_device(x, y, self.device, channels_last=self.channels_last)
+
+    def close(self) -> None:
+        """Stop the workers (dropping the loader drops its iterator, which shuts them down)."""
+        self.loader = None
+
+    def _loader(self):
+        from torch.utils.data import DataLoader
+
+        workers = self.workers
+        return DataLoader(
+            self.rows, batch_sampler=self.sampler, num_workers=workers,
+            prefetch_factor=self.prefetch if workers else None, persistent_workers=workers > 0,
+            pin_memory=self.device.type == "cuda", collate_fn=_as_is,
+            # each iteration draws the workers' base seed: from a generator of its own, or it
+            # would take a number from torch's global one and shift the model's dropout
+            generator=torch.Generator())
 
 
 class _IndexBatches:

@@ -118,6 +118,7 @@ class Trainer:
                 self._call("on_epoch_end", record)
         finally:
             self._call("on_fit_end")
+            self.feed.close()  # DataLoader workers of a streamed split stop here
         reason = self.stop_reason or f"completed {self.config.epochs} epochs"
         return FitResult(history=self.history, stop_reason=reason, epochs_run=self.epoch,
                          seconds=time.perf_counter() - start)

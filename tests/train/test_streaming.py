@@ -4,6 +4,7 @@ the same data held in memory, resumes exactly, and evaluates in batches."""
 from __future__ import annotations
 
 import multiprocessing
+import pickle
 
 import numpy as np
 import pytest
@@ -114,6 +115,10 @@ def test_memory_mapped_arrays_stream_and_match(tmp_path):
     np.save(folder / "y.npy", rng.integers(0, 2, 80))
     memory, streamed = both(folder, workers=0)
     assert isinstance(streamed.train.x.source, np.memmap)
+    # a spawned worker gets the file name, and maps the file again
+    copy = pickle.loads(pickle.dumps(streamed.train.x))
+    assert isinstance(copy.source, np.memmap) and len(pickle.dumps(streamed.train.x)) < 4096
+    assert np.array_equal(copy[:5], streamed.train.x[:5])
     curves = [curve(fit(tiny_cnn(), data, epochs=2, **SETTINGS).history)
               for data in (memory, streamed)]
     assert curves[0] == curves[1]

@@ -110,9 +110,28 @@ class LazyInputs:
             out[chunk] = self[chunk]
         return out if dtype is None else out.astype(dtype)
 
+    def __getstate__(self) -> dict:
+        """A memory map travels to a worker process as its file name, never as its data."""
+        state = dict(self.__dict__)
+        if isinstance(self.source, np.memmap) and self.source.filename:
+            state["source"] = _Reopen(str(self.source.filename))
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        if isinstance(state["source"], _Reopen):
+            state["source"] = np.load(state["source"].path, mmap_mode="r", allow_pickle=False)
+        self.__dict__.update(state)
+
     def __repr__(self) -> str:
         return (f"LazyInputs({len(self)} rows of {self.shape[1:]}, workers={self.workers}, "
                 f"prefetch={self.prefetch})")
+
+
+class _Reopen:
+    """The ``.npy`` file a memory map is opened from again after pickling."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
 
 
 def _workers(setting: int | str) -> int:

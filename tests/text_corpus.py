@@ -13,8 +13,9 @@ FILLER = ["the", "film", "plot", "acting", "was", "really", "quite", "story", "a
           "cast", "music", "ending", "long"]
 
 
-def reviews(n: int = 240, seed: int = 0) -> pd.DataFrame:
-    """``review`` (free text), ``stars`` (a number), ``label`` (pos/neg, alternating)."""
+def reviews(n: int = 240, seed: int = 0, *, stars: bool = False) -> pd.DataFrame:
+    """``review`` (free text), ``label`` (pos/neg, alternating), and with ``stars`` a number
+    column (1 to 5) and a categorical ``genre`` beside them."""
     rng = np.random.default_rng(seed)
     rows = []
     for i in range(n):
@@ -23,13 +24,15 @@ def reviews(n: int = 240, seed: int = 0) -> pd.DataFrame:
                  *rng.choice(POSITIVE if positive else NEGATIVE, 2)]
         rng.shuffle(words)
         rows.append({"review": " ".join(words), "stars": float(rng.integers(1, 6)),
+                     "genre": str(rng.choice(["drama", "comedy", "horror"])),
                      "label": "pos" if positive else "neg"})
-    return pd.DataFrame(rows)
+    frame = pd.DataFrame(rows)
+    return frame if stars else frame.drop(columns=["stars", "genre"])
 
 
-def write_reviews(folder: Path, n: int = 240) -> Path:
+def write_reviews(folder: Path, n: int = 240, *, stars: bool = False) -> Path:
     path = folder / "reviews.csv"
-    reviews(n).to_csv(path, index=False)
+    reviews(n, stars=stars).to_csv(path, index=False)
     return path
 
 
@@ -39,3 +42,23 @@ def write_text_folder(folder: Path, n: int = 120) -> Path:
         (folder / row["label"]).mkdir(parents=True, exist_ok=True)
         (folder / row["label"] / f"{i:04d}.txt").write_text(row["review"], encoding="utf-8")
     return folder
+
+
+def train_text_bundle(root: Path, *, max_length: int = 10) -> Path:
+    """An embedbag trained for 2 epochs on :func:`reviews` (column ``review``), exported with
+    its tokenizer; returns the run dir (the bundle is ``run/bundle``)."""
+    from honed.export.bundle import export_bundle
+    from honed.spec.template import spec_from_dict
+    from honed.train.session import train_spec
+
+    write_reviews(root)
+    raw = {"name": "reviews", "data": {"source": "reviews.csv", "target": "label",
+                                       "text": ["review"],
+                                       "tokenizer": {"min_frequency": 1,
+                                                     "max_length": max_length}},
+           "model": {"family": "embedbag", "embedding_dim": 8},
+           "train": {"epochs": 2, "batch_size": 64, "threads": 1, "probes": False,
+                     "optimizer": {"name": "adam", "lr": 0.05}}}
+    train_spec(spec_from_dict(raw, base_dir=root), out_dir=root / "run", progress=False)
+    export_bundle(root / "run", formats=("onnx", "triton"), exporter="torchscript")
+    return root / "run"

@@ -36,6 +36,16 @@ def test_a_free_text_column_without_data_text_exits_2_and_writes_nothing(tmp_pat
     assert not (tmp_path / "run").exists()
 
 
+def test_text_beside_other_columns_exits_2_naming_them_and_writes_nothing(tmp_path, capsys):
+    write_reviews(tmp_path, stars=True)
+    code = main(["train", str(spec(tmp_path, "reviews.csv", ", text: review")), "--out",
+                 str(tmp_path / "run"), "--quiet", *TINY])
+    assert code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "leaves in stars, genre" in err
+    assert "data.features: [review]" in err and not (tmp_path / "run").exists()
+
+
 def test_train_on_a_text_column_learns_and_saves_its_tokenizer(tmp_path, capsys):
     write_reviews(tmp_path)
     run = tmp_path / "run"

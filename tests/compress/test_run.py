@@ -206,9 +206,13 @@ def test_structured_pruning_fine_tunes_by_default_and_keeps_accuracy(digits_run)
                          exporter="torchscript").row("structured-50")
     default = compress_run(digits_run, {"prune": prune, "max_accuracy_drop": 1.0},
                            timing=FAST, exporter="torchscript").row("structured-50")
-    # the run trained 4 epochs: two steps of ceil(4 * 0.4 / 2) = 1 epoch each
-    assert default["settings"] | {"scope": "layer", "steps": 2, "finetune_epochs": 1,
+    # the run trained 4 epochs: two steps of 4 / 2 = 2 epochs each
+    assert default["settings"] | {"scope": "layer", "steps": 2, "finetune_epochs": 2,
                                   "round_to": 4, "reached": 0.5} == default["settings"]
+    # each round's val accuracy against the run's model, with the drop's standard error
+    rounds = default["settings"]["rounds"]
+    assert [r["amount"] for r in rounds] == [0.25, 0.5]
+    assert all(r["within_budget"] and r["se"] >= 0 for r in rounds)
     assert default["macs"] == alone["macs"]  # the same widths
     # a cut without training lost 60 points of this tiny model; fine-tuning wins most back
     assert default["drop"] < alone["drop"] / 2

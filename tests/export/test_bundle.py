@@ -38,7 +38,8 @@ def test_bundle_holds_model_preprocessing_and_card(bundled_run, trained_run):
     assert bundle.task == "classification" and bundle.input_shape == (4,)
     assert bundle.num_outputs == 3 and bundle.class_names == ["setosa", "versicolor", "virginica"]
     assert card["variant"] == "base" and card["exporter"] == "dynamo" and card["opset"] >= 18
-    assert card["input"] == {"name": "input", "shape": [4], "dtype": "float32"}
+    assert card["input"] == {"name": "input", "shape": [4], "dtype": "float32",
+                             "dynamic_axes": ["batch"]}
     assert card["output"] == {"name": "output", "shape": [3], "kind": "logits"}
     assert card["parameters"] == json.loads((trained_run / "model" / "model.json").read_text()
                                             )["parameters"]

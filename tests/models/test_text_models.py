@@ -39,18 +39,3 @@ def test_token_knobs_are_refused_where_they_do_not_apply() -> None:
         @register_model("bagless", description="x", kinds=("text",))
         def bagless(input_shape, num_outputs, *, task="classification"):
             return torch.nn.Linear(1, 1)
-
-
-@pytest.mark.parametrize("family", ["embedbag", "lstm"])
-def test_text_models_export_to_onnx_with_the_existing_path(family: str, tmp_path) -> None:
-    """Today's export takes float32 ids ``(batch, max_length)``; ONNX Runtime agrees with eager."""
-    from honed.export.onnx import export_onnx
-    from honed.export.verify import verify_parity
-
-    torch.manual_seed(0)
-    model = create_model(family, input_shape=(8,), num_outputs=2, vocab_size=30,
-                         embedding_dim=8).eval()
-    ids = torch.randint(1, 30, (6, 8))
-    ids[ids.sum(1) % 2 == 0, 5:] = 0
-    path = export_onnx(model, (8,), tmp_path / "model.onnx").path
-    assert verify_parity(model, path, ids.float().numpy())["passed"]

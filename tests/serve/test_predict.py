@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -42,6 +43,41 @@ def test_parquet_and_stdout(bundles, tmp_path):
     done = honed("predict", bundles["iris"], tmp_path / "in.parquet")
     assert done.returncode == 0 and done.stdout.splitlines()[0].startswith("row,class,p_")
     assert len(done.stdout.splitlines()) == 4
+
+
+@pytest.mark.parametrize("suffix", [".csv.gz", ".csv.bz2", ".csv.xz"])
+def test_a_compressed_csv_predicts_as_the_plain_one(bundles, tmp_path, suffix):
+    # read as training reads it: spaces after the commas are dropped, as data.source does
+    table = iris_table(5)
+    table.to_csv(tmp_path / f"in{suffix}", index=False)  # pandas compresses by the suffix
+    plain = predict_file(bundles["iris"], _spaced_csv(table, tmp_path / "in.csv"),
+                         tmp_path / "plain.json")
+    done = honed("predict", bundles["iris"], tmp_path / f"in{suffix}", "--out",
+                 tmp_path / "p.json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads((tmp_path / "p.json").read_text()) == plain
+    assert [r["class"] for r in plain] == load_runtime(bundles["iris"]).predict(table).labels
+
+
+def _spaced_csv(table: pd.DataFrame, path: Path) -> Path:
+    """``table`` as a CSV with a space after each comma (what a hand-written file has)."""
+    lines = [", ".join(table.columns)] + [", ".join(map(str, row)) for row in table.values]
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_a_truncated_archive_is_one_line_and_nothing_is_written(bundles, tmp_path):
+    iris_table(50).to_csv(tmp_path / "full.csv.gz", index=False)
+    data = (tmp_path / "full.csv.gz").read_bytes()
+    (tmp_path / "cut.csv.gz").write_bytes(data[: len(data) // 2])
+    done = honed("predict", bundles["iris"], tmp_path / "cut.csv.gz", "--out",
+                 tmp_path / "p.csv")
+    assert done.returncode == 2 and not (tmp_path / "p.csv").exists()
+    line = done.stderr.strip()
+    assert len(line.splitlines()) == 1 and f"cannot read {tmp_path / 'cut.csv.gz'}" in line
+    (tmp_path / "in.csv.zst").write_bytes(data)
+    with pytest.raises(DataError, match=r"unknown input type; give a \.csv \(or \.csv\.gz"):
+        predict_file(bundles["iris"], tmp_path / "in.csv.zst", tmp_path / "p.csv")
 
 
 def test_bad_rows_are_reported_by_number_and_nothing_is_written(bundles, tmp_path):

@@ -7,10 +7,13 @@ import argparse
 
 def add_parser(commands) -> None:
     parser = commands.add_parser(
-        "predict", help="predict a file (CSV, Parquet, .npz, image folder) with a bundle")
-    parser.add_argument("bundle", metavar="BUNDLE", help="bundle folder (e.g. runs/NAME/bundle)")
+        "predict", help="predict a file (CSV, Parquet, .npz, image or .txt folder) with a bundle")
+    parser.add_argument("bundle", metavar="BUNDLE",
+                        help="bundle folder (e.g. runs/NAME/bundle), or a run dir holding one")
     parser.add_argument("input", metavar="INPUT",
-                        help="CSV or Parquet table, .npz (array x), or a folder of images")
+                        help="CSV (or .csv.gz, .csv.bz2, .csv.xz) or Parquet table, .npz "
+                        "(array x), or a folder of images; for a text model, a table of its "
+                        "text columns or a folder of .txt files (one file, one text)")
     parser.add_argument("--out", metavar="FILE",
                         help="write .csv or .json here (default: CSV on standard output)")
     parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads")
@@ -27,6 +30,10 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--threads must be at least 1; got {args.threads}")
     rows = predict_file(args.bundle, args.input, args.out, progress=not args.quiet,
                         threads=args.threads)
+    cut = sum(1 for row in rows if row.get("truncated"))
+    if cut:
+        err_console.print(f"{cut} of {len(rows)} texts were longer than the model's max_length "
+                          "tokens and were cut (column 'truncated')", markup=False)
     if args.out:
         err_console.print(f"{len(rows)} predictions written to {args.out}")
     return 0

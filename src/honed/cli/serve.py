@@ -17,6 +17,9 @@ def add_parser(commands) -> None:
                         help="largest request body (default 1 MiB)")
     parser.add_argument("--max-records", type=int, default=1024,
                         help="most records per request (default 1024)")
+    parser.add_argument("--max-text-chars", type=int, default=100_000, metavar="N",
+                        help="text models: longest text per column, in characters; longer "
+                        "is a 422 (default 100000)")
     parser.add_argument("--max-batch", type=int, default=64,
                         help="most rows per runtime call (default 64; 1 turns batching off)")
     parser.add_argument("--batch-window-ms", type=float, default=0.0,
@@ -56,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
     from honed.serve.server import serve
 
     positive = {"--max-body": args.max_body, "--max-records": args.max_records,
+                "--max-text-chars": args.max_text_chars,
                 "--max-batch": args.max_batch, "--max-queue": args.max_queue,
                 "--timeout": args.timeout, "--body-timeout": args.body_timeout,
                 "--header-timeout": args.header_timeout, "--keep-alive": args.keep_alive,
@@ -68,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
         raise UserInputError(f"--batch-window-ms must be 0 or more; got {args.batch_window_ms}")
     settings = ServeSettings(token=args.token, max_body_bytes=args.max_body,
                              max_records=args.max_records, max_batch=args.max_batch,
+                             max_text_chars=args.max_text_chars,
                              window_ms=args.batch_window_ms, max_queue=args.max_queue,
                              timeout_s=args.timeout, body_timeout_s=args.body_timeout,
                              header_timeout_s=args.header_timeout, keep_alive_s=args.keep_alive,

@@ -18,8 +18,7 @@ from torch import nn
 from honed.spec.schema import DistillSpec, ModelSpec, PruneSpec, QuantizeSpec, Spec
 
 __all__ = ["Candidate", "Source", "float_onnx", "prune_candidate", "distill_candidate",
-           "student_alone_candidate", "quantize_candidate", "scaled_student", "build_student",
-           "val_metric", "source_val"]
+           "student_alone_candidate", "quantize_candidate", "scaled_student", "build_student"]
 
 
 @dataclass
@@ -38,7 +37,7 @@ class Source:
     teacher: nn.Module | None = None  # distillation's teacher, when the spec distills
     extra: dict[str, Any] = field(default_factory=dict)  # e.g. the search's trials
     exporter: str = "auto"  # ONNX exporter for latency and int8 models (see export_onnx)
-    baseline_val: float | None = None  # the run's model on val, once :func:`val_metric` ran
+    baseline_outputs: Any = None  # the run's model's outputs on val, once computed (budget.py)
 
     @property
     def input_shape(self) -> tuple[int, ...]:
@@ -81,8 +80,10 @@ def prune_candidate(source: Source, prune: PruneSpec, *, base: Candidate | None 
 
     Unset steps and fine-tuning come from :func:`~honed.compress.schedule.finetune_plan`;
     structured rounds stop before the first that breaks the budget on val (against the run's
-    model), and the note says so.
+    model, read by :mod:`honed.compress.budget`), and the note says so; ``settings["rounds"]``
+    holds each round's val metric, drop and standard error.
     """
+    from honed.compress.budget import budget_check
     from honed.compress.prune import sparsity
     from honed.compress.schedule import finetune_plan, iterative_prune
 
@@ -91,7 +92,7 @@ def prune_candidate(source: Source, prune: PruneSpec, *, base: Candidate | None 
                                   source.spec.train.epochs)
     check = None
     if prune.method == "structured" and source.max_drop is not None:
-        check = _budget_check(source)
+        check = budget_check(source)
     # structured: the same share of every layer unless asked; a global ranking cut the first
     # conv of the digits CNN to 8 of 32 channels, which fine-tuning did not recover
     scope = prune.scope if prune.method == "magnitude" or "scope" in prune.model_fields_set \
@@ -109,6 +110,8 @@ def prune_candidate(source: Source, prune: PruneSpec, *, base: Candidate | None 
     note = outcome.stopped
     if prune.method == "structured":
         settings.update(round_to=prune.round_to, reached=round(outcome.reached, 6))
+        if check is not None:
+            settings["rounds"] = [{"amount": r["amount"], **r["budget"]} for r in outcome.rounds]
     else:
         note = (f"{sparsity(pruned):.0%} of the weights are zero; stored dense, so size and "
                 "latency do not shrink")
@@ -117,26 +120,6 @@ def prune_candidate(source: Source, prune: PruneSpec, *, base: Candidate | None 
                      spec=base.spec if base is not None else None,
                      resized=prune.method == "structured" or (base is not None and base.resized),
                      note=note)
-
-
-def _budget_check(source: Source):
-    """``model -> (val metric, within budget)`` against the run's own model on val."""
-    baseline = source_val(source)
-
-    def check(model: nn.Module) -> tuple[float, bool]:
-        value = val_metric(source, Candidate("pruned", "torch", "prune", module=model))
-        drop = baseline - value if source.higher_is_better else value - baseline
-        return value, drop <= source.max_drop + 1e-9
-
-    return check
-
-
-def source_val(source: Source) -> float:
-    """The run's own model on val (computed once)."""
-    if source.baseline_val is None:
-        source.baseline_val = val_metric(source, Candidate("baseline", "torch", "none",
-                                                           module=source.model))
-    return source.baseline_val
 
 
 def scaled_student(student: ModelSpec, width: float) -> ModelSpec:
@@ -159,7 +142,7 @@ def build_student(source: Source, student: ModelSpec) -> nn.Module:
     seed_everything(source.spec.seed)
     return create_model(student.family, input_shape=source.input_shape,
                         num_outputs=source.data.num_outputs, task=source.data.task,
-                        **student.knobs())
+                        **student.knobs(), **source.data.model_knobs)
 
 
 def distill_candidate(source: Source, distill: DistillSpec, *, teacher: nn.Module,
@@ -208,21 +191,6 @@ def _train_student(source: Source, distill: DistillSpec, *, width: float,
                              augment=source.augment)
     trained = result.extra["trainer"].eval_model.cpu().eval()
     return trained, source.spec.model_copy(update={"model": student_spec, "train": train})
-
-
-def val_metric(source: Source, candidate: Candidate) -> float:
-    """The compared metric of ``candidate`` on the validation split (never test)."""
-    data = source.data
-    if candidate.kind == "onnx":
-        from honed.compress.quantize import onnx_scorer
-
-        return onnx_scorer(data.val.x, data.val.y, data.task, source.metric,
-                           target_scale=data.target_scale, threads=source.threads)(
-            candidate.onnx_path)
-    from honed.train.evaluate import evaluate_arrays
-
-    return float(evaluate_arrays(candidate.module, data.val.x, data.val.y, task=data.task,
-                                 target_scale=data.target_scale)[source.metric])
 
 
 def quantize_candidate(source: Source, base: Candidate, quantize: QuantizeSpec, folder: Path,

@@ -1,4 +1,5 @@
-"""``onnx_scorer``: the held-out metric of an ONNX file, for accuracy-aware quantization."""
+"""``onnx_scorer``: the held-out metric of an ONNX file, for accuracy-aware quantization;
+``onnx_outputs``: an ONNX file's raw outputs on a whole split."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import numpy as np
 
 from honed.errors import UserInputError
 
-__all__ = ["onnx_scorer"]
+__all__ = ["onnx_scorer", "onnx_outputs"]
 
 
 def onnx_scorer(x: np.ndarray, y: np.ndarray, task: str, metric: str | None = None, *,
@@ -42,13 +43,20 @@ def onnx_scorer(x: np.ndarray, y: np.ndarray, task: str, metric: str | None = No
     x = np.ascontiguousarray(x, dtype=np.float32)
 
     def score(path: Path) -> float:
-        from honed.export.runtime import ort_session, run_session
-
-        session = ort_session(path, threads=threads)
-        outputs = np.concatenate([run_session(session, x[i:i + batch_size])
-                                  for i in range(0, len(x), batch_size)])
+        outputs = onnx_outputs(path, x, threads=threads, batch_size=batch_size)
         return float(compute_metrics(task, y, outputs, target_scale=target_scale)[metric])
 
     score.metric = metric
     score.higher_is_better = metric_mode(metric) == "max"
     return score
+
+
+def onnx_outputs(path: Path, x: np.ndarray, *, threads: int | None = None,
+                 batch_size: int = 1024) -> np.ndarray:
+    """The first output of the ONNX file at ``path`` for every row of ``x``, in batches."""
+    from honed.export.runtime import ort_session, run_session
+
+    session = ort_session(path, threads=threads)
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    return np.concatenate([run_session(session, x[i:i + batch_size])
+                           for i in range(0, len(x), batch_size)])

@@ -4,7 +4,8 @@ Each trial builds one variant (an optionally distilled student of a searched wid
 alpha, then pruned by a searched method and amount, then optionally quantized) and reports
 three objectives: the metric on the validation split (max), ONNX Runtime latency at batch 64
 relative to the run's own model timed in the same interleaved rounds (min) and size on disk
-(min). The budget is a constraint, ``drop - max_drop <= 0``, set with
+(min). The budget is a constraint, ``drop - se - max_drop <= 0`` on val (the drop read with
+its noise, :mod:`honed.compress.budget`), set with
 Optuna 5's ``trial.set_constraint`` (which replaced the samplers' ``constraints_func``), so NSGA-II
 and TPE rank infeasible trials behind feasible ones and ``study.best_trials`` holds feasible
 trials only. That Pareto set comes back as ready candidates; the test split is not read here.
@@ -18,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from honed.compress.budget import judge, source_val
 from honed.compress.candidates import (
     Candidate,
     Source,
@@ -25,8 +27,6 @@ from honed.compress.candidates import (
     float_onnx,
     prune_candidate,
     quantize_candidate,
-    source_val,
-    val_metric,
 )
 from honed.spec.schema import CompressSpec, PruneSpec, QuantizeSpec
 
@@ -117,14 +117,14 @@ def compress_search(source: Source, compress: CompressSpec, scratch: Path, *,
         if mode != "none":
             candidate = quantize_candidate(source, candidate, quantize,
                                            scratch / f"trial-{trial.number:03d}", mode=mode)
-        value = val_metric(source, candidate)
+        verdict = judge(source, candidate)
+        value = verdict.value
         latency, size = _latency_and_size(source, candidate,
                                           scratch / f"trial-{trial.number:03d}", base_onnx)
-        drop = baseline - value if source.higher_is_better else value - baseline
-        budget = source.max_drop
-        if budget is not None:
-            trial.set_constraint("drop", drop - budget)
-        trial.set_user_attr("drop", drop)
+        if source.max_drop is not None:
+            trial.set_constraint("drop", verdict.excess)
+        trial.set_user_attr("drop", verdict.drop)
+        trial.set_user_attr("se", verdict.se)
         made[trial.number] = candidate
         note(f"search: trial {trial.number}: {trial.params} -> val {source.metric} {value:.4f}, "
              f"{latency:.2f}x the baseline's time at batch {SEARCH_BATCH}, "
@@ -144,7 +144,8 @@ def compress_search(source: Source, compress: CompressSpec, scratch: Path, *,
     source.extra["search"] = {
         "sampler": search.sampler, "baseline_val": baseline, "pareto": sorted(pareto),
         "trials": [{"number": t.number, "params": t.params, "values": t.values,
-                    "drop": t.user_attrs.get("drop"), "feasible": _feasible(t),
+                    "drop": t.user_attrs.get("drop"), "se": t.user_attrs.get("se"),
+                    "feasible": _feasible(t),
                     "pareto": t.number in pareto}
                    for t in study.trials if t.values is not None]}
     out = []

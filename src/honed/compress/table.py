@@ -13,9 +13,8 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from honed.compress.candidates import Candidate, Source, float_onnx
+from honed.data.preprocess import save_preprocess
 from honed.io import atomic_write_json, atomic_write_text
 
 __all__ = ["measure", "time_rows", "write_variant", "choose", "why_none", "print_table",
@@ -31,13 +30,10 @@ MIN_SPEEDUP = 0.95
 def _test_metrics(source: Source, candidate: Candidate) -> dict[str, Any]:
     data = source.data
     if candidate.kind == "onnx":
-        from honed.export.runtime import ort_session, run_session
+        from honed.compress.scoring import onnx_outputs
         from honed.train.metrics import compute_metrics
 
-        session = ort_session(candidate.onnx_path, threads=source.threads)
-        x = np.ascontiguousarray(data.test.x, dtype=np.float32)
-        outputs = np.concatenate([run_session(session, x[i:i + 1024])
-                                  for i in range(0, len(x), 1024)])
+        outputs = onnx_outputs(candidate.onnx_path, data.test.x, threads=source.threads)
         return compute_metrics(data.task, data.test.y, outputs, target_scale=data.target_scale)
     from honed.train.evaluate import evaluate_arrays
 
@@ -140,17 +136,18 @@ def write_variant(folder: Path, source: Source, candidate: Candidate, row: dict[
     target = folder / "model" if candidate.kind == "torch" else folder / ".source"
     save_model(candidate.module.cpu(), target,
                family=spec_model.family if spec_model is not None else source.record["family"],
-               knobs=spec_model.knobs() if spec_model is not None else source.record["knobs"],
+               knobs={**spec_model.knobs(), **source.data.model_knobs} if spec_model is not None
+               else source.record["knobs"],
                input_shape=source.input_shape, num_outputs=source.data.num_outputs,
                task=source.data.task, resized=candidate.resized,
                extra={"variant": candidate.name})
     if candidate.kind == "torch":
-        atomic_write_json(folder / "model" / "preprocess.json", source.data.preprocess)
+        save_preprocess(folder / "model", source.data.preprocess)
     else:
         shutil.copyfile(candidate.onnx_path, folder / "model.onnx")
         atomic_write_json(folder / "model.json", read_model_json(target))
         shutil.rmtree(target)
-        atomic_write_json(folder / "preprocess.json", source.data.preprocess)
+        save_preprocess(folder, source.data.preprocess)
     atomic_write_json(folder / "metrics.json", {"test": row["test"], "drop": row["drop"]})
     if candidate.spec is not None:
         atomic_write_text(folder / "spec.yaml", dump_spec(candidate.spec))

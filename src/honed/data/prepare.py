@@ -17,6 +17,8 @@ from .sources import load_source
 from .split import kfold_indices, limit_indices, split_indices
 from .streaming import LazyInputs
 from .targets import encode_classes, fit_target_scale, regression_targets, resolve_task
+from .text import text_ids_and_lengths
+from .text_stats import length_stats
 from .timeseries import prepare_forecast
 from .transform import apply_preprocess
 
@@ -135,9 +137,14 @@ def _assemble(raw: RawData, plan: _Plan, spec: DataSpec, train: np.ndarray, val:
     preprocess = fit_preprocess(raw, train, spec, task=plan.task, class_names=plan.class_names,
                                 target_scale=target_scale)
 
-    def make(rows: np.ndarray) -> Split:
+    lengths: dict[str, dict] = {}
+
+    def make(rows: np.ndarray, split: str) -> Split:
         if raw.stream:
             x = LazyInputs(raw.x, rows, preprocess, workers=spec.workers, prefetch=spec.prefetch)
+        elif raw.kind == "text":  # tokenized once: the ids, and the lengths the report draws
+            x, counts = text_ids_and_lengths(preprocess, raw_rows(raw, rows))
+            lengths[split] = length_stats(counts, preprocess["text"]["max_length"])
         else:
             x = apply_preprocess(preprocess, raw_rows(raw, rows))
         y = plan.targets[rows]
@@ -148,8 +155,12 @@ def _assemble(raw: RawData, plan: _Plan, spec: DataSpec, train: np.ndarray, val:
         return Split(x, y.astype(np.float32), index=rows)
 
     num_outputs = len(plan.class_names) if plan.class_names else plan.targets.shape[1]
+    splits = {name: make(rows, name) for name, rows in
+              (("train", train), ("val", val), ("test", test))}
+    if lengths:
+        preprocess["text"]["lengths"] = lengths
     return PreparedData(
-        train=make(train), val=make(val), test=make(test), task=plan.task, kind=raw.kind,
+        **splits, task=plan.task, kind=raw.kind,
         input_shape=tuple(preprocess["input_shape"]), num_outputs=num_outputs,
         class_names=plan.class_names, feature_names=preprocess["feature_names"],
         target_scale=(target_scale["mean"], target_scale["std"]) if target_scale else None,

@@ -33,7 +33,9 @@ it is saved as ``model/preprocess.json`` and travels in the export bundle. Its k
 ``text`` (text)
     ``columns`` (joined with ``separator`` into one text per row), ``max_length``, ``pad_id``
     (0), ``vocab_size``, ``tokenizer`` (the ``data.tokenizer`` settings), ``train_texts`` and
-    ``train_truncated`` (training texts longer than ``max_length``, cut).
+    ``train_truncated`` (training texts longer than ``max_length``, cut); ``lengths``, per
+    split, the token lengths before the cut (:func:`honed.data.text_stats.length_stats`:
+    counts of texts, cut and empty ones, quantiles, a histogram), for the report.
 ``tokenizer`` (text)
     The fitted Hugging Face tokenizer's JSON, as a string; :func:`save_preprocess` also
     writes it beside ``preprocess.json`` as ``tokenizer.json``.
@@ -77,7 +79,6 @@ def fit_preprocess(raw: RawData, train_rows: np.ndarray, spec: DataSpec, *, task
         train = raw_rows(raw, train_rows)
     if raw.kind == "text":
         text = fit_text(train, spec.tokenizer, raw.extra["text_columns"])
-        text["text"]["ignored_columns"] = raw.extra.get("ignored_columns", [])
         return {**common, **text, "feature_names": None,
                 "input_shape": [spec.tokenizer.max_length], "scaler": {"method": "none"}}
     if raw.kind == "table":

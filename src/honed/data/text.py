@@ -22,10 +22,19 @@ from honed.spec.schema import TokenizerSpec
 
 from .images import IMAGE_SUFFIXES
 from .raw import RawData
-from .tokenize import SEP, encode_texts, fit_tokenizer, read_tokenizer, vocab_size
+from .tokenize import (
+    SEP,
+    encode_lengths,
+    encode_rows,
+    encode_texts,
+    fit_tokenizer,
+    read_tokenizer,
+    vocab_size,
+)
 
 __all__ = ["TEXT_SUFFIX", "is_text_folder", "read_text_folder", "take_text_columns",
-           "looks_like_free_text", "fit_text", "text_ids"]
+           "looks_like_free_text", "fit_text", "text_ids", "text_ids_cut", "text_ids_and_lengths",
+           "joined_texts"]
 
 TEXT_SUFFIX = ".txt"
 _SEPARATOR = f" {SEP} "
@@ -83,6 +92,10 @@ def read_text_folder(folder: Path) -> RawData:
 
 def looks_like_free_text(column: pd.Series) -> bool:
     """Mostly distinct strings of several words each: sentences, not categories or codes."""
+    kinds = pd.api.types
+    if (kinds.is_numeric_dtype(column) or kinds.is_bool_dtype(column)
+            or kinds.is_datetime64_any_dtype(column)):
+        return False  # typed: no strings to scan (the scan cost 0.35 s a column on 500k rows)
     values = column.dropna()
     values = values[values.map(lambda v: isinstance(v, str))]
     if len(values) < _FREE_TEXT_MIN_ROWS or values.nunique() < _FREE_TEXT_UNIQUE * len(values):
@@ -96,8 +109,8 @@ def take_text_columns(raw: RawData, columns: list[str] | None,
     """Apply ``data.text`` to a source: its columns become the text input, or none is free text.
 
     Without ``data.text``, a table column that looks like free text stops the run. With it, the
-    text columns are the model's inputs; the table's other columns are left out (and listed
-    in the preprocess record), and naming one in ``data.features`` is refused.
+    text columns are the model's only inputs: any other input column (the target aside) is
+    refused, naming them all, unless ``data.features`` leaves it out.
 
     Raises:
         DataError: One line naming the column and the key to set.
@@ -125,26 +138,36 @@ def take_text_columns(raw: RawData, columns: list[str] | None,
         if name not in raw.x.columns:
             raise DataError(f"{raw.origin} has no input column '{name}' (data.text); "
                             f"columns: {listed}")
-        if raw.x[name].dtype != object:
-            raise DataError(f"{raw.origin}: column '{name}' (data.text) holds numbers, not text")
-        if not raw.x[name].map(lambda v: isinstance(v, str) and v.strip() != "").any():
+        # an all-empty column reads as missing values (float NaN): empty, not numbers
+        values = raw.x[name].dropna()
+        if not values.map(lambda v: not isinstance(v, str) or v.strip() != "").any():
             raise DataError(f"{raw.origin}: text column '{name}' (data.text) is empty in "
                             "every row")
+        if raw.x[name].dtype != object:
+            raise DataError(f"{raw.origin}: column '{name}' (data.text) holds numbers, not text")
     others = [name for name in raw.x.columns if name not in columns]
-    if features is not None and others:
-        raise DataError(f"data.features lists '{others[0]}', which is not in data.text: text "
-                        "models read the data.text columns only (mixing text with other "
-                        "columns is not supported yet)")
+    if others:
+        raise DataError(_MIXED.format(origin=raw.origin, others=", ".join(others),
+                                      listed="lists" if features is not None else "leaves in",
+                                      text=", ".join(dict.fromkeys(columns))))
     text = raw.x[list(dict.fromkeys(columns))].copy()
     return RawData(x=text, y=raw.y, kind="text", task=raw.task, class_names=raw.class_names,
                    target=raw.target, origin=raw.origin, max_classes=raw.max_classes,
-                   extra={"text_columns": list(text.columns), "ignored_columns": others})
+                   extra={"text_columns": list(text.columns)})
+
+
+# Text beside numeric or categorical columns would need a second model input (ids and
+# features) through every family, the ONNX bundle, serving and explanations: refused, and
+# never dropped silently (docs/text.md, "Text with other columns").
+_MIXED = ("{origin}: data.features {listed} {others} beside the data.text columns; text models "
+          "read text only (mixing text with numeric or categorical columns is not supported): "
+          "set data.features: [{text}] to train on the text alone")
 
 
 def fit_text(train: pd.DataFrame, spec: TokenizerSpec, columns: list[str]) -> dict[str, Any]:
     """Train the tokenizer on the training rows (or read ``spec.file``); the ``text`` and
     ``tokenizer`` recipe keys."""
-    texts = _joined(train, columns)
+    texts = _joined(train[list(columns)])
     if spec.file is not None:
         tokenizer = read_tokenizer(spec.file)
     else:
@@ -166,36 +189,79 @@ def text_ids(preprocess: Mapping[str, Any], raw: Any) -> np.ndarray:
     Raises:
         DataError: A text column is missing, or a value is not a string.
     """
+    return text_ids_cut(preprocess, raw)[0]
+
+
+def text_ids_and_lengths(preprocess: Mapping[str, Any], raw: Any
+                         ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`text_ids` and each text's length in tokens before the cut to ``max_length``."""
+    return encode_lengths(preprocess["tokenizer"], joined_texts(preprocess, raw),
+                          max_length=preprocess["text"]["max_length"])
+
+
+def joined_texts(preprocess: Mapping[str, Any], raw: Any) -> list[str]:
+    """One string per row: the text columns joined as the tokenizer reads them.
+
+    ``raw`` as in :func:`text_ids`.
+
+    Raises:
+        DataError: A text column is missing, or a value is not a string.
+    """
     text = preprocess["text"]
-    columns = text["columns"]
-    if isinstance(raw, str):
-        raw = [raw]
-    if isinstance(raw, Mapping) or (isinstance(raw, Sequence) and raw
-                                    and isinstance(raw[0], Mapping)):
-        raw = pd.DataFrame(raw)
-    if not isinstance(raw, pd.DataFrame):
+    return _joined(_text_columns(raw, text["columns"]), text["separator"])
+
+
+def text_ids_cut(preprocess: Mapping[str, Any], raw: Any, *, threads: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`text_ids`, and which texts were longer than ``max_length`` tokens and cut.
+
+    ``threads``: tokenize on the tokenizers thread pool (see
+    :func:`~honed.data.tokenize.encode_rows`; for processes that fork no workers afterwards).
+    """
+    text = preprocess["text"]
+    return encode_rows(preprocess["tokenizer"],
+                       _joined(_text_columns(raw, text["columns"]), text["separator"]),
+                       max_length=text["max_length"], threads=threads)
+
+
+def _text_columns(raw: Any, columns: list[str]) -> dict[str, list]:
+    """The values of each text column of ``raw``, in row order (records are read as they
+    are: building a DataFrame costs more than tokenizing a short request)."""
+    if isinstance(raw, str) or (isinstance(raw, Mapping)
+                                and all(isinstance(v, str) for v in raw.values())):
+        raw = [raw]  # one text, or one record
+    if isinstance(raw, pd.DataFrame):
+        found = raw.columns
+    elif isinstance(raw, Mapping):
+        found = raw.keys()
+    elif isinstance(raw, Sequence) and raw and isinstance(raw[0], Mapping):
+        found = set(columns).intersection(*(row.keys() for row in raw))
+        if len(found) == len(columns):
+            return {name: [row[name] for row in raw] for name in columns}
+    else:
         values = list(np.asarray(raw, dtype=object).reshape(-1)) if len(raw) else []
         if len(columns) != 1:
             raise DataError(f"text inputs need the columns {', '.join(columns)}; give a "
                             "table of them, not a list of strings")
-        raw = pd.DataFrame({columns[0]: pd.Series(values, dtype=object)})
+        return {columns[0]: values}
     for name in columns:
-        if name not in raw.columns:
+        if name not in found:
             raise DataError(f"input has no text column '{name}'; expected columns: "
                             f"{', '.join(columns)}")
-    ids, _ = encode_texts(preprocess["tokenizer"], _joined(raw, columns, text["separator"]),
-                          max_length=text["max_length"])
-    return ids
+    return {name: list(raw[name]) for name in columns}
 
 
-def _joined(frame: pd.DataFrame, columns: list[str], separator: str = _SEPARATOR) -> list[str]:
+def _joined(values: Mapping[str, list] | pd.DataFrame, separator: str = _SEPARATOR
+            ) -> list[str]:
+    """One text per row: the columns' strings joined (a gap, None or NaN, is empty)."""
     parts = []
-    for name in columns:
-        values = frame[name].to_numpy(dtype=object)
-        for row, value in enumerate(values):
+    for name, column in values.items():
+        for row, value in enumerate(column):
             if not (isinstance(value, str) or value is None
                     or (isinstance(value, float) and np.isnan(value))):
                 raise DataError(f"text column '{name}' row {row + 1} holds "
                                 f"{type(value).__name__} {value!r}, not a string")
-        parts.append(["" if not isinstance(v, str) else v for v in values])
+        parts.append(["" if not isinstance(v, str) else v for v in column])
+    if len(parts) == 1:
+        return parts[0]
     return [separator.join(row) for row in zip(*parts, strict=True)]

@@ -20,7 +20,8 @@ import numpy as np
 
 from honed.errors import DataError
 
-__all__ = ["PAD", "UNK", "SEP", "fit_tokenizer", "read_tokenizer", "encode_texts", "vocab_size"]
+__all__ = ["PAD", "UNK", "SEP", "fit_tokenizer", "read_tokenizer", "encode_texts", "encode_rows",
+           "encode_lengths", "vocab_size"]
 
 PAD, UNK, SEP = "[PAD]", "[UNK]", "[SEP]"
 _SPECIALS = [PAD, UNK, SEP]  # in this order: PAD gets id 0
@@ -116,21 +117,48 @@ def encode_texts(tokenizer_json: str, texts: Sequence[str], *, max_length: int
     Raises:
         DataError: A text is not a string.
     """
+    ids, lengths = encode_lengths(tokenizer_json, texts, max_length=max_length)
+    return ids, int((lengths > max_length).sum())
+
+
+def encode_rows(tokenizer_json: str, texts: Sequence[str], *, max_length: int,
+                threads: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """Token ids ``(N, max_length)`` int64, padded with 0, and which texts were cut (bool).
+
+    Args:
+        threads: Encode with ``encode_batch`` on the tokenizers thread pool. Off by default:
+            once the pool has run, tokenizers warns (and stops using it) in every process
+            forked afterwards, such as search workers; serving, which forks none, turns it on.
+
+    Raises:
+        DataError: A text is not a string.
+    """
+    ids, lengths = encode_lengths(tokenizer_json, texts, max_length=max_length, threads=threads)
+    return ids, lengths > max_length
+
+
+def encode_lengths(tokenizer_json: str, texts: Sequence[str], *, max_length: int,
+                   threads: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    """As :func:`encode_rows`, with every text's length in tokens before the cut ``(N,)``.
+
+    Raises:
+        DataError: A text is not a string.
+    """
     for row, text in enumerate(texts):
         if not isinstance(text, str):
             raise DataError(f"text input {row + 1} is {type(text).__name__} {text!r}, not a "
                             "string")
     tokenizer = _load(tokenizer_json)
     ids = np.zeros((len(texts), max_length), dtype=np.int64)
-    cut = 0
-    # One text at a time: encode_batch's thread pool makes tokenizers warn (and stop using
-    # it) in every process forked afterwards, such as search workers.
-    for row, text in enumerate(texts):
-        tokens = tokenizer.encode(text, add_special_tokens=False).ids
-        cut += len(tokens) > max_length
+    lengths = np.zeros(len(texts), dtype=np.int64)
+    encodings = (tokenizer.encode_batch(list(texts), add_special_tokens=False) if threads
+                 else (tokenizer.encode(text, add_special_tokens=False) for text in texts))
+    for row, encoding in enumerate(encodings):
+        tokens = encoding.ids
+        lengths[row] = len(tokens)
         tokens = tokens[:max_length]
         ids[row, :len(tokens)] = tokens
-    return ids, cut
+    return ids, lengths
 
 
 @lru_cache(maxsize=4)

@@ -5,6 +5,10 @@ the run dir, verified, read back with :func:`~honed.export.card.read_bundle`, an
 renamed into place; an older bundle is replaced after the new one passed. A model that fails
 verification leaves nothing behind. The folder's mode follows the umask, as its files' do.
 
+A text model's bundle also holds its tokenizer as ``tokenizer.json`` (Hugging Face's format):
+``preprocess.json`` names it with its sha256 in place of the inline copy the run keeps, and the
+card lists the same sha256; its ``model.onnx`` reads int64 token ids.
+
 A bundle is shipped to other machines, so it names no absolute path of the machine that made
 it: the data source (in preprocess.json and in the card's spec) and any other absolute path in
 the card's spec are reduced to their last component (``/home/me/data/prices.csv`` → ``prices.csv``).
@@ -26,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from honed.errors import UserInputError
-from honed.export.card import CARD_FORMAT, CARD_VERSION
-from honed.io import atomic_write_bytes, atomic_write_json
+from honed.export.card import CARD_FORMAT, CARD_VERSION, TOKENIZER_FILE
+from honed.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 if TYPE_CHECKING:
     from honed.export.source import ExportSource
@@ -86,16 +90,21 @@ def export_bundle(run_dir: str | Path, *, variant: str | None = None,
     try:
         card = _write_model(source, work, samples, opset=opset, exporter=exporter)
         card["verification"]["samples"] = where
-        preprocess = json.loads(source.preprocess_path.read_text(encoding="utf-8"))
+        dtype, axes = _model_input(work / "model.onnx")
+        preprocess = dict(source.preprocess)
         # the source alone: elsewhere a value may be a column name that starts with a slash
         preprocess["source"] = _without_local_paths(preprocess.get("source"))
+        if preprocess.get("kind") == "text":
+            preprocess["tokenizer"] = _write_tokenizer(work, preprocess["tokenizer"])
         atomic_write_json(work / "preprocess.json", preprocess)
         if "triton" in formats:
             from honed.export.triton import write_triton_repository
 
             write_triton_repository(work, source.spec.get("name") or "model", source.input_shape,
-                                    source.num_outputs, max_batch_size=max_batch_size)
+                                    source.num_outputs, max_batch_size=max_batch_size,
+                                    input_dtype=dtype)
         card = _card(source, card, formats=formats, max_batch_size=max_batch_size)
+        card["input"].update(dtype=dtype, dynamic_axes=axes)
         card["files"] = _hashes(work)
         _write_card(work / "card.json", card)
         from honed.export.card import read_bundle
@@ -117,7 +126,7 @@ def _write_model(source: ExportSource, work: Path, samples: np.ndarray, *, opset
         from honed.export.onnx import export_onnx
 
         result = export_onnx(source.module, source.input_shape, path, opset=opset,
-                             exporter=exporter)
+                             exporter=exporter, vocab_size=source.vocab_size)
         exported = time.perf_counter()
         verification = verify_parity(source.module, path, samples)
         fields = {"exporter": result.exporter, "opset": result.opset}
@@ -141,7 +150,9 @@ def _card(source: ExportSource, fields: dict[str, Any], *, formats: Sequence[str
         "name": source.spec.get("name") or "model",
         "task": source.task,
         "variant": source.variant,
-        "input": {"name": "input", "shape": list(source.input_shape), "dtype": "float32"},
+        "input": {"name": "input", "shape": list(source.input_shape), "dtype": "float32",
+                  "dynamic_axes": ["batch"],
+                  **({"tokenizer": TOKENIZER_FILE} if source.vocab_size is not None else {})},
         "output": {"name": "output", "shape": [source.num_outputs],
                    "kind": "logits" if source.task == "classification" else "values"},
         "class_names": preprocess_names,
@@ -160,9 +171,29 @@ def _card(source: ExportSource, fields: dict[str, Any], *, formats: Sequence[str
 
 
 def _class_names(source: ExportSource) -> list[str] | None:
-    preprocess = json.loads(source.preprocess_path.read_text(encoding="utf-8"))
-    names = preprocess.get("class_names") if isinstance(preprocess, dict) else None
+    names = source.preprocess.get("class_names")
     return None if names is None else [str(name) for name in names]
+
+
+def _model_input(path: Path) -> tuple[str, list[str]]:
+    """The model file's input type (``float32``, or ``int64`` token ids) and the names of
+    its dynamic axes, as the file itself declares them (a copied variant's included)."""
+    import onnx
+
+    tensor = onnx.load(str(path), load_external_data=False).graph.input[0].type.tensor_type
+    dtype = "int64" if tensor.elem_type == onnx.TensorProto.INT64 else "float32"
+    axes = [dim.dim_param or f"axis{i}" for i, dim in enumerate(tensor.shape.dim)
+            if not dim.HasField("dim_value")]
+    return dtype, axes
+
+
+def _write_tokenizer(work: Path, tokenizer_json: str) -> dict[str, str]:
+    """Write the text model's tokenizer as ``tokenizer.json``; the reference that
+    preprocess.json keeps in its place (the card lists the file's sha256 too)."""
+    from honed.export.card import file_sha256
+
+    atomic_write_text(work / TOKENIZER_FILE, tokenizer_json)
+    return {"file": TOKENIZER_FILE, "sha256": file_sha256(work / TOKENIZER_FILE)}
 
 
 def _write_card(path: Path, card: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 """Reading a bundle back, torch-free: ``read_bundle(folder) -> Bundle``.
 
-A bundle is ``model.onnx``, ``preprocess.json`` and ``card.json``; the card records the sha256
+A bundle is ``model.onnx``, ``preprocess.json`` and ``card.json`` (and ``tokenizer.json`` for a
+text model, whose ``model.onnx`` reads int64 token ids); the card records the sha256
 of every other file in the folder, and of itself (``card_sha256``: the sha256 of its own
 canonical JSON without that key). :func:`read_bundle` checks everything a server relies on
 before it loads anything: the three files are there, the card is a honed card whose own hash
@@ -8,7 +9,8 @@ holds and whose fields have the right types and agree with each other, every fil
 the recorded hash, the model parses as ONNX without reading external data and any external
 data it names stays inside the bundle, and preprocess.json is a honed recipe that agrees with
 the card (task, classes, input shape) and holds what serving reads (e.g. a table's
-``columns``). Whatever fails is one :class:`~honed.errors.BundleError` naming the file and what
+``columns``; for text, the ``tokenizer.json`` it names, with the same sha256 as in the card,
+loaded and put in the recipe's place, so that ``Bundle.preprocess`` replays it). Whatever fails is one :class:`~honed.errors.BundleError` naming the file and what
 is wrong with it.
 
 The hashes catch damage and casual edits; they are no signature: whoever can rewrite the
@@ -27,14 +29,18 @@ from typing import Any
 from honed.errors import BundleError
 
 __all__ = ["Bundle", "read_bundle", "file_sha256", "hash_files", "card_sha256", "CARD_FORMAT",
-           "CARD_VERSION", "CARD_HASH", "REQUIRED_FILES", "TASKS"]
+           "CARD_VERSION", "CARD_HASH", "REQUIRED_FILES", "TASKS", "TOKENIZER_FILE"]
 
 CARD_FORMAT = "honed.card"
 CARD_VERSION = 2  # 2: the card carries its own sha256
 CARD_HASH = "card_sha256"
 TASKS = ("classification", "regression", "forecasting")
-KINDS = ("table", "image", "sequence")
+KINDS = ("table", "image", "sequence", "text")
 MODEL_FILE, PREPROCESS_FILE, CARD_FILE = "model.onnx", "preprocess.json", "card.json"
+TOKENIZER_FILE = "tokenizer.json"  # a text model's tokenizer, Hugging Face's own format
+# the model's input types by kind (float32 for every other kind); token ids are int64, or
+# float32 in an ONNX variant that ``honed compress`` made from a float32 export
+_DTYPES = {"text": ("int64", "float32")}
 REQUIRED_FILES = (MODEL_FILE, PREPROCESS_FILE, CARD_FILE)
 
 
@@ -126,6 +132,8 @@ def read_bundle(folder: str | os.PathLike) -> Bundle:
     _check_onnx(root, root / MODEL_FILE, card["files"])
     preprocess = _read_json(root / PREPROCESS_FILE)
     _check_preprocess(root / PREPROCESS_FILE, preprocess, card)
+    if preprocess["kind"] == "text":
+        preprocess["tokenizer"] = _read_tokenizer(root, preprocess, card["files"])
     return Bundle(root, root / MODEL_FILE, card, preprocess)
 
 
@@ -218,8 +226,39 @@ def _check_preprocess(path: Path, preprocess: dict[str, Any], card: dict[str, An
                           f"card.json's input.shape {card['input']['shape']}")
     if not isinstance(preprocess.get("scaler"), dict):
         raise BundleError(f"{path} lacks 'scaler' (an object)")
+    dtype = card["input"].get("dtype") or "float32"
+    if dtype not in _DTYPES.get(kind, ("float32",)):
+        raise BundleError(f"{path}: a {kind} model reads "
+                          f"{' or '.join(_DTYPES.get(kind, ('float32',)))} inputs; card.json "
+                          f"says {dtype!r}")
     if kind == "table":
         _check_columns(path, preprocess.get("columns"))
+    if kind == "text":
+        text = preprocess.get("text")
+        if (not isinstance(text, dict) or not isinstance(text.get("columns"), list)
+                or not text["columns"] or text.get("max_length") != card["input"]["shape"][0]):
+            raise BundleError(f"{path}: a text model's recipe must name its 'text' columns "
+                              "and a max_length equal to card.json's input.shape")
+
+
+def _read_tokenizer(root: Path, preprocess: dict[str, Any], files: dict[str, str]) -> str:
+    """The JSON of the tokenizer that preprocess.json names, checked against both hashes."""
+    path, ref = root / PREPROCESS_FILE, preprocess.get("tokenizer")
+    if not isinstance(ref, dict) or not isinstance(ref.get("file"), str):
+        raise BundleError(f"{path}: 'tokenizer' must name the bundle's tokenizer file "
+                          f"({{\"file\": \"{TOKENIZER_FILE}\", \"sha256\": ...}})")
+    name = ref["file"]
+    if name not in files or _inside(root, name) is None:
+        raise BundleError(f"{path} names tokenizer {name!r}, which card.json does not list")
+    if str(ref.get("sha256", "")).lower() != files[name].lower():
+        raise BundleError(f"{path}: the sha256 of {name} differs from card.json's")
+    from honed.data.tokenize import read_tokenizer
+    from honed.errors import DataError
+
+    try:
+        return read_tokenizer(root / name)
+    except DataError as exc:
+        raise BundleError(str(exc).removeprefix("data.tokenizer.file: ")) from None
 
 
 def _check_columns(path: Path, columns: Any) -> None:

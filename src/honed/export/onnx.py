@@ -1,5 +1,10 @@
 """``export_onnx``: a PyTorch model to one self-contained ONNX file with a dynamic batch axis.
 
+A text model (``vocab_size`` given) takes int64 token ids ``(batch, sequence)``: it is traced
+on real ids with padding, its sequence axis is dynamic too where the exporter manages it
+(checked by running ONNX Runtime at another batch and a shorter sequence against eager
+PyTorch; otherwise the axis stays fixed at ``max_length``).
+
 The dynamo exporter (``torch.onnx.export(..., dynamo=True)``) is tried first; where it fails,
 the older TorchScript exporter (``dynamo=False``) is used instead, and :class:`OnnxExport`
 records which one made the file. Both exporters print progress, warnings and logs meant for
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -34,6 +40,7 @@ __all__ = ["OnnxExport", "export_onnx", "EXPORTERS"]
 EXPORTERS = ("auto", "dynamo", "torchscript")
 _DYNAMO_MIN_OPSET = 18
 _TORCHSCRIPT_OPSET = 17  # the older exporter's tested range ends here (torch 2.13)
+_MIN_SEQUENCE = 4  # shortest dynamic sequence: embedbag's n-grams (up to 3) branch below it
 
 
 @dataclass(frozen=True)
@@ -44,10 +51,13 @@ class OnnxExport:
     exporter: Literal["dynamo", "torchscript"]
     opset: int
     notes: tuple[str, ...] = ()  # why the dynamo exporter was not used, when it was not
+    input_dtype: Literal["float32", "int64"] = "float32"
+    dynamic_axes: tuple[str, ...] = ("batch",)
 
 
 def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | Path, *,
-                opset: int | None = None, exporter: str = "auto") -> OnnxExport:
+                opset: int | None = None, exporter: str = "auto",
+                vocab_size: int | None = None) -> OnnxExport:
     """Export ``model`` to ``path`` (input ``"input"``, output ``"output"``, dynamic batch).
 
     The model itself is left untouched: an eval-mode float32 copy on CPU is exported. The file
@@ -60,6 +70,8 @@ def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | Path, 
         opset: ONNX opset; None takes the exporter's default.
         exporter: ``"auto"`` (dynamo, then TorchScript where dynamo fails), ``"dynamo"`` or
             ``"torchscript"`` (one exporter, no fallback).
+        vocab_size: the model reads token ids below this (a text model): the input is int64
+            ``(batch, sequence)``, sequence at most ``input_shape[0]``.
 
     Returns:
         The path, the exporter used and the opset of the file.
@@ -75,71 +87,119 @@ def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | Path, 
         raise ValueError(f"exporter must be one of {', '.join(EXPORTERS)}; got {exporter!r}")
     path = Path(path)
     twin = copy.deepcopy(model).to(device="cpu", dtype=torch.float32).eval()
-    # batch 2: exporters specialize a batch of 1 into the graph as a constant
-    example = torch.randn(2, *input_shape, generator=torch.Generator().manual_seed(0))
+    blocker = getattr(twin, "onnx_blocker", None)
+    if blocker:
+        raise ExportError(f"cannot export {type(model).__name__} to ONNX: {blocker}")
+    example = _example(input_shape, vocab_size)
     order = ["dynamo", "torchscript"] if exporter == "auto" else [exporter]
     failures: list[str] = []
     if exporter == "auto" and opset is not None and opset < _DYNAMO_MIN_OPSET:
         order = ["torchscript"]
         failures.append(f"dynamo exporter: not tried, it writes opset {_DYNAMO_MIN_OPSET} or "
                         f"later and {opset} was asked for")
+    # token ids: a dynamic sequence axis first, each exporter; then a fixed one
+    tries = [(name, seq) for seq in ((True, False) if vocab_size else (False,))
+             for name in order]
     with tempfile.TemporaryDirectory(prefix="honed-onnx-") as work:
-        for name in order:
+        for name, sequence in tries:
             target = Path(work) / f"{name}.onnx"
+            axes = ("batch", "sequence") if sequence else ("batch",)
             try:
                 with _quiet(), torch.no_grad():
-                    _EXPORT[name](twin, example, target, opset)
-                if not target.is_file():
-                    raise RuntimeError("the exporter wrote no file")
-                data = target.read_bytes()
-                used_opset = _check_exported(data, opset)
+                    _EXPORT[name](twin, example, target, opset, sequence)
+                    if not target.is_file():
+                        raise RuntimeError("the exporter wrote no file")
+                    data = target.read_bytes()
+                    used_opset = _check_exported(data, opset, axes)
+                    if vocab_size is not None:  # ONNX Runtime logs its failures on stderr
+                        _check_token_model(twin, target, example, sequence)
             except Exception as exc:  # exporters raise many unrelated types
-                failures.append(f"{name} exporter: {_first_line(exc)}")
+                label = f"{name} exporter" + (" (dynamic sequence)" if sequence else "")
+                failures.append(f"{label}: {_first_line(exc)}")
                 continue
             atomic_write_bytes(path, data)
-            return OnnxExport(path, name, used_opset, tuple(failures))  # type: ignore[arg-type]
+            return OnnxExport(path, name, used_opset, tuple(failures),  # type: ignore[arg-type]
+                              "int64" if vocab_size else "float32", axes)
     raise ExportError(f"cannot export {type(model).__name__} to ONNX: " + "; ".join(failures))
 
 
-def _dynamo(model: nn.Module, example: torch.Tensor, target: Path, opset: int | None) -> None:
-    batch = torch.export.Dim("batch", min=1)
+def _example(input_shape: Sequence[int], vocab_size: int | None) -> torch.Tensor:
+    """Batch 2 (exporters specialize a batch of 1 into the graph as a constant): standard
+    normal inputs, or token ids with the second text padded after its first few tokens."""
+    generator = torch.Generator().manual_seed(0)
+    if vocab_size is None:
+        return torch.randn(2, *input_shape, generator=generator)
+    ids = torch.randint(1, max(int(vocab_size), 2), (2, *input_shape), generator=generator)
+    ids[1, max(1, input_shape[0] // 3):] = 0
+    return ids
+
+
+def _check_token_model(model: nn.Module, path: Path, example: torch.Tensor,
+                       sequence: bool) -> None:
+    """ONNX Runtime agrees with eager PyTorch at batch 3 and, with a dynamic sequence axis,
+    at a shorter sequence: a graph that baked in a shape fails here, not in a user's hands."""
+    from honed.export.runtime import ort_session
+
+    session = ort_session(path, threads=1)
+    ids = torch.cat([example, example[:1].flip(1)])
+    shapes = [ids] + ([ids[:, : max(_MIN_SEQUENCE, ids.shape[1] // 2)]]
+                      if sequence and ids.shape[1] > _MIN_SEQUENCE else [])
+    for x in shapes:
+        got = session.run(None, {session.get_inputs()[0].name: x.numpy()})[0]
+        with torch.no_grad():
+            expected = model(x).float().numpy()
+        if got.shape != expected.shape or not np.allclose(got, expected, atol=1e-4):
+            raise RuntimeError(f"ONNX Runtime differs from eager PyTorch on ids shaped "
+                               f"{list(x.shape)}")
+
+
+def _dynamo(model: nn.Module, example: torch.Tensor, target: Path, opset: int | None,
+            sequence: bool = False) -> None:
+    axes = {0: torch.export.Dim("batch", min=1)}
+    if sequence:
+        axes[1] = torch.export.Dim("sequence", min=min(_MIN_SEQUENCE, example.shape[1]),
+                                   max=example.shape[1])
     program = torch.onnx.export(model, (example,), dynamo=True, input_names=["input"],
-                                output_names=["output"], dynamic_shapes=({0: batch},),
+                                output_names=["output"], dynamic_shapes=(axes,),
                                 opset_version=opset, verbose=False, report=False)
     program.save(str(target), external_data=False)
 
 
 def _torchscript(model: nn.Module, example: torch.Tensor, target: Path,
-                 opset: int | None) -> None:
+                 opset: int | None, sequence: bool = False) -> None:
     # the fused fast path of nn.TransformerEncoderLayer has no TorchScript-ONNX symbolic
     fastpath = torch.backends.mha.get_fastpath_enabled()
     torch.backends.mha.set_fastpath_enabled(False)
     try:
-        _torchscript_export(model, example, target, opset)
+        _torchscript_export(model, example, target, opset, sequence)
     finally:
         torch.backends.mha.set_fastpath_enabled(fastpath)
 
 
 def _torchscript_export(model: nn.Module, example: torch.Tensor, target: Path,
-                        opset: int | None) -> None:
+                        opset: int | None, sequence: bool) -> None:
+    inputs = {0: "batch", 1: "sequence"} if sequence else {0: "batch"}
     torch.onnx.export(model, (example,), str(target), dynamo=False, input_names=["input"],
                       output_names=["output"], opset_version=opset or _TORCHSCRIPT_OPSET,
-                      dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+                      dynamic_axes={"input": inputs, "output": {0: "batch"}},
                       do_constant_folding=True)
 
 
 _EXPORT = {"dynamo": _dynamo, "torchscript": _torchscript}
 
 
-def _check_exported(data: bytes, opset: int | None) -> int:
-    """The file's ONNX opset, after checking its batch axis and opset are the ones asked for."""
+def _check_exported(data: bytes, opset: int | None,
+                    axes: Sequence[str] = ("batch",)) -> int:
+    """The file's ONNX opset, after checking its dynamic axes and opset are the ones asked
+    for."""
     import onnx
 
     proto = onnx.load_from_string(data)
-    batch = proto.graph.input[0].type.tensor_type.shape.dim[0]
-    if batch.HasField("dim_value"):
-        # torch.export specializes the batch when the model branches on it
-        raise RuntimeError(f"the batch axis came out fixed at {batch.dim_value}")
+    for i, axis in enumerate(axes):
+        dim = proto.graph.input[0].type.tensor_type.shape.dim[i]
+        if dim.HasField("dim_value"):
+            # torch.export specializes an axis when the model branches on it
+            raise RuntimeError(f"the {axis} axis came out fixed at {dim.dim_value}")
     found = next((int(e.version) for e in proto.opset_import if e.domain in ("", "ai.onnx")),
                  None)
     if found is None:

@@ -17,7 +17,10 @@ from honed.errors import BundleError
 if TYPE_CHECKING:
     import onnxruntime
 
-__all__ = ["ort_session", "run_session", "import_onnxruntime"]
+__all__ = ["ort_session", "run_session", "input_dtype", "import_onnxruntime"]
+
+#: ONNX Runtime's names of the input types honed exports: features, or token ids (text)
+_INPUT_TYPES = {"tensor(float)": np.float32, "tensor(int64)": np.int64}
 
 
 def import_onnxruntime():
@@ -62,15 +65,21 @@ def ort_session(path: str | Path, *, threads: int | None = None
 
 
 def run_session(session: onnxruntime.InferenceSession, x: np.ndarray) -> np.ndarray:
-    """Run ``session`` on one float32 batch (input ``"input"``) and return its first output.
+    """Run ``session`` on one batch (input ``"input"``) and return its first output.
 
     Args:
         session: from :func:`ort_session`.
-        x: a batch shaped ``[batch, *input_shape]``; cast to contiguous float32.
+        x: a batch shaped ``[batch, *input_shape]``; cast to contiguous float32, or int64 for
+            a model that reads token ids.
 
     Returns:
         The output ``"output"`` (the first one) as float32, shaped ``[batch, num_outputs]``.
     """
     name = session.get_inputs()[0].name  # "input" for honed's exports; any name for others
-    feed = {name: np.ascontiguousarray(x, dtype=np.float32)}
+    feed = {name: np.ascontiguousarray(x, dtype=input_dtype(session))}
     return np.asarray(session.run(None, feed)[0], dtype=np.float32)
+
+
+def input_dtype(session: onnxruntime.InferenceSession) -> type[np.generic]:
+    """The NumPy type of the session's first input: float32, or int64 for token ids."""
+    return _INPUT_TYPES.get(session.get_inputs()[0].type, np.float32)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -50,6 +51,24 @@ class ExportSource:
     @property
     def task(self) -> str:
         return str(self.model_record["task"])
+
+    @cached_property
+    def preprocess(self) -> dict[str, Any]:
+        """The preprocessing recipe (``preprocess.json``) as it was saved with the model."""
+        try:
+            recipe = json.loads(self.preprocess_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UserInputError(f"cannot read {self.preprocess_path}: {exc}") from None
+        if not isinstance(recipe, dict):
+            raise UserInputError(f"{self.preprocess_path} does not hold a preprocessing recipe")
+        return recipe
+
+    @property
+    def vocab_size(self) -> int | None:
+        """Token ids the model reads (a text model), else None."""
+        if self.preprocess.get("kind") != "text":
+            return None
+        return int(self.preprocess["text"]["vocab_size"])
 
 
 def resolve_source(run_dir: str | Path, variant: str | None = None) -> ExportSource:
@@ -114,7 +133,9 @@ def verification_samples(source: ExportSource, *, limit: int = 256
         spec = validate_point(source.spec)
         data = prepare_data(spec.data, seed=spec.seed)
         split = data.test if len(data.test.x) else data.val
-        x = np.asarray(split.x[:limit], dtype=np.float32)
+        # token ids: the trainer holds them as float32; the exported model reads int64
+        dtype = np.int64 if source.vocab_size is not None else np.float32
+        x = np.asarray(split.x[:limit], dtype=dtype)
         if x.shape[1:] == source.input_shape and len(x):
             return x, f"test split ({len(x)} samples)"
         reason = f"its inputs are shaped {list(x.shape[1:])}, the model takes {list(source.input_shape)}"
@@ -122,7 +143,12 @@ def verification_samples(source: ExportSource, *, limit: int = 256
         reason = str(exc)
     source.notes.append(f"verified on random inputs: the run's data is not usable here ({reason})")
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((min(limit, 64), *source.input_shape)).astype(np.float32)
+    shape = (min(limit, 64), *source.input_shape)
+    if source.vocab_size is not None:
+        x = rng.integers(1, max(source.vocab_size, 2), shape)
+        x[::2, max(1, shape[1] // 3):] = 0  # every other text padded after a few tokens
+        return x, f"random token ids ({len(x)} samples; the run's data is not usable here)"
+    x = rng.standard_normal(shape).astype(np.float32)
     return x, f"standard normal ({len(x)} samples; the run's data is not usable here)"
 
 

@@ -7,10 +7,11 @@ like the model, holding ``config.pbtxt`` and numbered version folders)::
     bundle/triton/<name>/1/model.onnx
 
 ``config.pbtxt`` names the ``onnxruntime_onnx`` platform, the input and output with their
-float32 dtypes and per-example dims; the batch axis is left to ``max_batch_size`` (Triton adds
+dtypes (float32, or int64 token ids for a text model) and per-example dims; the batch axis is left to ``max_batch_size`` (Triton adds
 it in front of ``dims``), and dynamic batching is on. Serve it with
 ``tritonserver --model-repository DIR/bundle/triton``. Triton does not run honed's
-preprocessing: clients send preprocessed float32 inputs (see ``preprocess.json``).
+preprocessing: clients send preprocessed inputs (see ``preprocess.json``; for text, token ids
+from the bundle's ``tokenizer.json``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from honed.io import atomic_write_bytes, atomic_write_text
 
 __all__ = ["write_triton_repository", "triton_config", "triton_model_name"]
 
+_TRITON_TYPES = {"float32": "TYPE_FP32", "int64": "TYPE_INT64"}
+
 
 def triton_model_name(name: str) -> str:
     """A Triton model name (letters, digits, ``_``, ``-``, ``.``) from a run's name."""
@@ -32,7 +35,7 @@ def triton_model_name(name: str) -> str:
 
 def triton_config(name: str, input_shape: Sequence[int], num_outputs: int, *,
                   max_batch_size: int = 64, input_name: str = "input",
-                  output_name: str = "output") -> str:
+                  output_name: str = "output", input_dtype: str = "float32") -> str:
     """The text of ``config.pbtxt`` for one ONNX model with a dynamic batch axis.
 
     Args:
@@ -41,6 +44,7 @@ def triton_config(name: str, input_shape: Sequence[int], num_outputs: int, *,
         num_outputs: width of the output.
         max_batch_size: the largest batch Triton forms or accepts.
         input_name, output_name: the ONNX graph's input and output names.
+        input_dtype: ``float32``, or ``int64`` (token ids).
 
     Returns:
         The protobuf text of Triton's ``ModelConfig``.
@@ -54,7 +58,7 @@ def triton_config(name: str, input_shape: Sequence[int], num_outputs: int, *,
         "input [\n"
         "  {\n"
         f'    name: "{input_name}"\n'
-        "    data_type: TYPE_FP32\n"
+        f"    data_type: {_TRITON_TYPES[input_dtype]}\n"
         f"    dims: [ {dims} ]\n"
         "  }\n"
         "]\n"
@@ -79,7 +83,8 @@ def triton_config(name: str, input_shape: Sequence[int], num_outputs: int, *,
 
 
 def write_triton_repository(bundle: str | Path, name: str, input_shape: Sequence[int],
-                            num_outputs: int, *, max_batch_size: int = 64) -> Path:
+                            num_outputs: int, *, max_batch_size: int = 64,
+                            input_dtype: str = "float32") -> Path:
     """Write ``bundle/triton/<name>/`` from ``bundle/model.onnx``.
 
     Args:
@@ -88,6 +93,7 @@ def write_triton_repository(bundle: str | Path, name: str, input_shape: Sequence
         input_shape: one example's shape.
         num_outputs: width of the output.
         max_batch_size: Triton's ``max_batch_size``.
+        input_dtype: ``float32``, or ``int64`` (token ids).
 
     Returns:
         The model's folder, ``bundle/triton/<name>``.
@@ -97,5 +103,5 @@ def write_triton_repository(bundle: str | Path, name: str, input_shape: Sequence
     folder = bundle / "triton" / name
     atomic_write_bytes(folder / "1" / "model.onnx", (bundle / "model.onnx").read_bytes())
     atomic_write_text(folder / "config.pbtxt", triton_config(
-        name, input_shape, num_outputs, max_batch_size=max_batch_size))
+        name, input_shape, num_outputs, max_batch_size=max_batch_size, input_dtype=input_dtype))
     return folder

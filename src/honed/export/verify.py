@@ -47,7 +47,9 @@ def check_model_file(path: str | Path) -> None:
 def _batches(x: np.ndarray, max_batch: int) -> dict[str, np.ndarray]:
     if len(x) == 0:
         raise ExportError("no samples to verify the exported model on")
-    x = np.ascontiguousarray(x[:max_batch], dtype=np.float32)
+    # token ids stay integers (int64); every other input is float32
+    dtype = np.int64 if np.issubdtype(np.asarray(x).dtype, np.integer) else np.float32
+    x = np.ascontiguousarray(x[:max_batch], dtype=dtype)
     return {"batch1": x[:1], f"batch{len(x)}": x}
 
 

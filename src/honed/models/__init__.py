@@ -20,10 +20,17 @@ from honed.models.registry import (
     register_model,
 )
 from honed.models.saving import count_parameters, load_model, read_model_json, save_model
-from honed.models.transfer import freeze, hold_frozen_norms, load_weights, unfreeze
+from honed.models.transfer import (
+    backbone_names,
+    freeze,
+    hold_frozen_norms,
+    load_weights,
+    unfreeze,
+)
 
 __all__ = [
     "ModelInfo",
+    "backbone_names",
     "count_parameters",
     "create_model",
     "freeze",

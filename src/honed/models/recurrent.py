@@ -51,6 +51,15 @@ class Recurrent(nn.Module):
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden * self.directions, num_outputs)
 
+    @property
+    def onnx_blocker(self) -> str | None:
+        """Why this model cannot be exported to ONNX, or None (read by ``export_onnx``)."""
+        if self.kind == "text" and self.directions == 2:
+            return ("a bidirectional recurrent text model packs each text to its own length "
+                    "(pack_padded_sequence), which neither PyTorch ONNX exporter supports; "
+                    "set model.bidirectional: false to deploy it")
+        return None
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.kind == "image":
             x = x.permute(0, 2, 3, 1).flatten(2)  # (B, H, W, C) -> one row per step

@@ -21,7 +21,7 @@ from torch import nn
 from honed.errors import CheckpointError, ModelError
 
 __all__ = ["WEIGHTS_FILE", "ALIASES_KEY", "load_weights", "read_weights", "weights_path",
-           "freeze", "unfreeze", "hold_frozen_norms"]
+           "freeze", "unfreeze", "hold_frozen_norms", "backbone_names"]
 
 WEIGHTS_FILE = "weights.safetensors"
 # safetensors refuses tensors that share memory, so tied weights are written once and the
@@ -102,6 +102,18 @@ def load_weights(model: nn.Module, path: str | os.PathLike, *,
                               f"model's own init, e.g. exclude=['head.*']")
     model.load_state_dict({name: tensors[name] for name in keep}, strict=False)
     return keep
+
+
+def backbone_names(model: nn.Module, exclude: str | Iterable[str] = ()) -> list[str]:
+    """The parameters :func:`load_weights` fills with ``exclude``: every one no pattern matches.
+
+    These are the *backbone* of fine-tuning (``train.backbone_lr_factor`` scales their rate);
+    the parameters an ``exclude`` pattern matches are the new *head*. Frozen or not makes no
+    difference: a frozen backbone parameter unfrozen later trains at the backbone's rate.
+    """
+    exclude = [exclude] if isinstance(exclude, str) else list(exclude)
+    return [name for name, _ in model.named_parameters()
+            if not any(_matches(name, p) for p in exclude)]
 
 
 def freeze(model: nn.Module, patterns: str | Iterable[str]) -> list[str]:

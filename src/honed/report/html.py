@@ -23,13 +23,15 @@ from honed.report.figures import (
     export,
     regression,
     study,
+    text,
 )
 from honed.report.figures.base import esc, missing
 
 __all__ = ["write_report", "render_report", "SECTION_IDS", "REPORT_NAME"]
 
 REPORT_NAME = "report.html"
-#: the sections of every report, in page order (the Chromium test checks each id)
+#: the sections of every report, in page order (the Chromium test checks each id); a text
+#: run's report has one more, :data:`honed.report.figures.text.SECTION_ID`, after "evaluation"
 SECTION_IDS = ("summary", "doctor", "curves", "study", "evaluation", "explain", "compression",
                "export", "environment")
 
@@ -62,6 +64,8 @@ def render_report(evidence: Evidence) -> str:
         ("evaluation", "Evaluation", _evaluation), ("explain", "Explanations", explain_section),
         ("compression", "Compression", compression.section),
         ("export", "Export", export.section), ("environment", "Environment", environment.section)]
+    if text.is_text_run(evidence):  # after the evaluation, on text runs only
+        builders.insert(5, (text.SECTION_ID, "Text", text.section))
     sections = [_safe(evidence, *item) for item in builders]
     title = f"honed report: {evidence.spec.get('name', evidence.root.name)}"
     nav = " · ".join(f'<a href="#{s.id}">{esc(s.title)}</a>' for s in sections)

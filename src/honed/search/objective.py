@@ -36,7 +36,7 @@ from honed.spec.template import SpecTemplate, dump_spec
 from honed.train.callbacks import Callback, HistoryLogger, Probes
 from honed.train.fit import fit
 from honed.train.metrics import metric_mode
-from honed.train.session import absolute_paths, build_model, runtime_record
+from honed.train.session import absolute_paths, build_model, runtime_record, transfer_options
 
 __all__ = ["TrialObjective", "TrialFailed", "FitOutcome", "trial_dir", "CATCH"]
 
@@ -157,7 +157,7 @@ class TrialObjective:
             extra.append(Probes(history.with_name("probes.jsonl")))
         result = fit(model, data, train=train, seed=spec.seed, augment=augment,
                      callbacks=[*callbacks, *extra],
-                     unfreeze_after=spec.model.unfreeze_after)
+                     **transfer_options(spec, model))
         if keeper.state is None:
             raise TrialFailed(f"{monitor.name} was never finite")
         final = result.extra["trainer"].eval_model

@@ -1,6 +1,7 @@
 """The HTTP API over a :class:`~honed.serve.runtime.Runtime`: FastAPI, micro-batched.
 
-``POST /v1/predict`` takes ``{"records": [{column: value, ...}, ...]}`` (table models) or
+``POST /v1/predict`` takes ``{"records": [{column: value, ...}, ...]}`` (table models; for
+text models, raw strings by text column: ``{"records": [{"review": "..."}]}``) or
 ``{"inputs": [...]}`` (arrays of the model's input shape, or rows in column order for a
 table), or one ``.npy`` array as ``application/x-npy``; ``GET /v1/metadata`` describes the model; ``GET /health`` and ``GET /metrics``
 (Prometheus text) serve operations; ``/docs`` (offline, see :mod:`honed.serve.docs`) and
@@ -33,6 +34,7 @@ class ServeSettings:
     token: str | None = None
     max_body_bytes: int = 1 << 20
     max_records: int = 1024
+    max_text_chars: int = 100_000  # text models: longest text per column of a record
     max_batch: int = 64
     # 0: a batch is whatever queued while the previous one ran. A gathering window leaves the
     # event loop idle once every connection waits on it: at 64 connections on the digits CNN

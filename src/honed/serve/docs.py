@@ -27,9 +27,13 @@ def request_example(metadata: Mapping[str, Any], preprocess: Mapping[str, Any]) 
     """A valid ``POST /v1/predict`` body for this model: one record or one array of zeros.
 
     Table models get one record by column name, numeric columns at the value the model
-    imputes (the training median) and categorical ones at their first category.
+    imputes (the training median) and categorical ones at their first category; text models
+    one sentence per text column.
     """
     schema = metadata["input"]
+    if schema["kind"] == "text":
+        return {"records": [{column["name"]: "A moving, beautifully acted film."
+                             for column in schema["columns"]}]}
     if schema["kind"] == "table":
         record = {}
         for column in preprocess["columns"]:

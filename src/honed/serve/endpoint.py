@@ -21,7 +21,7 @@ from .batcher import BatcherClosed, MicroBatcher, QueueFull, RequestTimeout
 from .body import decode_body
 from .limits import json_response
 from .metrics import ServeMetrics
-from .payload import FieldError, check_inputs, check_records
+from .payload import FieldError, check_inputs, check_records, check_text_records
 
 __all__ = ["PredictEndpoint", "PREDICT_PATH"]
 
@@ -89,6 +89,14 @@ class PredictEndpoint:
 
     def _payload(self, field: str, items: Any) -> Any:
         most = self.settings.max_records
+        if self.runtime.kind == "text":
+            columns = self.runtime.preprocess["text"]["columns"]
+            if field != "records":
+                raise FieldError(["body", field], "this model reads text: send 'records' of "
+                                 f"strings by column ({', '.join(columns)})")
+            _check_count(items, "records", most)
+            return check_text_records(items, self.runtime.preprocess,
+                                      max_chars=self.settings.max_text_chars)
         if field == "records":
             if self.runtime.kind != "table":
                 raise FieldError(["body", "records"], "this model takes arrays: send 'inputs' "

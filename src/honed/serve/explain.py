@@ -11,6 +11,9 @@ The baseline is the model's input at 0 (a numeric column or channel at its train
 under standard scaling, no category for a one-hot column), or a black image. Limits of its
 own: one record per request, and ``explain_timeout_s`` per request (504 past it); the body
 size limit and the bearer token are the server's.
+
+Text models are refused (422, one line): their attributions are per token, which this
+route's groups do not describe; ``honed explain RUN_DIR TEXTS`` explains them.
 """
 
 # no `from __future__ import annotations`: FastAPI reads the route annotations
@@ -23,15 +26,27 @@ import numpy as np
 
 from .payload import FieldError, check_inputs, check_records
 
-__all__ = ["EXPLAIN_PATH", "add_explain_route", "occlusion"]
+__all__ = ["EXPLAIN_PATH", "add_explain_route", "occlusion", "check_explainable"]
 
 EXPLAIN_PATH = "/v1/explain"
+
+
+def check_explainable(kind: str) -> None:
+    """Refuse the kinds this route cannot explain (text), naming what does.
+
+    Raises:
+        FieldError: One line, answered as a 422.
+    """
+    if kind == "text":
+        raise FieldError(["body"], "/v1/explain does not explain text models; run `honed "
+                         "explain RUN_DIR TEXTS` for per-token attributions")
 
 
 def occlusion(runtime, x: np.ndarray) -> dict[str, Any]:
     """Attribution per input group of one prepared input ``x`` of shape ``(1, *shape)``."""
     from honed.explain.kinds import input_kind
 
+    check_explainable(runtime.kind)
     kind = input_kind(runtime.kind)
     view = SimpleNamespace(input_shape=runtime.input_shape, preprocess=runtime.preprocess,
                            feature_names=runtime.preprocess.get("feature_names"))
@@ -88,6 +103,7 @@ def add_explain_route(app, runtime, settings) -> None:
         from pydantic import ValidationError
 
         try:
+            check_explainable(runtime.kind)
             x = prepare(await request.body())
             answer = await asyncio.wait_for(asyncio.to_thread(occlusion, runtime, x),
                                             settings.explain_timeout_s)

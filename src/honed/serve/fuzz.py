@@ -3,7 +3,8 @@
 ``malformed_payloads(metadata, n, seed=0)`` yields ``(body, content_type)`` pairs built from a
 model's ``/v1/metadata``: broken JSON, wrong types, missing and unknown columns, values that
 are not numbers or not finite, ragged and wrongly shaped arrays, deep nesting, odd content
-types and bodies over the size limit. Used by ``tests/serve`` and ``bench/serve.py``.
+types and bodies over the size limit; for a text model, records whose texts are missing, empty,
+not strings or longer than the limit. Used by ``tests/serve`` and ``bench/serve.py``.
 """
 
 from __future__ import annotations
@@ -20,14 +21,22 @@ JSON = "application/json"
 
 
 def malformed_payloads(metadata: Mapping[str, Any], n: int, *, seed: int = 0,
-                       max_body_bytes: int = 1 << 20) -> Iterator[tuple[bytes, str]]:
+                       max_body_bytes: int = 1 << 20, max_text_chars: int = 100_000
+                       ) -> Iterator[tuple[bytes, str]]:
     """``n`` request bodies (and content types) that the server must refuse with a 4xx."""
     rng = random.Random(seed)
     shape = list(metadata["input"]["shape"])
     columns = [c["name"] for c in metadata["input"].get("columns") or []]
     makers = [_random_bytes, _truncated, _wrong_top_level, _both_or_neither, _bad_inputs,
               _deep, _odd_content_type]
-    if columns:
+    if metadata["input"].get("kind") == "text":
+        too_long = min(max_text_chars + 1, max_body_bytes // 2)
+
+        def bad_text(rng, shape, columns):
+            return _bad_text_records(rng, columns, too_long)
+
+        makers += [bad_text] * 3
+    elif columns:
         makers += [_bad_records] * 3
     else:
         makers += [_bad_inputs] * 2
@@ -96,6 +105,23 @@ def _bad_records(rng, shape, columns):
         return {"records": [record] * rng.randrange(1, 5) + [{}]}
     else:  # (a huge number is no error here: training clips table outliers)
         record[name] = True
+    return {"records": [record]}
+
+
+def _bad_text_records(rng, columns, too_long):
+    record = {name: "a fine film" for name in columns}
+    name = rng.choice(columns)
+    kind = rng.randrange(5)
+    if kind == 0:
+        del record[name]
+    elif kind == 1:
+        record["x" * rng.randrange(1, 50)] = "text"
+    elif kind == 2:
+        record = {key: rng.choice(["", " ", "\n\t"]) for key in record}
+    elif kind == 3:
+        record[name] = rng.choice([1, 2.5, True, None, ["a"], {"a": "b"}])
+    else:
+        record[name] = "word " * (too_long // 5 + 1)
     return {"records": [record]}
 
 

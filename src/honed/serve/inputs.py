@@ -1,4 +1,5 @@
-"""Reading and checking prediction inputs: tables, ``.npz`` arrays and image folders.
+"""Reading and checking prediction inputs: tables, ``.npz`` arrays and image folders (text:
+:mod:`honed.serve.text_inputs`).
 
 Every check runs over all rows before anything is predicted, and a failure is one
 :class:`~honed.errors.DataError` that names the rows (1-based, as a spreadsheet counts data
@@ -16,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from honed.data.tables import read_frame, table_suffix
 from honed.errors import DataError
 
 __all__ = ["InputBatch", "read_input", "check_table", "check_arrays", "expected_columns"]
@@ -44,7 +46,8 @@ def expected_columns(preprocess: Mapping[str, Any]) -> list[str]:
 
 
 def read_input(path: str | Path, preprocess: Mapping[str, Any]) -> InputBatch:
-    """Read ``path`` (CSV, Parquet, ``.npz`` or an image folder) and check every row.
+    """Read ``path`` (CSV, also ``.csv.gz``/``.bz2``/``.xz``, Parquet, ``.npz`` or an image
+    folder) and check every row. A table is read as training reads it (:func:`read_frame`).
 
     Raises:
         DataError: The file cannot be read, does not fit the model, or has bad rows.
@@ -52,11 +55,24 @@ def read_input(path: str | Path, preprocess: Mapping[str, Any]) -> InputBatch:
     path = Path(path)
     if not path.exists():
         raise DataError(f"input not found: {path}")
-    suffix = path.suffix.lower()
+    suffix = table_suffix(path)
+    text = preprocess["kind"] == "text"
+    if text and not (path.is_dir() or suffix in (".csv", ".parquet", ".pq")):
+        raise DataError(f"{path}: this model reads text; give a .csv or .parquet table with "
+                        f"the column(s) {', '.join(preprocess['text']['columns'])}, or a "
+                        "folder of .txt files")
     if path.is_dir():
+        if text:
+            from .text_inputs import read_text_input
+
+            return read_text_input(path, preprocess)
         return _read_images(path, preprocess)
     if suffix in (".csv", ".parquet", ".pq"):
-        frame = _read_table(path, suffix)
+        frame = read_frame(path)
+        if text:
+            from .text_inputs import read_text_input
+
+            return read_text_input(path, preprocess, frame)
         if preprocess["kind"] != "table":
             raise DataError(f"{path}: this model takes {preprocess['kind']} inputs of shape "
                             f"{tuple(preprocess['input_shape'])}; give an .npz file")
@@ -64,8 +80,8 @@ def read_input(path: str | Path, preprocess: Mapping[str, Any]) -> InputBatch:
         return InputBatch(checked, [str(i + 1) for i in range(len(checked))])
     if suffix == ".npz":
         return _read_npz(path, preprocess)
-    raise DataError(f"{path}: unknown input type; give a .csv, .parquet or .npz file, "
-                    "or a folder of images")
+    raise DataError(f"{path}: unknown input type; give a .csv (or .csv.gz, .csv.bz2, "
+                    ".csv.xz), .parquet or .npz file, or a folder of images")
 
 
 def check_table(frame: pd.DataFrame, preprocess: Mapping[str, Any], *,
@@ -105,7 +121,7 @@ def check_table(frame: pd.DataFrame, preprocess: Mapping[str, Any], *,
         out[name] = values
     if problems:
         problems.sort(key=lambda p: p[0])
-        raise DataError(_summary(origin, [text for _, text in problems],
+        raise DataError(summary(origin, [text for _, text in problems],
                                  len({i for i, _ in problems}), "row"))
     return pd.DataFrame(out, index=frame.index)
 
@@ -126,7 +142,7 @@ def check_arrays(values: np.ndarray, shape: tuple[int, ...], *, field: str = "x"
     finite = np.isfinite(array).reshape(len(array), -1).all(axis=1)
     if not finite.all():
         bad = [f"{field}[{i}] holds NaN or infinite values" for i in np.flatnonzero(~finite)]
-        raise DataError(_summary(origin, bad, len(bad), "sample"))
+        raise DataError(summary(origin, bad, len(bad), "sample"))
     return array
 
 
@@ -142,16 +158,6 @@ def _numbers(column: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     parsed = pd.to_numeric(stripped.where(numeric, None), errors="coerce")
     values = parsed.to_numpy(dtype=np.float64, na_value=np.nan)
     return values, present & (np.isnan(values) | ~numeric.to_numpy(dtype=bool))
-
-
-def _read_table(path: Path, suffix: str) -> pd.DataFrame:
-    try:
-        if suffix == ".csv":
-            return pd.read_csv(path)
-        return pd.read_parquet(path)
-    except (ValueError, OSError, UnicodeDecodeError, pd.errors.ParserError) as error:
-        detail = str(error).splitlines()[0] if str(error) else type(error).__name__
-        raise DataError(f"cannot read {path}: {detail}") from None
 
 
 def _read_npz(path: Path, preprocess: Mapping[str, Any]) -> InputBatch:
@@ -209,11 +215,11 @@ def _read_images(folder: Path, preprocess: Mapping[str, Any]) -> InputBatch:
             continue
         pixels[i] = image
     if problems:
-        raise DataError(_summary(str(folder), problems, len(problems), "image"))
+        raise DataError(summary(str(folder), problems, len(problems), "image"))
     return InputBatch(pixels, [str(p.relative_to(folder)) for p in files])
 
 
-def _summary(origin: str, problems: list[str], count: int, unit: str, tail: str = "") -> str:
+def summary(origin: str, problems: list[str], count: int, unit: str, tail: str = "") -> str:
     shown = "; ".join(problems[:_SHOWN])
     more = f"; and {len(problems) - _SHOWN} more" if len(problems) > _SHOWN else ""
     plural = "s" if count != 1 else ""

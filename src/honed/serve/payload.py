@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FieldError", "check_records", "check_inputs"]
+__all__ = ["FieldError", "check_records", "check_text_records", "check_inputs"]
 
 
 class FieldError(ValueError):
@@ -41,10 +41,8 @@ def check_records(records: list[Mapping[str, Any]], preprocess: Mapping[str, Any
     target = preprocess.get("target")
     out = []
     for i, record in enumerate(records):
-        for key in record:
-            if key not in names and key != target:
-                raise FieldError(["body", "records", i, key], f"unknown column '{key}'; "
-                                 f"expected columns: {', '.join(c['name'] for c in columns)}")
+        _refuse_unknown(record, i, names, target, "columns: " + ", ".join(
+            c["name"] for c in columns))
         row = {}
         for entry in columns:
             name = entry["name"]
@@ -58,6 +56,53 @@ def check_records(records: list[Mapping[str, Any]], preprocess: Mapping[str, Any
             row[name] = value
         out.append(row)
     return out
+
+
+def check_text_records(records: list[Mapping[str, Any]], preprocess: Mapping[str, Any], *,
+                       max_chars: int) -> list[Mapping[str, Any]]:
+    """Records of raw strings for a text model, by its text columns (``data.text``).
+
+    A missing or unknown column (the target column is allowed and dropped), a value that is
+    not a string or longer than ``max_chars`` characters, or a record whose text is empty
+    in every column raises :class:`FieldError`. Texts longer than the model's
+    ``max_length`` tokens are no error: they are cut, as in training, and the answer says so.
+    """
+    columns = preprocess["text"]["columns"]
+    target = preprocess.get("target")
+    out = []
+    for i, record in enumerate(records):
+        _refuse_unknown(record, i, columns, target, f"text columns: {', '.join(columns)}")
+        for name in columns:
+            loc = ["body", "records", i, name]
+            if name not in record:
+                raise FieldError(loc, f"missing text column '{name}'")
+            value = record[name]
+            if not isinstance(value, str):
+                raise FieldError(loc, f"must be a string of text; got {_json_type(value)}")
+            if len(value) > max_chars:
+                raise FieldError(loc, f"is {len(value)} characters long; at most {max_chars} "
+                                 "per text")
+        if all(not record[name].strip() for name in columns):
+            raise FieldError(["body", "records", i, columns[0]], "is empty; send the text "
+                             "to classify")
+        out.append(record if len(record) == len(columns) else
+                   {name: record[name] for name in columns})
+    return out
+
+
+def _refuse_unknown(record: Mapping[str, Any], i: int, names, target: Any,
+                    expected: str) -> None:
+    """A key of ``record`` that is neither an input column nor the target is a FieldError."""
+    for key in record:
+        if key not in names and key != target:
+            raise FieldError(["body", "records", i, key], f"unknown column '{key}'; "
+                             f"expected {expected}")
+
+
+def _json_type(value: Any) -> str:
+    names = {bool: "a boolean", int: "a number", float: "a number", type(None): "null",
+             list: "an array", dict: "an object"}
+    return names.get(type(value), type(value).__name__)
 
 
 def check_inputs(inputs: Any, preprocess: Mapping[str, Any]) -> Any:

@@ -31,7 +31,9 @@ def predict_file(bundle: str | Path, input: str | Path, out: str | Path | None =
 
     Args:
         bundle: Bundle folder (``model.onnx``, ``preprocess.json``, ``card.json``).
-        input: CSV or Parquet table, ``.npz`` (array ``x``), or a folder of images.
+        input: CSV (also ``.csv.gz``, ``.csv.bz2``, ``.csv.xz``) or Parquet table, ``.npz``
+            (array ``x``), or a folder of images; for a text model, a table with its text
+            columns or a folder of ``.txt`` files.
         out: ``.csv`` or ``.json`` file to write; None writes CSV to standard output.
         progress: Show a progress bar on large inputs.
         threads: ONNX Runtime intra-op threads.
@@ -39,7 +41,8 @@ def predict_file(bundle: str | Path, input: str | Path, out: str | Path | None =
 
     Returns:
         One record per row: ``row`` (or ``file``) then ``class`` and ``p_NAME`` columns, or
-        ``value`` columns.
+        ``value`` columns; for text also ``truncated`` (the text was longer than the model's
+        ``max_length`` tokens and was cut, as in training).
 
     Raises:
         UserInputError: A bad bundle, input or output path (nothing is written).
@@ -53,9 +56,11 @@ def predict_file(bundle: str | Path, input: str | Path, out: str | Path | None =
         raise UserInputError(f"--out {out} is a folder; give a .csv or .json file")
     runtime = runtime or load_runtime(bundle, threads=threads)
     batch = read_input(input, runtime.preprocess)
-    x = runtime.prepare(batch.raw)  # every row checked before anything runs
+    x, cut = runtime.prepare_cut(batch.raw)  # every row checked before anything runs
     outputs = _run_chunks(runtime, x, progress=progress and len(x) >= PROGRESS_ROWS)
-    columns = runtime.convert(outputs).columns()
+    predictions = runtime.convert(outputs)
+    predictions.truncated = cut
+    columns = predictions.columns()
     key = "file" if Path(input).is_dir() else "row"
     ids: list[Any] = batch.ids if key == "file" else [int(i) for i in batch.ids]
     table = {key: ids, **columns}

@@ -37,31 +37,43 @@ class Predictions:
     labels: list[str] | None = None
     probabilities: np.ndarray | None = None
     values: np.ndarray | None = None
+    truncated: np.ndarray | None = None  # text: which texts were cut to max_length tokens
 
     def __len__(self) -> int:
         return len(self.labels) if self.labels is not None else len(self.values)
 
     def records(self) -> list[dict[str, Any]]:
-        """One JSON-ready dict per row: ``{"class", "probabilities"}`` or ``{"value"}``."""
+        """One JSON-ready dict per row: ``{"class", "probabilities"}`` or ``{"value"}``, and
+        ``"truncated"`` for text."""
         if self.labels is not None:
             names = self.class_names
-            return [{"class": label, "probabilities": dict(zip(names, map(float, row),
-                                                               strict=True))}
-                    for label, row in zip(self.labels, self.probabilities, strict=True)]
-        if self.values.shape[1] == 1:
-            return [{"value": float(v)} for v in self.values[:, 0]]
-        return [{"values": [float(v) for v in row]} for row in self.values]
+            out = [{"class": label, "probabilities": dict(zip(names, map(float, row),
+                                                              strict=True))}
+                   for label, row in zip(self.labels, self.probabilities, strict=True)]
+        elif self.values.shape[1] == 1:
+            out = [{"value": float(v)} for v in self.values[:, 0]]
+        else:
+            out = [{"values": [float(v) for v in row]} for row in self.values]
+        if self.truncated is not None:
+            for record, cut in zip(out, self.truncated.tolist(), strict=True):
+                record["truncated"] = cut
+        return out
 
     def columns(self) -> dict[str, list]:
-        """The same as table columns: ``class, p_NAME...`` or ``value`` / ``value_I...``."""
+        """The same as table columns: ``class, p_NAME...`` or ``value`` / ``value_I...``, and
+        ``truncated`` for text."""
         if self.labels is not None:
             out: dict[str, list] = {"class": list(self.labels)}
             for j, name in enumerate(self.class_names):
                 out[f"p_{name}"] = self.probabilities[:, j].tolist()
-            return out
-        if self.values.shape[1] == 1:
-            return {"value": self.values[:, 0].tolist()}
-        return {f"value_{j}": self.values[:, j].tolist() for j in range(self.values.shape[1])}
+        elif self.values.shape[1] == 1:
+            out = {"value": self.values[:, 0].tolist()}
+        else:
+            out = {f"value_{j}": self.values[:, j].tolist()
+                   for j in range(self.values.shape[1])}
+        if self.truncated is not None:
+            out["truncated"] = self.truncated.tolist()
+        return out
 
 
 class Runtime:
@@ -73,7 +85,7 @@ class Runtime:
     """
 
     def __init__(self, bundle, *, threads: int | None = None):
-        from honed.export.runtime import ort_session
+        from honed.export.runtime import input_dtype, ort_session
 
         self.bundle = bundle
         self.preprocess: Mapping[str, Any] = bundle.preprocess
@@ -86,9 +98,20 @@ class Runtime:
                               f"for {bundle.num_outputs} outputs")
         self.session = ort_session(bundle.model_path, threads=threads)
         self._input = self.session.get_inputs()[0].name
+        self._dtype = input_dtype(self.session)  # float32, or int64 token ids (text)
 
     def prepare(self, raw: Any) -> np.ndarray:
-        """Raw inputs → float32 model inputs, exactly as training prepared them."""
+        """Raw inputs → model inputs (float32, or int64 token ids), exactly as training
+        prepared them."""
+        return self.prepare_cut(raw)[0]
+
+    def prepare_cut(self, raw: Any) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`prepare`, and for text which texts were cut to ``max_length`` tokens."""
+        if self.kind == "text":
+            from honed.data.text import text_ids_cut
+
+            # the serving process forks nothing once it serves: the thread pool is safe
+            return text_ids_cut(self.preprocess, raw, threads=True)
         from honed.data.transform import apply_preprocess
 
         with np.errstate(over="ignore", invalid="ignore"):  # reported below, per row
@@ -98,11 +121,11 @@ class Runtime:
                             f"shape {self.input_shape}")
         _first_non_finite(x, "input row {} is out of range: once preprocessed, its values "
                              "do not fit in float32")
-        return x
+        return x, None
 
     def run(self, x: np.ndarray) -> np.ndarray:
-        """Raw model outputs for prepared float32 inputs ``(N, *input_shape)``."""
-        feed = {self._input: np.ascontiguousarray(x, dtype=np.float32)}
+        """Raw model outputs for prepared inputs ``(N, *input_shape)``."""
+        feed = {self._input: np.ascontiguousarray(x, dtype=self._dtype)}
         return np.asarray(self.session.run(None, feed)[0], dtype=np.float32)
 
     def convert(self, outputs: np.ndarray) -> Predictions:
@@ -121,12 +144,15 @@ class Runtime:
 
     def predict(self, raw: Any) -> Predictions:
         """``convert(run(prepare(raw)))``: raw rows in, predictions out."""
-        return self.convert(self.run(self.prepare(raw)))
+        x, cut = self.prepare_cut(raw)
+        predictions = self.convert(self.run(x))
+        predictions.truncated = cut
+        return predictions
 
     def predict_many(self, payloads: list[Any]) -> list[list[dict[str, Any]] | Exception]:
         """Predict several requests' inputs in one runtime call (the micro-batcher's ``fn``).
 
-        Each payload is a list of records (tables) or an ``(n, *shape)`` array, already
+        Each payload is a list of records (tables, text) or an ``(n, *shape)`` array, already
         checked by :mod:`honed.serve.payload`. Preprocessing runs once over the joined rows;
         should it fail, each payload is tried alone so only the bad one gets the error.
 
@@ -135,7 +161,7 @@ class Runtime:
         """
         sizes = [len(p) for p in payloads]
         try:
-            if self.kind == "table":
+            if self.kind in ("table", "text"):
                 joined: Any = [row for payload in payloads for row in payload]
             else:
                 joined = payloads[0] if len(payloads) == 1 else np.concatenate(payloads)
@@ -158,7 +184,10 @@ class Runtime:
 
     def warm_up(self) -> None:
         """One prediction on zeros, so the first request does not pay for lazy imports and
-        ONNX Runtime's first-run allocations."""
+        ONNX Runtime's first-run allocations (and, for text, parsing the tokenizer)."""
+        if self.kind == "text":
+            self.predict([{name: "warm up" for name in self.preprocess["text"]["columns"]}])
+            return
         shape = (len(self.preprocess["columns"]),) if self.kind == "table" else self.input_shape
         try:
             self.predict(np.zeros((1, *shape)))
@@ -171,6 +200,10 @@ class Runtime:
         # the shape a client sends: raw columns for a table (one-hot encoding happens here)
         shape = [len(self.preprocess["columns"])] if self.kind == "table" else self.input_shape
         schema: dict[str, Any] = {"kind": self.kind, "shape": list(shape)}
+        if self.kind == "text":
+            text = self.preprocess["text"]
+            schema["columns"] = [{"name": name, "type": "text"} for name in text["columns"]]
+            schema["max_length"] = text["max_length"]
         if self.kind == "table":
             schema["columns"] = [
                 {"name": c["name"], "type": c["type"],
@@ -202,7 +235,7 @@ def load_runtime(folder: str | Path, *, threads: int | None = None, probe: bool 
     bundle = read_bundle(folder)
     if probe:
         probe_model(bundle.model_path, bundle.input_shape, bundle.num_outputs,
-                    timeout=probe_timeout)
+                    timeout=probe_timeout)  # zeros: for a text model, all padding
     return Runtime(bundle, threads=threads)
 
 
@@ -240,11 +273,11 @@ def _probe_main(argv: list[str]) -> int:
     """Child side of :func:`probe_model`; prints one line on stderr and exits 3 on failure."""
     path, shape, outputs = argv[0], tuple(json.loads(argv[1])), json.loads(argv[2])
     try:
-        from honed.export.runtime import ort_session
+        from honed.export.runtime import input_dtype, ort_session
 
         session = ort_session(path, threads=1)
         name = session.get_inputs()[0].name
-        out = session.run(None, {name: np.zeros((2, *shape), dtype=np.float32)})[0]
+        out = session.run(None, {name: np.zeros((2, *shape), dtype=input_dtype(session))})[0]
         out = np.asarray(out)
         expected = (2, outputs) if outputs is not None else None
         if out.ndim < 1 or out.shape[0] != 2 or (expected and out.shape != expected):

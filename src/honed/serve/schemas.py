@@ -19,7 +19,8 @@ class PredictRequest(BaseModel):
 
     records: list[dict[str, Scalar]] | None = Field(
         None, description="Table models: one object per row, keys are the input columns "
-                          "(see /v1/metadata); a value may be null where the model imputes.")
+                          "(see /v1/metadata); a value may be null where the model imputes. "
+                          "Text models: one object per text, raw strings by text column.")
     inputs: list[Any] | None = Field(
         None, description="Arrays of the model's input shape, one per sample (or a single "
                           "sample); for a table model, rows of numbers in column order.")
@@ -40,6 +41,8 @@ class Prediction(BaseModel):
     probabilities: dict[str, float] | None = None
     value: float | None = None
     values: list[float] | None = None
+    truncated: bool | None = Field(None, description="Text models: the text was longer than "
+                                   "the model's max_length tokens and was cut, as in training.")
 
 
 class PredictResponse(BaseModel):

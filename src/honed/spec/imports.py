@@ -10,6 +10,13 @@ honed imports such a module only when the user allowed it:
 - :func:`allow_import` from Python, which sets that variable.
 
 Families registered with ``register_model`` and factories passed as callables need none of this.
+
+``timm:NAME`` is refused whatever is allowed: timm imports torchvision at import time, and the
+only torchvision on PyPI for x86-64 Linux is a CUDA build that fails to import beside the CPU
+build of torch honed installs ("operator torchvision::nms does not exist"). timm 1.0.31 was
+tried without torchvision (``pip install --no-deps``): ``import timm`` fails in
+``timm/layers/create_norm.py`` (``torchvision.ops.misc``), and ``timm.models`` needs
+``timm.data``, which needs ``torchvision.transforms``.
 """
 
 from __future__ import annotations
@@ -17,11 +24,14 @@ from __future__ import annotations
 import os
 from typing import Any
 
-__all__ = ["IMPORT_ENV", "allow_import", "import_allowed", "import_refusal", "checked_family"]
+__all__ = ["IMPORT_ENV", "TIMM_PREFIX", "allow_import", "import_allowed", "import_refusal",
+           "checked_family"]
 
 #: the environment variable that allows imports: ``1`` for any module, or module names
 IMPORT_ENV = "HONED_ALLOW_IMPORT"
 _ANY = ("1", "true", "yes", "all", "*")
+#: the family prefix of timm backbones, which honed refuses (see the module docstring)
+TIMM_PREFIX = "timm:"
 
 
 def allow_import(*modules: str) -> None:
@@ -46,6 +56,10 @@ def import_allowed(module: str) -> bool:
 
 def import_refusal(reference: str) -> str | None:
     """Why ``"module:attr"`` may not be imported (one line), or None when it may."""
+    if reference.strip().lower().startswith(TIMM_PREFIX):
+        return (f"{reference!r}: timm backbones are not supported: timm needs torchvision, "
+                "whose PyPI build is for CUDA and fails to import beside honed's CPU torch; "
+                "use family resnet or cnn, or a factory of your own ('package.module:function')")
     module = reference.partition(":")[0].strip()
     if import_allowed(module):
         return None

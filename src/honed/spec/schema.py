@@ -13,7 +13,7 @@ which ``docs/spec.md``'s reference is generated (:mod:`honed.spec.reference`).
 
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from honed.spec.sections.common import Section, Seed
 from honed.spec.sections.compress import (
@@ -94,3 +94,15 @@ class Spec(Section):
     explain: ExplainSpec | None = Field(
         None, description="Global importances and attributions (honed explain); honed run "
                           "explains when it is set; null: skipped.")
+
+    @model_validator(mode="after")
+    def _backbone_needs_a_split(self) -> Spec:
+        # refused, not ignored: a factor that scales nothing would let a search spend trials on
+        # a knob that does nothing, and would hide a forgotten init_from
+        factor = self.train.backbone_lr_factor
+        if factor != 1.0 and not (self.model.init_from and self.model.init_exclude):
+            raise ValueError(
+                f"train.backbone_lr_factor {factor} scales the parameters model.init_from fills "
+                "against the new ones model.init_exclude names; set both (e.g. init_exclude: "
+                "['head.*']), or leave the factor at 1 and lower train.optimizer.lr instead")
+        return self

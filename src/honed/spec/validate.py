@@ -108,6 +108,8 @@ def format_error(error: Mapping[str, Any], *, role: str = "") -> str:
     rule = rule if rule.startswith(("be ", "must", "should", "is ", "a ", "an ")) else rule
     if not rule.startswith(("must", "should")) and kind != "value_error":
         rule = f"must be {rule[3:]}" if rule.startswith("be ") else f"must be {rule}"
+    if kind == "value_error" and not error["loc"]:  # a rule across sections names its fields
+        return rule
     if kind == "value_error":
         return f"{where} {rule}; got {value!r}" if rule.startswith("must") else f"{where}: {rule}"
     return f"{where} {rule}; got {value!r}"
@@ -120,8 +122,9 @@ def _messages(exc: ValidationError, *, role: str = "", only: str | None = None,
         path = _dotted(error["loc"])
         if any(path == s or path.startswith(s + ".") or path.startswith(s + "[") for s in skip):
             continue
-        if only is not None and not (path == only or path.startswith(only + ".")
-                                     or path.startswith(only + "[")):
+        # a rule across sections (loc ()) may hinge on any dimension: kept for every probe
+        if only is not None and error["loc"] and not (
+                path == only or path.startswith(only + ".") or path.startswith(only + "[")):
             continue
         message = format_error(error, role=role)
         if message not in messages:

@@ -43,5 +43,9 @@ class Test(Stage):
             data, {"val": metrics.get("val"), "test": test}, monitor=metrics.get("monitor"),
             season=spec.data.window.season, split="test" if val_seen else "val",
             fit_data=with_val_in_train(data) if val_seen else None)
+        from honed.models import load_model
+        from honed.train.confused import write_confused
+
+        write_confused(context.run.root, spec.data, data, load_model(context.run.model))
         atomic_write_json(context.run.metrics, {"val": metrics.pop("val", None), "test": test,
                                                 **metrics, "baselines": baselines})

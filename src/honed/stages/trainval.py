@@ -75,7 +75,7 @@ def train_val(run: RunDir, spec: Spec, *, epochs: int | None = None, resume: boo
     """
     from honed.data import make_augment
     from honed.train.fit import fit
-    from honed.train.session import preflight, save_final_model
+    from honed.train.session import preflight, save_final_model, transfer_options
 
     data, model = preflight(spec)
     train = spec.train.model_copy(update={"epochs": epochs or spec.train.epochs,
@@ -88,7 +88,7 @@ def train_val(run: RunDir, spec: Spec, *, epochs: int | None = None, resume: boo
     started = time.perf_counter()
     result = fit(model, with_val_in_train(data), train=train, seed=spec.seed, augment=augment,
                  out_dir=run.root, resume=resume, progress=progress,
-                 unfreeze_after=spec.model.unfreeze_after)
+                 **transfer_options(spec, model))
     final = result.extra["trainer"].eval_model.eval()  # the last epoch (its EMA average when on)
     return save_final_model(run, spec, data, final, result, started=started)
 

@@ -13,6 +13,12 @@ normalization scales (``ndim <= 1``) are not, as is standard practice. Every par
 handed to the optimizer, frozen ones included: torch skips parameters whose ``grad`` is
 ``None``, and a parameter unfrozen later (``model.unfreeze_after``) trains without a rebuild.
 
+Fine-tuning: with ``backbone`` (the parameters a checkpoint filled) and ``backbone_lr_factor``
+below 1, each of the two groups is split again, the head's first: the backbone's carry
+``lr = lr * backbone_lr_factor`` and the key ``"backbone_lr_factor"``. A schedule scales every
+group from its own base rate and floors a backbone group at ``min_lr`` x its factor, so the
+ratio holds at every step. At factor 1 the groups are exactly the ones above.
+
 Example:
     >>> model = torch.nn.Linear(3, 1)
     >>> opt = create_optimizer(model, name="momentum", lr=0.1, weight_decay=1e-4)
@@ -31,11 +37,13 @@ from torch import nn
 from honed.errors import UserInputError
 from honed.registry import Registry
 
-__all__ = ["create_optimizer", "list_optimizers", "DECOUPLED_WD_KEY"]
+__all__ = ["create_optimizer", "list_optimizers", "DECOUPLED_WD_KEY", "BACKBONE_KEY"]
 
 #: Param group key holding the decoupled weight decay rate applied by the pre-hook.
 #: (Not ``"decoupled_weight_decay"``: torch's Adam already uses that key for a bool.)
 DECOUPLED_WD_KEY = "decoupled_wd"
+#: Param group key marking the groups of a fine-tuned backbone; its value is the factor (< 1).
+BACKBONE_KEY = "backbone_lr_factor"
 
 _Groups = list[dict[str, Any]]
 _Factory = Callable[..., torch.optim.Optimizer]
@@ -102,6 +110,8 @@ def create_optimizer(
     beta1: float = 0.9,
     beta2: float = 0.999,
     eps: float = 1e-8,
+    backbone: Iterable[torch.Tensor] = (),
+    backbone_lr_factor: float = 1.0,
 ) -> torch.optim.Optimizer:
     """Build the optimizer ``name`` over a model's parameters.
 
@@ -117,15 +127,23 @@ def create_optimizer(
         beta1: First-moment decay of ``adam`` and ``adamw``.
         beta2: Second-moment decay of ``adam`` and ``adamw``.
         eps: Denominator epsilon of ``adam``, ``adamw`` and ``rmsprop``.
+        backbone: Parameters of ``model_or_params`` that train at ``lr * backbone_lr_factor``
+            (those a checkpoint filled); the others (the head) train at ``lr``.
+        backbone_lr_factor: In (0, 1]; at 1 ``backbone`` is ignored and nothing changes.
 
     Returns:
         A ``torch.optim.Optimizer``; its ``state_dict()`` round-trips the decay settings.
 
     Raises:
-        UserInputError: ``name`` is unknown, or nesterov with zero momentum.
+        UserInputError: ``name`` is unknown, nesterov with zero momentum, a factor outside
+            (0, 1], or a factor below 1 without both a backbone and a head.
     """
     factory = _OPTIMIZERS.get(name)
+    if not 0.0 < backbone_lr_factor <= 1.0:  # nan too
+        raise UserInputError(f"train.backbone_lr_factor must be in (0, 1]; got {backbone_lr_factor}")
     groups = _param_groups(model_or_params, weight_decay)
+    if backbone_lr_factor != 1.0:
+        groups = _split_backbone(groups, backbone, lr, backbone_lr_factor)
     optimizer = factory(groups, lr=lr, momentum=momentum, beta1=beta1, beta2=beta2, eps=eps)
     if any(DECOUPLED_WD_KEY in group for group in optimizer.param_groups):
         optimizer.register_step_pre_hook(_decoupled_decay_hook)
@@ -152,6 +170,23 @@ def _param_groups(
         {"params": no_decay, DECOUPLED_WD_KEY: 0.0},
     ]
     return [group for group in groups if group["params"]]
+
+
+def _split_backbone(groups: _Groups, backbone: Iterable[torch.Tensor], lr: float,
+                    factor: float) -> _Groups:
+    """The head's groups, then the same groups' backbone parameters at their rate x factor."""
+    marked = {id(p) for p in backbone}
+    head = [{**g, "params": [p for p in g["params"] if id(p) not in marked]} for g in groups]
+    body = [{**g, "params": [p for p in g["params"] if id(p) in marked],
+             "lr": g.get("lr", lr) * factor,
+             BACKBONE_KEY: factor} for g in groups]
+    counts = [sum(p.numel() for g in part for p in g["params"]) for part in (body, head)]
+    if not all(counts):
+        raise UserInputError(
+            f"train.backbone_lr_factor {factor} needs a backbone and a head; got {counts[0]} "
+            f"backbone and {counts[1]} head weights (the backbone is what model.init_from "
+            "fills: every parameter model.init_exclude does not match)")
+    return [g for g in head + body if g["params"]]
 
 
 @torch.no_grad()

@@ -12,7 +12,9 @@ value ``g(0)``: ``lr(s) = g(0) * (s + 1) / (W + 1)`` for ``s < W``, so no step i
 start: ``lr(s) = g(s - W)`` over ``T = max(1, epochs * steps_per_epoch - W)`` steps.
 
 With ``b`` a group's base rate, ``t`` the step after warmup, ``e = t / steps_per_epoch`` and
-``floor = min(min_lr, b)`` (``min_lr`` is a floor for every decaying schedule):
+``floor = min(min_lr, b)`` (``min_lr`` is a floor for every decaying schedule; a fine-tuned
+backbone's groups, which run at ``lr * backbone_lr_factor``, use ``min_lr * backbone_lr_factor``,
+so the two rates keep their ratio at every step):
 
 - ``constant``:    ``b``
 - ``step``:        ``max(floor, b * gamma ** (t // (step_size * steps_per_epoch)))``
@@ -31,13 +33,14 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 import torch
 
 from honed.errors import CheckpointError
 from honed.registry import Registry
+from honed.train.optim import BACKBONE_KEY
 
 __all__ = ["Schedule", "create_schedule", "list_schedules"]
 
@@ -120,7 +123,10 @@ class Schedule:
         warmup_steps: int, patience: int,
     ) -> None:
         self.optimizer, self.name = optimizer, name
-        self._curve, self._shape = curve, shape
+        self._curve = curve
+        self._shapes = [shape if BACKBONE_KEY not in group else
+                        replace(shape, min_lr=shape.min_lr * group[BACKBONE_KEY])
+                        for group in optimizer.param_groups]
         self.warmup_steps, self.patience = warmup_steps, patience
         self.base_lrs = [float(group["lr"]) for group in optimizer.param_groups]
         self.steps = 0  # optimizer steps taken
@@ -162,15 +168,15 @@ class Schedule:
 
         For ``plateau`` the future is unknown: the reductions made so far are assumed to hold.
         """
-        base = self.base_lrs[group]
+        base, shape = self.base_lrs[group], self._shapes[group]
         if step < self.warmup_steps:
-            start = self._curve(base, 0, self._shape, self.reductions)
+            start = self._curve(base, 0, shape, self.reductions)
             return start * (step + 1) / (self.warmup_steps + 1)
-        return self._curve(base, step - self.warmup_steps, self._shape, self.reductions)
+        return self._curve(base, step - self.warmup_steps, shape, self.reductions)
 
-    def current_lr(self) -> float:
-        """The rate the first param group uses for the next optimizer step."""
-        return self.lr_at(self.steps)
+    def current_lr(self, group: int = 0) -> float:
+        """The rate param group ``group`` (the first by default) uses for the next step."""
+        return self.lr_at(self.steps, group)
 
     def state_dict(self) -> dict[str, Any]:
         """Plain JSON types only: it is written into checkpoints with ``json``."""

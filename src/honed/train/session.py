@@ -10,7 +10,7 @@ import fnmatch
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -19,7 +19,14 @@ from honed.data.dataset import PreparedData
 from honed.data.preprocess import save_preprocess
 from honed.errors import UserInputError
 from honed.io import atomic_write_json, atomic_write_text
-from honed.models import count_parameters, create_model, freeze, load_weights, save_model
+from honed.models import (
+    backbone_names,
+    count_parameters,
+    create_model,
+    freeze,
+    load_weights,
+    save_model,
+)
 from honed.models.tokens import TOKEN_WEIGHTS
 from honed.rundir import RunDir
 from honed.spec.memory import MEMORY_PREFIX
@@ -28,6 +35,7 @@ from honed.spec.template import SpecTemplate, dump_spec
 from honed.spec.yaml_io import read_yaml
 from honed.train.baselines import baseline_report
 from honed.train.checkpoint import read_checkpoint
+from honed.train.confused import write_confused
 from honed.train.evaluate import evaluate_arrays
 from honed.train.fit import fit
 from honed.train.metrics import metrics_for_task
@@ -37,8 +45,11 @@ from honed.train.rng import seed_everything
 from honed.train.threads import pick_threads
 from honed.train.trainer import FitResult
 
-__all__ = ["train_spec", "preflight", "save_final_model", "runtime_record", "TrainOutcome",
-           "absolute_paths", "build_model"]
+if TYPE_CHECKING:
+    from honed.train.distributed import DDPContext
+
+__all__ = ["train_spec", "resolve_spec", "check_run_dir", "preflight", "save_final_model",
+           "runtime_record", "TrainOutcome", "absolute_paths", "build_model", "transfer_options"]
 
 
 @dataclass
@@ -52,41 +63,58 @@ class TrainOutcome:
 
 def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool = False,
                progress: bool = True, base_dir: str | Path | None = None,
-               evaluate_test: bool = True) -> TrainOutcome:
+               evaluate_test: bool = True, distributed: DDPContext | None = None) -> TrainOutcome:
     """Train the spec (at its default point when it holds search dimensions) into ``out_dir``.
 
     Writes ``spec.yaml``, ``history.jsonl``, ``checkpoints/``, ``model/`` and ``metrics.json``
     (with ``baselines``: see :mod:`honed.train.baselines`). ``evaluate_test=False`` leaves the
     test split untouched and fits no baselines (``honed run`` does both once, in its test
     stage).
+
+    ``distributed`` (a joined DDP group, see :mod:`honed.train.distributed`): this process
+    trains as one rank; rank 0 alone writes the run dir, the others return empty metrics.
     """
-    if isinstance(spec, SpecTemplate):
-        base_dir = spec.base_dir if base_dir is None else base_dir
-        spec = spec.default
-    spec = absolute_paths(spec, Path(base_dir or "."))
+    spec = resolve_spec(spec, base_dir)
     run = RunDir(out_dir)
-    _check_run_dir(run, spec, resume)
+    check_run_dir(run, spec, resume, world_size=distributed.world_size if distributed else 1)
     data, model = preflight(spec)
+    main = distributed is None or distributed.is_main
+    if distributed is not None:
+        model = distributed.prepare(model, data, spec)
     augment = make_augment(spec.data.augment, kind=data.kind, task=data.task,
                            num_classes=data.num_classes,
                            scaler=data.preprocess.get("scaler"))
 
     started = time.perf_counter()
-    if not resume:
+    if not resume and main:
         run.root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run.spec, dump_spec(spec))
     result = fit(model, data, train=spec.train, seed=spec.seed, augment=augment, out_dir=run.root,
-                 resume=resume, progress=progress, unfreeze_after=spec.model.unfreeze_after)
+                 resume=resume, progress=progress and main, distributed=distributed,
+                 **transfer_options(spec, model))
+    if not main:
+        return TrainOutcome(run_dir=run, metrics={}, result=result)
     final = _restore_best(result.extra["trainer"], run)
     metrics = save_final_model(run, spec, data, final, result, started=started)
+    if distributed is not None:
+        metrics["world_size"] = distributed.world_size
     if evaluate_test:
         metrics["test"] = evaluate_arrays(final, data.test.x, data.test.y, task=data.task,
                                           target_scale=data.target_scale, with_confusion=True)
         # beside the test scores, so that both read the test split at the same moment
         metrics["baselines"] = baseline_report(data, metrics, monitor=spec.train.monitor,
                                                season=spec.data.window.season)
+        write_confused(run.root, spec.data, data, final)  # text classification only
     atomic_write_json(run.metrics, metrics)
     return TrainOutcome(run_dir=run, metrics=metrics, result=result)
+
+
+def resolve_spec(spec: SpecTemplate | Spec, base_dir: str | Path | None = None) -> Spec:
+    """The spec to train (a template's default point) with its file paths made absolute."""
+    if isinstance(spec, SpecTemplate):
+        base_dir = spec.base_dir if base_dir is None else base_dir
+        spec = spec.default
+    return absolute_paths(spec, Path(base_dir or "."))
 
 
 def save_final_model(run: RunDir, spec: Spec, data: PreparedData, final: torch.nn.Module,
@@ -165,6 +193,15 @@ def build_model(spec: Spec, data: PreparedData) -> torch.nn.Module:
     return model
 
 
+def transfer_options(spec: Spec, model: torch.nn.Module) -> dict[str, Any]:
+    """The keywords of :func:`honed.train.fit` that the spec's transfer settings give:
+    ``unfreeze_after`` and the ``backbone`` (what ``init_from`` fills) whose rate
+    ``train.backbone_lr_factor`` scales."""
+    backbone = (backbone_names(model, spec.model.init_exclude) if spec.model.init_from
+                else [])
+    return {"unfreeze_after": spec.model.unfreeze_after, "backbone": backbone}
+
+
 def _same_tokens(spec: Spec, data: PreparedData) -> None:
     """Token embeddings transfer only with the tokenizer whose ids they were trained on."""
     excluded = any(fnmatch.fnmatchcase(TOKEN_WEIGHTS, p) for p in spec.model.init_exclude)
@@ -190,7 +227,11 @@ def absolute_paths(spec: Spec, base_dir: Path) -> Spec:
     return spec.model_copy(update={"data": data, "model": model})
 
 
-def _check_run_dir(run: RunDir, spec: Spec, resume: bool) -> None:
+def check_run_dir(run: RunDir, spec: Spec, resume: bool, *, world_size: int = 1) -> None:
+    """One-line error unless ``run`` can take a new run, or (``resume``) continue its own.
+
+    A checkpoint resumes only with the number of processes that wrote it.
+    """
     if resume:
         if not run.last_checkpoint.is_file():
             raise UserInputError(f"nothing to resume in {run.root}: no "
@@ -205,7 +246,11 @@ def _check_run_dir(run: RunDir, spec: Spec, resume: bool) -> None:
             raise UserInputError(f"--resume: the spec differs from {run.spec} at {key}; resume "
                                  "with the same spec (only train.epochs and train.checkpoint "
                                  "may change)")
-        read_checkpoint(run.last_checkpoint)  # fail now, before training, if it is corrupt
+        # fail now, before training, if it is corrupt or from another number of processes
+        written = read_checkpoint(run.last_checkpoint)[1].get("world_size", 1)
+        if written != world_size:
+            raise UserInputError(f"--resume: {run.last_checkpoint} was written by {written} "
+                                 f"process(es); resume with --nproc {written}, not {world_size}")
     elif run.last_checkpoint.exists() or run.metrics.exists():
         raise UserInputError(f"{run.root} already holds a run; pass --resume to continue it or "
                              "--out to start a new one")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,7 +24,7 @@ from honed.train.feed import epoch_batches, make_feed
 from honed.train.losses import make_loss, penalty
 from honed.train.metrics import metric_mode
 from honed.train.monitor import read_monitor
-from honed.train.optim import create_optimizer
+from honed.train.optim import BACKBONE_KEY, create_optimizer
 from honed.train.precision import autocast, make_scaler, pick_device, pick_precision
 from honed.train.rng import capture_rng, restore_rng
 from honed.train.schedules import create_schedule
@@ -53,31 +54,39 @@ class Trainer:
     generator. Both are saved in checkpoints, which makes a resumed fit bit-identical on CPU.
     Batches come from a feed (:mod:`honed.train.feed`): gathered from memory, or computed by
     DataLoader workers for a streamed split, with the same numbers.
+    ``backbone`` names the parameters that train at ``config.backbone_lr_factor`` x the rate.
     """
 
     def __init__(self, model: nn.Module, data: PreparedData, config: TrainSpec, *, seed: int = 0,
-                 augment=None, callbacks: list[Callback] = ()):
+                 augment=None, callbacks: list[Callback] = (), backbone: Iterable[str] = ()):
         self.config = config
         self.data = data
         self.device = pick_device(config.device)
         self.precision = pick_precision(config.precision, self.device)
         self.model = model.to(self.device)
+        # what the loop calls: channels-last and compiled when asked (train/speed.py); DDP
+        # wraps the plain model instead (train/distributed.py)
+        self.train_model = training_forward(self.model, channels_last=config.channels_last,
+                                            compile=config.compile)
         self.eval_model = self.model  # the EMA callback swaps in its average
         self.augment = augment
         self.callbacks = sorted(callbacks, key=lambda cb: cb.order)
         self._batch_callbacks = [cb for cb in self.callbacks if cb.overrides("on_batch_end")]
         self.feed = make_feed(data.train.x, data.train.y, device=self.device,
                               channels_last=config.channels_last)
-        self.forward = training_forward(self.model, channels_last=config.channels_last,
-                                        compile=config.compile)
         size, batch = len(data.train), pick_batch_size(config.batch_size, len(data.train))
         # a last batch of one sample breaks BatchNorm in training mode: drop it
         self.steps_per_epoch = size // batch + (1 if size % batch > 1 else 0)
         self.batch_size = batch
-        opt = config.optimizer
+        opt, backbone = config.optimizer, set(backbone)
         self.optimizer = create_optimizer(
             self.model, name=opt.name, lr=opt.lr, weight_decay=opt.weight_decay,
-            momentum=opt.momentum, beta1=opt.beta1, beta2=opt.beta2, eps=opt.eps)
+            momentum=opt.momentum, beta1=opt.beta1, beta2=opt.beta2, eps=opt.eps,
+            backbone=[p for name, p in model.named_parameters() if name in backbone],
+            backbone_lr_factor=config.backbone_lr_factor)
+        # the first backbone group, whose rate history.jsonl shows as lr_backbone
+        self.backbone_group = next((i for i, g in enumerate(self.optimizer.param_groups)
+                                    if g.get(BACKBONE_KEY)), None)
         sched = config.schedule
         self.schedule = create_schedule(
             self.optimizer, name=sched.name, epochs=config.epochs,
@@ -108,6 +117,8 @@ class Trainer:
                 train_metrics = self._train_epoch()
                 record = {"epoch": self.epoch + 1, "train": train_metrics,
                           "val": self.validate(), "lr": self.schedule.current_lr()}
+                if self.backbone_group is not None:
+                    record["lr_backbone"] = self.schedule.current_lr(self.backbone_group)
                 record["seconds"] = round(time.perf_counter() - began, 4)
                 self._call("on_validation_end", record)
                 monitor = self.config.monitor
@@ -172,7 +183,7 @@ class Trainer:
 
     # ------------------------------------------------------------------ internals
     def _train_epoch(self) -> dict[str, float]:
-        model, optimizer, clip = self.model, self.optimizer, self.config.clip
+        model, optimizer, clip = self.train_model, self.optimizer, self.config.clip
         model.train()
         hold_frozen_norms(model)  # frozen BatchNorm layers keep their running statistics
         batches = epoch_batches(len(self.data.train), self.batch_size, self.steps_per_epoch,
@@ -181,11 +192,11 @@ class Trainer:
         total, seen, correct = 0.0, 0, torch.zeros((), dtype=torch.long, device=self.device)
         l1, l2 = self.config.l1, self.config.l2
         for x, y in self.feed.batches(batches):
-            size = len(y)
             if self.augment is not None:
                 x, y = self.augment(x, y, self.generators["augment"])
+            x, y = self._rows(x, y)
             with autocast(self.precision, self.device):
-                outputs = self.forward(x)
+                outputs = model(x)
             loss = self.loss_fn(outputs.float(), y)
             value = loss.item()
             if not math.isfinite(value):
@@ -201,17 +212,26 @@ class Trainer:
             self._backward_and_step(objective, clip)
             self.schedule.step()
             self.step += 1
-            total += value * size
-            seen += size
+            total += value * len(y)
+            seen += len(y)
             if classify:
                 target = y.argmax(1) if y.ndim == 2 else y
                 correct += (outputs.argmax(1) == target).sum()
             for callback in self._batch_callbacks:
                 callback.on_batch_end(self, loss)
+        total, seen, correct = self._epoch_totals(total, seen, correct)
         metrics = {"loss": total / max(seen, 1)}
         if classify:
             metrics["accuracy"] = correct.item() / max(seen, 1)
         return metrics
+
+    def _rows(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rows of a (global) batch this process trains on: all of them, but under DDP."""
+        return x, y
+
+    def _epoch_totals(self, total: float, seen: int, correct: torch.Tensor):
+        """An epoch's loss sum, row count and hits over every process (here: this one)."""
+        return total, seen, correct
 
     def _backward_and_step(self, objective: torch.Tensor, clip) -> None:
         if self.scaler is not None:

@@ -8,8 +8,9 @@ from honed.report.figures import (
     export,
     regression,
     study,
+    text,
 )
 from honed.report.figures.base import Section
 
 __all__ = ["Section", "classification", "compression", "curves", "environment", "export",
-           "regression", "study"]
+           "regression", "study", "text"]

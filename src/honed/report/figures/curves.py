@@ -27,6 +27,10 @@ def section(evidence: Evidence) -> Section:
                                 mode="lines+markers", line={"dash": dash})
     fig.add_scatter(x=epochs, y=[record.get("lr") for record in history], name="lr", row=1,
                     col=3, mode="lines+markers")
+    if any("lr_backbone" in record for record in history):  # train.backbone_lr_factor < 1
+        fig.add_scatter(x=epochs, y=[record.get("lr_backbone") for record in history],
+                        name="lr (backbone)", row=1, col=3, mode="lines+markers",
+                        line={"dash": "dot"})
     fig.update_xaxes(title_text="epoch")
     fig.update_yaxes(type="log", row=1, col=3)
     part.add(figure(fig))

@@ -24,8 +24,9 @@ class PruneSpec(Section):
     """Pruning: ``magnitude`` zeroes weights (masks made permanent), ``structured`` removes
     channels and neurons; ``steps`` rounds reach ``amount``, each fine-tuned for
     ``finetune_epochs`` with the spec's trainer. Left unset, structured pruning runs 2 rounds
-    fine-tuned (by distillation from the unpruned model) for 40% of the run's epochs in all,
-    and stops before a round that breaks the accuracy budget on val."""
+    fine-tuned (by distillation from the unpruned model) for as many epochs in all as the run
+    trained, and stops before a round that breaks the accuracy budget on val (by more than
+    one standard error)."""
 
     method: Literal["magnitude", "structured"] = Field(
         "magnitude", description="`magnitude`: the smallest weights become zeros; "
@@ -40,7 +41,7 @@ class PruneSpec(Section):
                           "(`structured`), 1 (`magnitude`).")
     finetune_epochs: Annotated[int, Field(ge=0, le=100000)] | None = Field(
         None, description="Epochs of fine-tuning after each round, with the spec's train "
-                           "section; null: 40% of `train.epochs` over the rounds "
+                           "section; null: `train.epochs` shared by the rounds "
                            "(`structured`), 0 (`magnitude`).")
     round_to: Annotated[int, Field(ge=1, le=1024)] = Field(
         16, description="`structured`: channel counts are multiples of this (ONNX Runtime's "

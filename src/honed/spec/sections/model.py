@@ -36,7 +36,9 @@ class ModelSpec(Section):
     family: Annotated[str, BeforeValidator(checked_family)] = Field(
         min_length=1, description="The model family (`honed list models`), a name registered "
                                   "with `register_model`, or `package.module:function` "
-                                  "when imports are allowed (`--allow-import`).")
+                                  "when imports are allowed (`--allow-import`). "
+                                  "`timm:NAME` is refused: timm needs torchvision, which "
+                                  "has no CPU build on PyPI.")
     depth: Annotated[int, Field(ge=1, le=64)] | None = Field(
         None, description="Layers (mlp, rnn, transformer), convolutions per block (cnn) or "
                           "blocks per stage (resnet).")
@@ -69,7 +71,8 @@ class ModelSpec(Section):
     init_from: str | None = Field(
         None, description="Start from these weights: a `.safetensors` file or a run dir.")
     init_exclude: list[str] = Field(
-        [], description="Name patterns (fnmatch) not taken from `init_from`, e.g. a new head.")
+        [], description="Name patterns (fnmatch) not taken from `init_from`, e.g. a new head; "
+                        "they train at the full rate under `train.backbone_lr_factor`.")
     freeze: list[str] = Field(
         [], description="Parameter name patterns (fnmatch) kept frozen during training.")
     unfreeze_after: Annotated[int, Field(ge=1)] | None = Field(

@@ -60,7 +60,8 @@ class ScheduleSpec(Section):
     gamma: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
         0.1, description="`step` and `exponential`: the decay factor.")
     min_lr: NonNegativeFloat = Field(
-        0.0, description="The floor of every decaying schedule.")
+        0.0, description="The floor of every decaying schedule (× "
+                         "`train.backbone_lr_factor` for a fine-tuned backbone).")
     max_lr_factor: Annotated[float, Field(ge=1.0)] = Field(
         10.0, description="`onecycle`: the peak learning rate is `lr` × `max_lr_factor`.")
     pct_start: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
@@ -125,6 +126,11 @@ class TrainSpec(Section):
                         "leaves 400 steps per epoch, from 64 to 1024.")
     optimizer: OptimizerSpec = Field(OptimizerSpec(), description="The optimizer.")
     schedule: ScheduleSpec = Field(ScheduleSpec(), description="The learning-rate schedule.")
+    backbone_lr_factor: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        1.0, description="Fine-tuning: the parameters `model.init_from` fills (all but "
+                         "`model.init_exclude`) train at the learning rate × this, the new "
+                         "ones at the learning rate, through every schedule; below 1 it needs "
+                         "`model.init_from` and `model.init_exclude`.")
     l1: NonNegativeFloat = Field(
         0.0, description="The penalty `l1 × Σ abs(w)` over the weights, added to the loss.")
     l2: NonNegativeFloat = Field(

@@ -12,7 +12,8 @@ class Unfreeze(Callback):
     """Make every parameter trainable again at the start of epoch ``after`` (0-based).
 
     The optimizer already holds frozen parameters (their gradients were simply None), so nothing
-    has to be rebuilt.
+    has to be rebuilt, and each trains at its group's rate: a fine-tuned backbone's at
+    ``train.backbone_lr_factor`` x the head's.
     """
 
     def __init__(self, after: int):

@@ -123,8 +123,8 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
 def _importance(model, test, data, kind, groups, metric, settings, seed, say, outputs) -> dict:
     """Permutation importance of the kind's groups, or for text each token's deletion."""
     if kind.name == "text":
+        from .token_ids import vocabulary
         from .token_importance import token_importance
-        from .tokens import vocabulary
 
         say(f"token importance: each widespread token deleted from {len(test.x)} test texts "
             f"({metric})")
@@ -154,7 +154,7 @@ def _grouped(found, groups) -> np.ndarray:
 
 
 def _tokens(data, x: np.ndarray) -> np.ndarray:
-    from .tokens import token_strings
+    from .token_ids import token_strings
 
     return token_strings(x, data.preprocess["tokenizer"])
 

@@ -60,6 +60,8 @@ def test_predict_a_csv_and_a_folder_of_txt_files_like_the_runtime(run, tmp_path)
     assert [r["file"] for r in rows] == ["a.txt", "sub/b.txt", "sub/deeper/c.txt"]
     assert [r["class"] for r in rows] == [r["class"] for r in expected]
     assert json.loads((tmp_path / "p.json").read_text()) == rows
+    one = predict_file(run / "bundle", tmp_path / "texts" / "sub" / "b.txt", tmp_path / "1.json")
+    assert [(r["file"], r["class"]) for r in one] == [("b.txt", expected[1]["class"])]
 
 
 @pytest.mark.parametrize(("make", "message"), [

@@ -207,13 +207,10 @@ def _subset(split, samples: int, seed: int):
 
 
 def _read(path: str | Path, preprocess: dict) -> tuple[np.ndarray, list[str]]:
+    """The inputs ``honed predict`` reads (for text: a .txt file, a folder of them, or a table
+    of the text columns), as float32 model inputs (text: token ids), and one id per row."""
     from honed.data.transform import apply_preprocess
-
-    if preprocess["kind"] == "text":
-        from .text_input import read_texts
-
-        return read_texts(path, preprocess)
     from honed.serve.inputs import read_input
 
     batch = read_input(path, preprocess)
-    return apply_preprocess(preprocess, batch.raw), list(batch.ids)
+    return apply_preprocess(preprocess, batch.raw).astype(np.float32), list(batch.ids)

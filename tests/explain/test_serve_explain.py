@@ -84,18 +84,3 @@ def test_the_server_explains_without_importing_torch(bundle):
     assert done.returncode == 0, done.stderr
     assert np.isfinite(__import__("json").loads(done.stdout)["value"])
 
-
-def test_text_models_are_refused_in_one_line_naming_honed_explain():
-    from types import SimpleNamespace
-
-    from honed.serve.explain import check_explainable, occlusion
-    from honed.serve.payload import FieldError
-
-    for kind in ("table", "image", "sequence"):
-        check_explainable(kind)
-    with pytest.raises(FieldError, match=r"does not explain text models; run `honed explain"):
-        check_explainable("text")
-    runtime = SimpleNamespace(kind="text", input_shape=(8,), preprocess={})
-    with pytest.raises(FieldError) as refused:  # before any group or model call
-        occlusion(runtime, np.zeros((1, 8), dtype=np.float32))
-    assert refused.value.detail()[0]["loc"] == ["body"]

@@ -13,7 +13,8 @@ import torch
 from honed.cli.main import main
 from honed.explain import explain_run, topk_recovery
 from honed.explain.sanity import COMPLETENESS_TOLERANCE, completeness_from_delta
-from honed.explain.tokens import attribute_tokens, close_up
+from honed.explain.token_ids import close_up, deletions
+from honed.explain.tokens import attribute_tokens
 from honed.train.run_eval import load_run
 from tests.text_corpus import NEGATIVE, POSITIVE
 
@@ -60,7 +61,9 @@ def test_integrated_gradients_add_up_from_the_path_start_for_a_recurrent_model(r
 
 def test_deleting_a_token_closes_the_text_up():
     ids = torch.tensor([[5.0, 0.0, 7.0, 8.0, 0.0], [0.0, 0.0, 3.0, 0.0, 0.0]])
-    assert close_up(ids).tolist() == [[5, 7, 8, 0, 0], [3, 0, 0, 0, 0]]
+    assert close_up(ids).tolist() == [[5, 7, 8, 0, 0], [3, 0, 0, 0, 0]]  # a tensor or an array
+    assert deletions(np.array([5, 7, 8, 0])).tolist() == [[5, 7, 8, 0], [7, 8, 0, 0],
+                                                           [5, 8, 0, 0], [5, 7, 0, 0]]
 
 
 def test_feature_ablation_scores_each_token_by_deleting_it(runs):
@@ -73,7 +76,7 @@ def test_feature_ablation_scores_each_token_by_deleting_it(runs):
     with torch.no_grad():
         model.eval()
         full = model(torch.as_tensor(x[row:row + 1]))[0, found.targets[row]]
-        without = model(close_up(torch.as_tensor(deleted)))[0, found.targets[row]]
+        without = model(torch.as_tensor(close_up(deleted)))[0, found.targets[row]]
     assert found.values[row, position] == pytest.approx(float(full - without), abs=1e-5)
     assert np.all(found.values[x == 0] == 0) and found.delta is None
 

@@ -123,8 +123,8 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
 def _importance(model, test, data, kind, groups, metric, settings, seed, say, outputs) -> dict:
     """Permutation importance of the kind's groups, or for text each token's deletion."""
     if kind.name == "text":
+        from .token_ids import vocabulary
         from .token_importance import token_importance
-        from .tokens import vocabulary
 
         say(f"token importance: each widespread token deleted from {len(test.x)} test texts "
             f"({metric})")
@@ -154,7 +154,7 @@ def _grouped(found, groups) -> np.ndarray:
 
 
 def _tokens(data, x: np.ndarray) -> np.ndarray:
-    from .tokens import token_strings
+    from .token_ids import token_strings
 
     return token_strings(x, data.preprocess["tokenizer"])
 
@@ -207,13 +207,10 @@ def _subset(split, samples: int, seed: int):
 
 
 def _read(path: str | Path, preprocess: dict) -> tuple[np.ndarray, list[str]]:
+    """The inputs ``honed predict`` reads (for text: a .txt file, a folder of them, or a table
+    of the text columns), as float32 model inputs (text: token ids), and one id per row."""
     from honed.data.transform import apply_preprocess
-
-    if preprocess["kind"] == "text":
-        from .text_input import read_texts
-
-        return read_texts(path, preprocess)
     from honed.serve.inputs import read_input
 
     batch = read_input(path, preprocess)
-    return apply_preprocess(preprocess, batch.raw), list(batch.ids)
+    return apply_preprocess(preprocess, batch.raw).astype(np.float32), list(batch.ids)

@@ -27,7 +27,7 @@ from honed.train.evaluate import predict
 from honed.train.metrics import metric_mode
 
 from .importance import interval, scorer
-from .tokens import close_up
+from .token_ids import close_up
 
 __all__ = ["token_importance", "TOKENS", "MIN_TEXTS"]
 
@@ -65,7 +65,7 @@ def token_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *, vocabula
     results = []
     for chunk in _chunks(ids, candidates):
         batch = np.concatenate([_deleted(ids[rows], token) for token, rows in chunk])
-        outputs = predict(model, close_up(torch.as_tensor(batch))).split(
+        outputs = predict(model, torch.as_tensor(close_up(batch))).split(
             [len(rows) for _, rows in chunk])
         for (token, rows), changed in zip(chunk, outputs, strict=True):
             full = base_outputs.clone()

@@ -11,16 +11,15 @@ score is its attribution summed over the embedding dimension:
   the text's length, such as a GRU, that is not ``f`` of an all-padding text, which is one
   token long), so the recorded ``delta`` is the integration error alone.
 - ``feature_ablation`` (``occlusion`` too): Captum's ``FeatureAblation``, each token deleted in
-  turn (set to padding and the text closed up, as if the word had not been written); the score
-  is how much the explained output fell. No gradient.
+  turn (set to padding and the text closed up, as if the word had not been written:
+  :func:`~honed.explain.token_ids.close_up`, as ``honed serve``'s ``/v1/explain`` deletes);
+  the score is how much the explained output fell. No gradient.
 
 Padding gets no score (0 in the arrays, left out of every JSON list). An embedding bag's
 n-gram vectors are folded back onto their tokens, each token of an n-gram taking ``1/n`` of it.
 """
 
 from __future__ import annotations
-
-from functools import lru_cache
 
 import numpy as np
 import torch
@@ -30,17 +29,12 @@ from honed.errors import UserInputError
 
 from .attributions import Attributions, chunked, import_captum, per_eval
 from .kinds.text import BASELINES
+from .token_ids import close_up
 
-__all__ = ["attribute_tokens", "close_up", "vocabulary", "token_strings"]
+__all__ = ["attribute_tokens"]
 
 #: texts per Captum call (integrated gradients expands each by its steps)
 _CHUNK = 32
-
-
-def close_up(ids: torch.Tensor) -> torch.Tensor:
-    """Ids with padding moved to the end of each row, the tokens' order kept."""
-    order = torch.argsort((ids == 0).to(torch.int8), dim=1, stable=True)
-    return torch.gather(ids, 1, order)
 
 
 def _embedding(model: nn.Module) -> nn.Embedding:
@@ -71,7 +65,8 @@ def attribute_tokens(model: nn.Module, x: np.ndarray, *, method: str, task: str,
             real = (part != 0).sum(1).max().item()
             # feature i: the token at position i; padding shares one feature (a no-op)
             mask = torch.arange(part.shape[1]).clamp(max=real).expand_as(part)
-            value, delta = attr.FeatureAblation(lambda inputs: model(close_up(inputs))).attribute(
+            value, delta = attr.FeatureAblation(
+                lambda inputs: model(torch.as_tensor(close_up(inputs)))).attribute(
                 part, baselines=0.0, target=target, feature_mask=mask,
                 perturbations_per_eval=min(per_eval(part), real + 1)), None
         return torch.where(part != 0, value, 0.0), delta
@@ -109,23 +104,3 @@ def _fold(values: torch.Tensor, length: int, model: nn.Module) -> torch.Tensor:
     if offset != values.shape[1]:
         raise ValueError(f"cannot map {values.shape[1]} embedded positions onto {length} tokens")
     return tokens
-
-
-@lru_cache(maxsize=4)
-def vocabulary(tokenizer_json: str) -> tuple[str, ...]:
-    """Each token id's text, from the run's saved tokenizer."""
-    from tokenizers import Tokenizer
-
-    vocab = Tokenizer.from_str(tokenizer_json).get_vocab(with_added_tokens=True)
-    names = [""] * (max(vocab.values()) + 1)
-    for token, number in vocab.items():
-        names[number] = token
-    return tuple(names)
-
-
-def token_strings(ids: np.ndarray, tokenizer_json: str) -> np.ndarray:
-    """``(N, T)`` token texts of ids (``""`` for padding), a plain unicode array."""
-    names = np.asarray(vocabulary(tokenizer_json) or ("",))
-    codes = np.asarray(ids).astype(np.int64)
-    text = names[np.clip(codes, 0, len(names) - 1)]
-    return np.where(codes == 0, "", text)

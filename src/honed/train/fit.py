@@ -70,14 +70,11 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
         resume: continue from ``out_dir/checkpoints/last.safetensors``.
         progress: show progress bars.
         unfreeze_after: make frozen parameters trainable from this epoch on.
-<<<<<<< HEAD
         backbone: names of the parameters that train at ``backbone_lr_factor`` x the rate
             (those a checkpoint filled, see :func:`honed.models.backbone_names`); needed when
             the factor is below 1.
-=======
         distributed: this process's rank in a joined DDP group
             (:func:`honed.train.distributed.process_group`); only rank 0 writes ``out_dir``.
->>>>>>> ddp
 
     Example:
         >>> result = fit(model, data, epochs=3, optimizer={"name": "adam", "lr": 1e-3})

@@ -35,7 +35,7 @@ SPEC = {
 @pytest.fixture(autouse=True)
 def _one_thread(monkeypatch):
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    monkeypatch.setenv("HONED_DDP_TIMEOUT", "120")  # a mistake fails the test, never hangs it
+    monkeypatch.setenv("HONED_DDP_TIMEOUT", "60")  # a mistake fails the test, never hangs it
 
 
 def setup(**train):

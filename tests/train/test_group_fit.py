@@ -10,13 +10,11 @@ import multiprocessing
 import os
 import signal
 
-import optuna
 import pytest
 import torch
 
 from honed.data import make_augment, prepare_data
 from honed.errors import DistributedError
-from honed.search.trial_fit import ranks_for
 from honed.spec.template import spec_from_dict
 from honed.train.callbacks import Callback
 from honed.train.fit import fit
@@ -58,11 +56,6 @@ class StopAfterFirst(Callback):
         trainer.request_stop("asked on rank 0")
 
 
-class Prune(Callback):
-    def on_epoch_end(self, trainer, record):
-        raise optuna.TrialPruned("pruned after epoch 1")
-
-
 class KillChild(Callback):
     def on_epoch_end(self, trainer, record):
         child = multiprocessing.active_children()[0]
@@ -93,13 +86,6 @@ def test_a_stop_on_rank0_stops_every_rank():
     assert not multiprocessing.active_children()
 
 
-def test_an_exception_on_rank0_ends_the_children():
-    spec, data, options = setup(epochs=1000)
-    with pytest.raises(optuna.TrialPruned, match="pruned after epoch 1"):
-        grouped(spec, data, options, [Prune()])
-    assert not multiprocessing.active_children()
-
-
 def test_a_dead_child_fails_the_fit_in_one_line():
     spec, data, options = setup(epochs=1000)
     with pytest.raises(DistributedError) as caught:
@@ -107,11 +93,3 @@ def test_a_dead_child_fails_the_fit_in_one_line():
     message = str(caught.value)
     assert message.startswith("rank 1 of 2 was killed by SIGKILL") and "\n" not in message
     assert not multiprocessing.active_children()
-
-
-def test_a_trial_uses_its_gpus_only_on_cuda_with_enough_devices():
-    assert ranks_for(2, cuda_devices=2, device_type="cuda") == 2
-    assert ranks_for(4, cuda_devices=8, device_type="cuda") == 4
-    assert ranks_for(2, cuda_devices=1, device_type="cuda") == 1  # the first GPU, said once
-    assert ranks_for(2, cuda_devices=2, device_type="cpu") == 1  # train.device: cpu
-    assert ranks_for(1, cuda_devices=2, device_type="cuda") == 1

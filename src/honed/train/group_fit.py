@@ -30,6 +30,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 import torch.distributed as dist
 
@@ -154,9 +155,9 @@ def _join(context, model: torch.nn.Module, data: PreparedData, spec: Spec) -> to
 
 
 def _fingerprint(data: PreparedData) -> tuple:
-    x = torch.as_tensor(data.train.x, dtype=torch.float64)
-    y = torch.as_tensor(data.train.y).double()
-    return tuple(x.shape), round(float(x.sum()), 6), round(float(y.sum()), 6), len(data.val.y)
+    x, y = np.asarray(data.train.x), np.asarray(data.train.y)
+    return (x.shape, round(float(x.sum(dtype=np.float64)), 6),
+            round(float(y.sum(dtype=np.float64)), 6), len(data.val.y))
 
 
 def _child(rank: int, nproc: int, spec: Spec, source: SpecData, options: dict[str, Any],

@@ -40,6 +40,7 @@ from honed.errors import DistributedError, UserInputError
 from honed.spec.memory import is_memory_source, memory_data, memory_source
 from honed.spec.schema import Spec
 from honed.train.distributed import (
+    _first_line,
     _is_comm_error,
     check_world,
     default_timeout,
@@ -53,6 +54,10 @@ from honed.train.session import build_model, transfer_options
 from honed.train.trainer import FitResult
 
 __all__ = ["fit_in_group", "SpecData"]
+
+#: keywords of ``fit`` for rank 0 alone: the others rebuild augmentation and transfer options
+#: from the spec, and run no callbacks but those the spec's ``train`` section makes
+_RANK0_ONLY = ("callbacks", "augment", "unfreeze_after", "backbone", "progress")
 
 
 @dataclass(frozen=True)
@@ -94,8 +99,9 @@ def fit_in_group(model: torch.nn.Module, data: PreparedData, *, nproc: int, sour
         source: the spec and how the children rebuild ``data``.
         timeout: seconds a rank waits for a silent peer (``$HONED_DDP_TIMEOUT`` or 600).
         options: keywords of :func:`honed.train.fit` for rank 0 (``train``, ``seed``,
-            ``augment``, ``callbacks``, ...); the children get ``train`` and ``seed``, and
-            rebuild the augmentation and transfer options from the spec.
+            ``augment``, ``callbacks``, ...); the children get them all but the callbacks
+            and rebuild the augmentation (which must be the spec's) and transfer options
+            from the spec.
 
     Raises:
         UserInputError: the world does not fit the data (before any process starts).
@@ -107,7 +113,7 @@ def fit_in_group(model: torch.nn.Module, data: PreparedData, *, nproc: int, sour
                 unfreeze_after=options.get("unfreeze_after"),
                 local_norm=not cuda and has_batch_norm(model))
     env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
-    child = {"train": options.get("train"), "seed": options.get("seed", 0)}
+    child = {key: value for key, value in options.items() if key not in _RANK0_ONLY}
     spawn = multiprocessing.get_context("spawn")
     children = [spawn.Process(target=_child, args=(rank, nproc, spec, source, child, env, timeout),
                               name=f"honed-rank{rank}") for rank in range(1, nproc)]
@@ -125,7 +131,10 @@ def fit_in_group(model: torch.nn.Module, data: PreparedData, *, nproc: int, sour
                 if not (dead or isinstance(exc, DistributedError) or _is_comm_error(exc)):
                     _end(children, context)
                     raise
-                raise DistributedError(f"rank 0 of {nproc}: {exc}") from None
+                if isinstance(exc, DistributedError):
+                    raise
+                raise DistributedError(f"rank 0/{nproc}: the process group broke "
+                                       f"({_first_line(exc)})") from None
             except BaseException:  # rank 0 stopped alone (TrialPruned, an error, Ctrl-C)
                 _end(children, context)
                 raise

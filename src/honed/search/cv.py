@@ -65,7 +65,8 @@ def cross_validate(objective: TrialObjective, trial: optuna.Trial, spec: Spec,
     outcomes: list[FitOutcome] = []
     for index, data in enumerate(folds):
         # each fold fits alone: the pruner sees folds, never epochs (see the module docstring)
-        outcome = objective.fit_once(spec, data, folder / f"fold{index}" / "history.jsonl", [])
+        outcome = objective.fit_once(spec, data, folder / f"fold{index}" / "history.jsonl", [],
+                                     fold=index)
         outcomes.append(outcome)
         trial.set_user_attr(FOLDS_ATTR, [o.values for o in outcomes])
         values = _combine(objective, outcomes)

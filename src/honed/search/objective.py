@@ -145,8 +145,11 @@ class TrialObjective:
         return absolute_paths(spec, self.template.base_dir)
 
     def fit_once(self, spec: Spec, data: PreparedData, history: Path,
-                 callbacks: list[Callback]) -> FitOutcome:
-        """Train the spec's model on ``data``; keep the best epoch by the monitor objective."""
+                 callbacks: list[Callback], *, fold: int = 0) -> FitOutcome:
+        """Train the spec's model on ``data`` (fold ``fold`` with ``cv``); keep the best epoch.
+
+        The best epoch is the best by the monitor objective.
+        """
         model = build_model(spec, data)
         monitor = self.monitor(spec)
         keeper = _KeepBest(monitor.name, monitor.mode)
@@ -158,7 +161,8 @@ class TrialObjective:
         extra: list[Callback] = [keeper, logger]
         if spec.train.probes:  # honed doctor reads them in the run dir the best trial becomes
             extra.append(Probes(history.with_name("probes.jsonl")))
-        result = fit_trial(model, data, gpus=self.gpus, train=train, seed=spec.seed,
+        result = fit_trial(model, data, spec=spec, gpus=self.gpus, folds=self.cv, fold=fold,
+                           train=train, seed=spec.seed,
                            augment=augment, callbacks=[*callbacks, *extra],
                            **transfer_options(spec, model))
         if keeper.state is None:

@@ -5,7 +5,9 @@ of K (``search.gpus_per_trial``) and gives worker i the group ``i mod (G // K)``
 ``CUDA_VISIBLE_DEVICES``: one GPU per worker when ``N <= G``, round-robin when there are more
 workers than groups (they then share a GPU). GPUs left over when K does not divide G stay idle.
 Inside a worker its group is ``cuda:0 .. cuda:K-1``, so a trial's ``train.device: auto`` lands
-on its own GPU.
+on its own GPU. With K > 1 the worker trains each trial as K DDP processes over its group, the
+worker itself being rank 0 on ``cuda:0`` (see :mod:`honed.search.trial_fit`); workers that share
+a group (round-robin) then run their trials' process groups side by side on the same GPUs.
 
 On a machine without a GPU nothing changes: no ``CUDA_VISIBLE_DEVICES`` is set, and
 ``gpus_per_trial`` is not checked, so a spec written for a GPU cluster can be tried on a

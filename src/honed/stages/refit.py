@@ -4,7 +4,8 @@
   the trial's folder is not on this machine (a worker elsewhere ran it) or holds no model, its
   resolved spec is retrained with :func:`~honed.train.session.train_spec`: same seed, same data,
   the best epoch picked by the study's first validation objective as in the trial, so the same
-  weights come back (up to nondeterminism of the device).
+  weights come back (up to nondeterminism of the device). With ``search.gpus_per_trial`` K > 1
+  and K GPUs visible it trains as ``honed train --nproc K`` does (DDP), as the trial did.
 - ``train+val``: retrain the trial's resolved spec on train and val together for the trial's
   best-epoch count, early stopping off (see :mod:`honed.stages.trainval`). Val is then seen in
   training: its metrics are kept as a record only (``refit.val_seen``).
@@ -144,9 +145,15 @@ class Refit(Stage):
                 context.note(f"refit: trial {plan.trial.number}'s model is not in "
                              f"{context.study_dir}; retraining its spec (same seed, same data)")
             atomic_write_json(marker, plan.record())
-            train = trainval.train_val if plan.mode == "train+val" else trainval.retrain
-            metrics = train(run, plan.spec, epochs=plan.epochs, resume=resume,
-                            progress=context.progress)
+            if plan.mode == "train+val":
+                metrics = trainval.train_val(run, plan.spec, epochs=plan.epochs, resume=resume,
+                                             progress=context.progress)
+            else:  # on the GPUs of a trial, as the trial trained (search.gpus_per_trial)
+                from honed.search.trial_fit import trial_ranks
+
+                nproc = trial_ranks(context.search.gpus_per_trial, plan.spec.train.device)
+                metrics = trainval.retrain(run, plan.spec, resume=resume, nproc=nproc,
+                                           progress=context.progress)
         metrics.pop("test", None)  # the test stage alone reads the test split
         atomic_write_json(run.metrics, {**metrics, "best_trial": plan.best_trial(),
                                         "refit": {**plan.record(), "source": how}})

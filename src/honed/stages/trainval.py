@@ -56,12 +56,14 @@ def copy_trial(run: RunDir, spec: Spec, source: Path) -> dict[str, Any]:
 
 
 def retrain(run: RunDir, spec: Spec, *, epochs: int | None = None, resume: bool = False,
-            progress: bool = True) -> dict[str, Any]:
-    """Train ``spec`` exactly as ``honed train`` does (``epochs`` is unused: the spec's own)."""
-    from honed.train.session import train_spec
+            progress: bool = True, nproc: int = 1) -> dict[str, Any]:
+    """Train ``spec`` exactly as ``honed train --nproc nproc`` does (``epochs`` is unused:
+    the spec's own)."""
+    from honed.train.launch import train_distributed
 
-    outcome = train_spec(spec, out_dir=run.root, resume=resume, progress=progress,
-                         evaluate_test=False)  # the test stage reads the test split, once
+    outcome = train_distributed(spec, nproc=nproc, out_dir=run.root, resume=resume,
+                                progress=progress,
+                                evaluate_test=False)  # the test stage reads the test split, once
     return dict(outcome.metrics)
 
 

@@ -6,7 +6,9 @@ gathers and augments the whole global batch, then trains on its own contiguous s
 weights each rank by its share of the batch's rows, so the gradient is the single-process
 mean for uneven splits too (the last batch of an epoch). Validation runs on rank 0 and its
 record is broadcast, so early stopping, plateau schedules and checkpoints decide the same
-everywhere; epoch metrics are all-reduced. Rank 0 alone writes the run directory.
+everywhere, and so is rank 0's stop decision after each epoch's callbacks (a callback that
+runs on rank 0 only, such as a search trial's pruner, stops every rank); epoch metrics are
+all-reduced. Rank 0 alone writes the run directory.
 
 gloo on CPU, NCCL on CUDA (rank ``r`` on ``cuda:LOCAL_RANK``), where BatchNorm becomes
 SyncBatchNorm (torch runs SyncBatchNorm on GPUs only: on CPU each rank normalizes with its
@@ -206,6 +208,13 @@ class DistributedTrainer(Trainer):
         box = [super().validate() if self.context.is_main else None]
         dist.broadcast_object_list(box, src=0)
         return box[0]
+
+    def _call(self, hook: str, *args) -> None:
+        super()._call(hook, *args)
+        if hook == "on_epoch_end":  # a stop asked on rank 0 alone (a pruner) stops every rank
+            box = [self.stop_reason]
+            dist.broadcast_object_list(box, src=0)
+            self.stop_reason = box[0]
 
     def checkpoint_state(self) -> tuple[dict[str, torch.Tensor], dict[str, Any]]:
         tensors, state = super().checkpoint_state()

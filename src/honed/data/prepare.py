@@ -16,6 +16,7 @@ from .raw import RawData
 from .sources import load_source
 from .split import kfold_indices, limit_indices, split_indices
 from .targets import encode_classes, fit_target_scale, regression_targets, resolve_task
+from .mixed import with_tabular
 from .text import text_ids_and_lengths
 from .text_stats import length_stats
 from .timeseries import prepare_forecast
@@ -110,8 +111,10 @@ def _load(spec: DataSpec, base_dir: str | Path | None) -> tuple[RawData, str]:
 
 def _plan(raw: RawData, task: str, spec: DataSpec, seed: int) -> _Plan:
     rows = np.arange(len(raw))
-    if raw.kind == "table" and spec.clean.impute == "drop":
-        rows = rows[raw.x.notna().all(axis=1).to_numpy()]
+    table = (raw.x if raw.kind == "table"
+             else raw.x[raw.extra["table_columns"]] if raw.extra.get("table_columns") else None)
+    if table is not None and spec.clean.impute == "drop":
+        rows = rows[table.notna().all(axis=1).to_numpy()]
         if rows.size == 0:
             raise DataError(f"{raw.origin}: every row has a missing value, so "
                             "data.clean.impute: drop leaves nothing")
@@ -141,6 +144,7 @@ def _assemble(raw: RawData, plan: _Plan, spec: DataSpec, train: np.ndarray, val:
     def make(rows: np.ndarray, split: str) -> Split:
         if raw.kind == "text":  # tokenized once: the ids, and the lengths the report draws
             x, counts = text_ids_and_lengths(preprocess, raw_rows(raw, rows))
+            x = with_tabular(preprocess, x, raw_rows(raw, rows))
             lengths[split] = length_stats(counts, preprocess["text"]["max_length"])
         else:
             x = apply_preprocess(preprocess, raw_rows(raw, rows))

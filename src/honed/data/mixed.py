@@ -39,12 +39,12 @@ def tabular_features(preprocess: Mapping[str, Any], raw: Any) -> np.ndarray:
     Raises:
         DataError: A column is missing or a value does not fit (as for a table).
     """
+    from .text import is_record
     from .transform import table_matrix
 
     tabular = preprocess["tabular"]
-    if isinstance(raw, Mapping) and not any(isinstance(v, (list, tuple, np.ndarray))
-                                            for v in raw.values()):
-        raw = [raw]  # one record
+    if is_record(raw):
+        raw = [raw]
     return apply_scaler(tabular["scaler"], table_matrix(tabular, raw), axis=-1)
 
 

@@ -34,7 +34,7 @@ from .tokenize import (
 
 __all__ = ["TEXT_SUFFIX", "is_text_folder", "read_text_folder", "take_text_columns",
            "looks_like_free_text", "fit_text", "text_ids", "text_ids_cut", "text_ids_and_lengths",
-           "joined_texts"]
+           "joined_texts", "is_record"]
 
 TEXT_SUFFIX = ".txt"
 _SEPARATOR = f" {SEP} "
@@ -220,8 +220,7 @@ def text_ids_cut(preprocess: Mapping[str, Any], raw: Any, *, threads: bool = Fal
 def _text_columns(raw: Any, columns: list[str]) -> dict[str, list]:
     """The values of each text column of ``raw``, in row order (records are read as they
     are: building a DataFrame costs more than tokenizing a short request)."""
-    if isinstance(raw, str) or (isinstance(raw, Mapping)
-                                and all(isinstance(v, str) for v in raw.values())):
+    if isinstance(raw, str) or is_record(raw):
         raw = [raw]  # one text, or one record
     if isinstance(raw, pd.DataFrame):
         found = raw.columns
@@ -242,6 +241,12 @@ def _text_columns(raw: Any, columns: list[str]) -> dict[str, list]:
             raise DataError(f"input has no text column '{name}'; expected columns: "
                             f"{', '.join(columns)}")
     return {name: list(raw[name]) for name in columns}
+
+
+def is_record(raw: Any) -> bool:
+    """Whether ``raw`` is one record (a mapping of single values), not a dict of columns."""
+    return isinstance(raw, Mapping) and not any(
+        isinstance(v, (list, tuple, np.ndarray, pd.Series)) for v in raw.values())
 
 
 def _joined(values: Mapping[str, list] | pd.DataFrame, separator: str = _SEPARATOR

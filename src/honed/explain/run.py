@@ -69,6 +69,8 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
     import_captum()  # fail before any work when the extra is missing
     spec, data, model = load_run(run_dir)
     if data.preprocess.get("tabular"):
+        from honed.errors import UserInputError
+
         raise UserInputError(f"{run_dir}: honed explain does not support text beside table "
                              "columns yet (data.text with other input columns)")
     settings = settings or spec.explain or ExplainSpec()

@@ -11,12 +11,12 @@ from honed.errors import DataError
 from honed.spec.schema import DataSpec
 
 from .dataset import PreparedData, Split
+from .mixed import with_tabular
 from .preprocess import fit_preprocess, raw_rows
 from .raw import RawData
 from .sources import load_source
 from .split import kfold_indices, limit_indices, split_indices
 from .targets import encode_classes, fit_target_scale, regression_targets, resolve_task
-from .mixed import with_tabular
 from .text import text_ids_and_lengths
 from .text_stats import length_stats
 from .timeseries import prepare_forecast

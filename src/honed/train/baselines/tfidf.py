@@ -37,11 +37,10 @@ def token_grams(ids: np.ndarray) -> list[str]:
                                "training row")
 def tfidf_logistic(data: PreparedData, inputs: Sequence[np.ndarray],
                    options: dict[str, Any]) -> list[np.ndarray]:
+    from scipy.sparse import csr_matrix, hstack
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
-
-    from scipy.sparse import csr_matrix, hstack
 
     y = np.asarray(data.train.y)
     if len(np.unique(y)) < 2:

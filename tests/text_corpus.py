@@ -74,14 +74,14 @@ def mixed_reviews(n: int = 300, seed: int = 0) -> pd.DataFrame:
 
 
 def train_mixed_run(root: Path, family: str = "embedbag", *, features: list[str] | None = None,
-                    epochs: int = 12, export: bool = False) -> Path:
+                    epochs: int = 12, export: bool = False, rows: int = 300) -> Path:
     """Train ``family`` on :func:`mixed_reviews` (text ``review`` beside ``stars`` and
     ``genre``, or only ``features``); returns the run dir (with ``export``, a bundle in it)."""
     from honed.export.bundle import export_bundle
     from honed.spec.template import spec_from_dict
     from honed.train.session import train_spec
 
-    mixed_reviews().to_csv(root / "mixed.csv", index=False)
+    mixed_reviews(rows).to_csv(root / "mixed.csv", index=False)
     data = {"source": "mixed.csv", "target": "label", "text": ["review"],
             "tokenizer": {"min_frequency": 1, "max_length": 12},
             **({"features": features} if features else {})}

@@ -27,7 +27,6 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=12)
     parser.add_argument("--families", nargs="+", default=["embedbag", "gru"])
     args = parser.parse_args()
-    import numpy as np
 
     from honed.data import prepare_data
     from honed.spec.schema import DataSpec

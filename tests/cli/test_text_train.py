@@ -36,8 +36,11 @@ def test_a_free_text_column_without_data_text_exits_2_and_writes_nothing(tmp_pat
     assert not (tmp_path / "run").exists()
 
 
-def test_text_beside_other_columns_trains_on_both(tmp_path):
+def test_text_beside_other_columns_trains_on_both(tmp_path, capsys):
     mixed_reviews().to_csv(tmp_path / "reviews.csv", index=False)
+    assert main(["validate", str(spec(tmp_path, "reviews.csv", ", text: review"))]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "beside the text 4 table features from stars, genre" in out
     run = tmp_path / "run"
     assert main(["train", str(spec(tmp_path, "reviews.csv", ", text: review")), "--out",
                  str(run), "--quiet", *TINY, "data.tokenizer.min_frequency=1"]) == 0

@@ -60,23 +60,25 @@ def honed_path(folder: Path, size: tuple[int, int]) -> np.ndarray:
 
 
 def pillow_loop(folder: Path, size: tuple[int, int]) -> np.ndarray:
+    return np.stack([pillow_image(path, size) for path in sorted(folder.glob("*/*.jpg"))])
+
+
+def pillow_image(path: Path, size: tuple[int, int]) -> np.ndarray:
+    """One file by hand: upright, RGB, shorter side resized and centre cropped, ``(3, H, W)``."""
     from PIL import Image, ImageOps
 
     height, width = size
-    out = []
-    for path in sorted(folder.glob("*/*.jpg")):
-        with Image.open(path) as image:
-            image = ImageOps.exif_transpose(image).convert("RGB")
-        source_w, source_h = image.size
-        if source_w * height > source_h * width:
-            box_w = source_h * width / height
-            box = ((source_w - box_w) / 2, 0.0, (source_w + box_w) / 2, float(source_h))
-        else:
-            box_h = source_w * height / width
-            box = (0.0, (source_h - box_h) / 2, float(source_w), (source_h + box_h) / 2)
-        image = image.resize((width, height), Image.Resampling.BILINEAR, box=box)
-        out.append(np.asarray(image, dtype=np.uint8).transpose(2, 0, 1))
-    return np.stack(out)
+    with Image.open(path) as image:
+        image = ImageOps.exif_transpose(image).convert("RGB")
+    source_w, source_h = image.size
+    if source_w * height > source_h * width:
+        box_w = source_h * width / height
+        box = ((source_w - box_w) / 2, 0.0, (source_w + box_w) / 2, float(source_h))
+    else:
+        box_h = source_w * height / width
+        box = (0.0, (source_h - box_h) / 2, float(source_w), (source_h + box_h) / 2)
+    image = image.resize((width, height), Image.Resampling.BILINEAR, box=box)
+    return np.asarray(image, dtype=np.uint8).transpose(2, 0, 1)
 
 
 def main() -> None:

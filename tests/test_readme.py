@@ -6,6 +6,8 @@ nothing else is changed:
 
 - ``honed train``, ``tune`` and ``run`` get :data:`TINY` appended: the README's budget is
   minutes, the test's a few seconds. The overrides are ordinary ``KEY=VALUE`` arguments.
+- ``torchrun ... -m honed ARGS`` runs as ``python -m torch.distributed.run ... -m honed ARGS``
+  (the module behind the ``torchrun`` script), with the same budget.
 - ``honed serve`` gets ``--port`` of a free port; the test waits for ``/health``, then stops it
   with Ctrl-C (SIGINT), as the README says, and expects exit code 0.
 
@@ -67,14 +69,28 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def honed_argv(command: str) -> list[str]:
-    """``honed ARGS`` as this interpreter runs it, with the test's budget for training commands."""
+def runs_honed(command: str) -> bool:
+    """A README line that runs honed: ``honed ARGS`` or ``torchrun ... -m honed ARGS``."""
     words = shlex.split(command, comments=True)
-    assert words[0] == "honed", command
-    argv = [sys.executable, "-m", "honed.cli.main", *words[1:]]
-    if words[1] in BUDGETED:
-        argv += TINY
-    return argv
+    return words[0] == "honed" or (words[0] == "torchrun" and "-m honed" in command)
+
+
+def honed_argv(command: str) -> list[str]:
+    """``honed ARGS`` as this interpreter runs it, with the test's budget for training commands.
+
+    ``torchrun LAUNCH -m honed ARGS`` becomes ``python -m torch.distributed.run LAUNCH -m honed
+    ARGS``, budgeted the same way.
+    """
+    words = shlex.split(command, comments=True)
+    if words[0] == "torchrun":
+        at = words.index("-m")
+        assert words[at + 1] == "honed", command
+        launch, args = [sys.executable, "-m", "torch.distributed.run", *words[1:at], "-m",
+                        "honed"], words[at + 2:]
+    else:
+        assert words[0] == "honed", command
+        launch, args = [sys.executable, "-m", "honed.cli.main"], words[1:]
+    return [*launch, *args, *(TINY if args[0] in BUDGETED else [])]
 
 
 def run_env() -> dict[str, str]:
@@ -120,7 +136,7 @@ def test_every_set_up_line_is_run_by_ci():
     ci = CI_SCRIPT.read_text(encoding="utf-8")
     readme = readme_commands(README.read_text(encoding="utf-8"))
     for line in readme:
-        if not line.startswith("honed "):
+        if not runs_honed(line):
             assert line in SET_UP or line in NOT_IN_CI, f"README command run nowhere: {line}"
     for line, ci_line in SET_UP.items():
         assert ci_line in ci, f".ci/run does not run {ci_line!r} (for the README's {line!r})"
@@ -130,10 +146,10 @@ def test_readme_commands_run_as_written(tmp_path):
     shutil.copytree(ROOT / "examples", tmp_path / "examples")
     ran = 0
     for command in readme_commands(README.read_text(encoding="utf-8")):
-        if not command.startswith("honed "):
+        if not runs_honed(command):
             continue  # set-up: test_every_set_up_line_is_run_by_ci
         argv = honed_argv(command)
-        if argv[3] == "serve":
+        if command.startswith("honed serve "):
             serve_until_healthy(argv, tmp_path)
         else:
             done = subprocess.run(argv, cwd=tmp_path, env=run_env(), capture_output=True,

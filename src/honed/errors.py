@@ -15,6 +15,7 @@ __all__ = [
     "CheckpointError",
     "TrainingError",
     "NonFiniteLossError",
+    "DistributedError",
     "CompressError",
     "ExportError",
     "BundleError",
@@ -60,6 +61,10 @@ class TrainingError(HonedError, RuntimeError):
 
 class NonFiniteLossError(TrainingError):
     """The loss became NaN or infinite; no checkpoint is written from that state."""
+
+
+class DistributedError(TrainingError):
+    """A distributed fit lost a rank, or its process group broke; names the rank."""
 
 
 class CompressError(HonedError, RuntimeError):

@@ -1,5 +1,6 @@
 """Tiny runs trained for real once per session: a table whose label only two columns carry,
-a table that leaks its label, 8x8 digits through a CNN and MNIST-1D through a GRU."""
+a table that leaks its label, 8x8 digits through a CNN, MNIST-1D through a GRU, and reviews
+whose sentiment only a few words carry through an embedding bag and a GRU."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import pytest
 
 from honed.spec.template import spec_from_dict
 from honed.train.session import train_spec
+from tests.text_corpus import write_reviews
 
 #: the only columns that carry the label of the "known" table
 KNOWN = ("a", "b")
@@ -56,6 +58,17 @@ def specs(root: Path) -> dict[str, dict]:
                      "model": {"family": "gru", "hidden": 8, "depth": 1},
                      "train": {**_TRAIN, "epochs": 1},
                      "explain": {"repeats": 2, "examples": 1, "steps": 32}},
+        # tests.text_corpus: only POSITIVE and NEGATIVE words carry the label
+        "text": {"data": {"source": str(write_reviews(root)), "target": "label",
+                          "text": ["review"]},
+                 "model": {"family": "embedbag"},
+                 "train": {**_TRAIN, "epochs": 3, "batch_size": 16,
+                           "optimizer": {"name": "adamw", "lr": 3e-2}},
+                 "explain": {"steps": 16}},
+        "text_gru": {"data": {"source": str(write_reviews(root)), "target": "label",
+                              "text": ["review"]},
+                     "model": {"family": "gru", "hidden": 8, "depth": 1, "embedding_dim": 8},
+                     "train": {**_TRAIN, "epochs": 2}, "explain": {"steps": 16}},
     }
 
 

@@ -62,3 +62,30 @@ def test_every_method_attributes_every_row_of_an_input_file(runs, tmp_path):
         assert [r["id"] for r in rows] == ["1", "2", "3"] and result.summary["inputs"] == 3
         assert len(rows[0]["attributions"]) == 16  # one per 2x2 region of the 8x8 image
     assert data.kind == "image"
+
+
+def test_gradient_shap_records_the_training_rows_its_baselines_are_drawn_from(runs, tmp_path):
+    import torch
+    from captum.attr import GradientShap
+
+    from honed.train.run_eval import load_run
+
+    spec, data, model = load_run(runs["digits"])
+    raw = np.random.default_rng(1).integers(0, 17, size=(2, 1, 8, 8)).astype(np.float64)
+    np.savez(tmp_path / "two.npz", x=raw)
+    summary = explain_run(runs["digits"], tmp_path / "two.npz", method="gradient_shap",
+                          out=tmp_path / "out").summary
+    rows = summary["baseline_rows"]
+    assert len(rows) == len(set(rows)) == 32 and "training inputs" in summary["baseline"]
+    assert "average" not in summary["baseline"]  # not the other methods' baseline
+    # the recorded rows are the ones used: GradientShap drawing from exactly them (same seed)
+    # gives the same attributions
+    with np.load(tmp_path / "out" / "local.npz") as arrays:
+        x, values, targets = arrays["x"], arrays["values"], arrays["explained"]
+    model.eval()
+    np.random.seed(spec.seed)  # captum draws from NumPy's global generator
+    again = GradientShap(model).attribute(
+        torch.as_tensor(x, dtype=torch.float32).requires_grad_(), target=torch.as_tensor(targets),
+        baselines=torch.as_tensor(data.train.x[rows], dtype=torch.float32),
+        n_samples=spec.explain.steps // 2)
+    np.testing.assert_allclose(again.detach().numpy(), values, rtol=1e-4, atol=1e-6)

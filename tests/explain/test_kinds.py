@@ -51,5 +51,5 @@ def test_baselines_are_recorded_and_fit_the_input():
 
 
 def test_an_unknown_kind_is_one_line_naming_those_that_are_explained():
-    with pytest.raises(UserInputError, match="explains: table, image, sequence"):
+    with pytest.raises(UserInputError, match="explains: table, image, sequence, text"):
         input_kind("tokens")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from honed.explain.sanity import (
     completeness_check,
     randomization_check,
     randomized_copy,
+    rank_correlation,
     topk_recovery,
 )
 from tests.helpers import tiny_net
@@ -57,3 +59,16 @@ def test_completeness_fails_for_attributions_that_do_not_add_up():
     exact[:, 0] = difference  # sums to f(x) - f(baseline) exactly
     assert completeness_check(model, x, exact, baseline, targets)["passed"]
     assert not completeness_check(model, x, exact * 1.5, baseline, targets)["passed"]
+
+
+def test_rank_correlation_of_texts_leaves_their_padding_out():
+    rng = np.random.default_rng(0)
+    trained, randomized = np.zeros((4, 40)), np.zeros((4, 40))
+    # scores of one sign (a model pushing its prediction): zeros rank below them all
+    trained[:, :5], randomized[:, :5] = rng.uniform(1, 2, (4, 5)), rng.uniform(1, 2, (4, 5))
+    keep = np.zeros((4, 40), dtype=bool)
+    keep[:, :5] = True
+    # 35 padding zeros in both would agree for any model: only the 5 tokens are compared
+    assert rank_correlation(trained, randomized) > 0.5
+    assert abs(rank_correlation(trained, randomized, keep)) < 0.5
+    assert rank_correlation(trained, trained, keep) == pytest.approx(1.0)

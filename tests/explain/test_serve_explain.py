@@ -83,3 +83,4 @@ def test_the_server_explains_without_importing_torch(bundle):
                           timeout=120)
     assert done.returncode == 0, done.stderr
     assert np.isfinite(__import__("json").loads(done.stdout)["value"])
+

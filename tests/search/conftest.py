@@ -19,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
@@ -52,10 +53,16 @@ def _bin_dir() -> Path | None:
 
 
 class LocalServer:
-    """A throwaway PostgreSQL server in a temp folder; ``stop`` removes every trace."""
+    """A throwaway PostgreSQL server in a temp folder; ``stop`` removes every trace.
 
-    def __init__(self, bin_dir: Path):
+    ``listen``: the addresses it listens on, comma-separated (the URL names the first);
+    ``trust``: a network (CIDR) whose clients it lets in without a password, besides
+    127.0.0.1 (the simulated hosts of ``tests/search/netns.py``).
+    """
+
+    def __init__(self, bin_dir: Path, *, listen: str = "127.0.0.1", trust: str | None = None):
         self.bin = bin_dir
+        self.listen, self.trust = listen, trust
         self.root = Path(tempfile.mkdtemp(prefix="honed-pg-"))
         self.data = self.root / "data"
         self.prefix: list[str] = []
@@ -80,16 +87,20 @@ class LocalServer:
                          "--auth=trust", "-E", "UTF8", "--no-sync")
         if made.returncode != 0:
             raise RuntimeError(f"initdb failed: {made.stderr.strip()[-300:]}")
+        if self.trust:
+            with open(self.data / "pg_hba.conf", "a") as rules:
+                rules.write(f"host all all {self.trust} trust\n")
         last = ""
         for _ in range(3):  # a free port can be taken between the check and the start
             self.port = free_port()
-            options = (f"-k {self.root} -p {self.port} -h 127.0.0.1 -c fsync=off "
+            options = (f"-k {self.root} -p {self.port} -h {self.listen} -c fsync=off "
                        "-c synchronous_commit=off -c full_page_writes=off")
             started = self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l",
                                 str(self.root / "server.log"), "-w", "-t", "30", "-o", options,
                                 "start")
             if started.returncode == 0:
-                return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+                host = self.listen.split(",")[0]
+                return f"postgresql://postgres@{host}:{self.port}/postgres"
             last = started.stderr.strip() or (self.root / "server.log").read_text()[-300:]
         raise RuntimeError(f"pg_ctl start failed: {last}")
 
@@ -187,7 +198,8 @@ class Honed:
         self.folder = folder
         self.procs: list[subprocess.Popen] = []
 
-    def start(self, *args: str) -> subprocess.Popen:
+    def start(self, *args: str, prefix: Sequence[str] = ()) -> subprocess.Popen:
+        """``honed ARGS``, run under ``prefix`` (e.g. on a simulated host) when given."""
         import sys
 
         index = len(self.procs)
@@ -196,7 +208,8 @@ class Honed:
         # one torch thread unless honed sets its own: a busy test machine makes several
         # threads per process spin and crawl
         env = {**os.environ, "COLUMNS": "200", "PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
-        proc = subprocess.Popen([sys.executable, "-m", "honed.cli.main", *map(str, args)],
+        proc = subprocess.Popen([*prefix, sys.executable, "-m", "honed.cli.main",
+                                 *map(str, args)],
                                 stdin=subprocess.DEVNULL, stdout=out, stderr=err, env=env,
                                 start_new_session=True)
         proc.files = (out, err)  # type: ignore[attr-defined]

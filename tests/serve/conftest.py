@@ -134,3 +134,14 @@ def wait_until(check, timeout: float = 10.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.02)
+
+
+def post_malformed(client, path: str, n: int, *, seed: int, **limits) -> None:
+    """Post ``n`` of :func:`~honed.serve.fuzz.malformed_payloads` (``limits``: the server's
+    ``max_body_bytes`` and ``max_text_chars``) to ``path``: each must get a 4xx, never a 5xx."""
+    from honed.serve.fuzz import malformed_payloads
+
+    meta = client.get("/v1/metadata").json()
+    for body, content_type in malformed_payloads(meta, n, seed=seed, **limits):
+        answer = client.post(path, content=body, headers={"content-type": content_type})
+        assert 400 <= answer.status_code < 500, (body[:200], answer.text)

@@ -20,8 +20,10 @@ def add_parser(commands) -> None:
         "explain", help="which inputs drive a run's model: globally, or per row of a file")
     parser.add_argument("run_dir", metavar="RUN_DIR")
     parser.add_argument("input", metavar="INPUT", nargs="?",
-                        help="CSV or Parquet table, .npz (array x) or a folder of images to "
-                        "explain row by row (default: global importance on the test split)")
+                        help="CSV or Parquet table, .npz (array x), a folder of images, or for "
+                        "text a .txt file, a folder of .txt files or a CSV with the text "
+                        "column, to explain row by row (default: global importance on the "
+                        "test split)")
     parser.add_argument("--method", choices=METHODS,
                         help="attribution method (default: the spec's explain.method, auto)")
     parser.add_argument("--out", metavar="DIR", help="output folder (default: RUN_DIR/explain)")
@@ -59,10 +61,14 @@ def run(args: argparse.Namespace) -> int:
 def _print_global(console, summary: dict) -> None:
     """The ranked importances and the sanity checks, in 80 columns."""
     importance = summary["importance"]
-    console.print(f"importance: test {importance['metric']} drop when shuffled "
-                  f"(base {importance['baseline']:.4g}, {importance['rows']} rows)")
-    console.print(f"  {'input':<36} {'mean':>8} 95% interval of {importance['repeats']} "
-                  "repeats", highlight=False)
+    text = "how" in importance  # each token deleted once, an interval over the texts
+    console.print(f"importance: test {importance['metric']} drop when "
+                  f"{'deleted' if text else 'shuffled'} (base {importance['baseline']:.4g}, "
+                  f"{importance['rows']} rows)")
+    console.print(f"  {'token' if text else 'input':<36} {'mean':>8} 95% interval "
+                  + ("over the texts" if text else f"over the {importance.get('interval', 'repeats')}"
+                     f" ({importance['repeats']} repeats)"),
+                  highlight=False)
     for item in importance["importances"][:_SHOWN]:
         span = ("" if item["low"] is None else
                 f"[{item['low']:+.3f}, {item['high']:+.3f}]")

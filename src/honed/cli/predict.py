@@ -13,7 +13,7 @@ def add_parser(commands) -> None:
     parser.add_argument("input", metavar="INPUT",
                         help="CSV (or .csv.gz, .csv.bz2, .csv.xz) or Parquet table, .npz "
                         "(array x), or a folder of images; for a text model, a table of its "
-                        "text columns or a folder of .txt files (one file, one text)")
+                        "text columns, a .txt file or a folder of them (one file, one text)")
     parser.add_argument("--out", metavar="FILE",
                         help="write .csv or .json here (default: CSV on standard output)")
     parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads")

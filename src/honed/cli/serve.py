@@ -43,7 +43,7 @@ def add_parser(commands) -> None:
     parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads")
     parser.add_argument("--explain", action="store_true",
                         help="also answer POST /v1/explain: occlusion attributions of one "
-                        "record (off by default)")
+                        "record (for text, one score per token; off by default)")
     parser.add_argument("--explain-timeout", type=float, default=5.0, metavar="SECONDS",
                         help="per-request limit of /v1/explain; past it 504 (default 5)")
     parser.add_argument("--http", default="auto", choices=["auto", "h11", "httptools"],

@@ -14,6 +14,7 @@ from honed.cli.common import (
     print_baselines,
     sigterm_interrupts,
 )
+from honed.errors import UserInputError
 
 
 def add_parser(commands) -> None:
@@ -25,22 +26,41 @@ def add_parser(commands) -> None:
     parser.add_argument("--resume", action="store_true",
                         help="continue the run in --out from its last checkpoint")
     parser.add_argument("--quiet", action="store_true", help="no progress display")
+    parser.add_argument("--nproc", type=int, metavar="N",
+                        help="train with DistributedDataParallel over N processes on this "
+                        "machine (one per GPU on CUDA); under torchrun, leave it out")
     parser.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from honed.train.session import train_spec
+    from honed.train.distributed import torchrun_env
+    from honed.train.launch import run_rank, train_distributed
+    from honed.train.session import resolve_spec, train_spec
 
     template = load_template(args)
     out = default_out(args, template.default.name)
+    ranks = torchrun_env()
+    if ranks is not None and args.nproc not in (None, ranks[1]):
+        raise UserInputError(f"--nproc {args.nproc} under torchrun, which started "
+                             f"{ranks[1]} processes; leave --nproc out")
+    rank = ranks[0] if ranks else 0
     dims = template.dimensions
-    if dims:
+    if dims and rank == 0:
         point = ", ".join(f"{d.name}={d.default_value()!r}" for d in dims)
         err_console.print(f"[yellow]note:[/] the spec holds {len(dims)} search dimension(s); "
                           f"training at the default point: {point}. Fix them with KEY=VALUE "
                           "overrides.")
     sigterm_interrupts()  # saves the last finished epoch, as Ctrl-C does
-    outcome = train_spec(template, out_dir=out, resume=args.resume, progress=not args.quiet)
+    options = {"out_dir": out, "resume": args.resume, "progress": not args.quiet}
+    if ranks is not None and ranks[1] > 1:  # torchrun started us: one rank of the group
+        code, outcome = run_rank(train_spec, resolve_spec(template), rank=rank,
+                                 world_size=ranks[1], local_rank=ranks[2], **options)
+        if code or rank:
+            return code
+    elif args.nproc is not None:
+        outcome = train_distributed(template, nproc=args.nproc, **options)
+    else:
+        outcome = train_spec(template, **options)
     metrics = outcome.metrics
     console.print(metrics_table(metrics, title=f"{template.default.name}: final metrics"))
     console.print(f"{metrics['params']:,} parameters, {metrics['epochs_run']} epochs "

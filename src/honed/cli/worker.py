@@ -24,6 +24,10 @@ def add_parser(commands) -> None:
     parser.add_argument("--trials", type=int, help="stop when the study holds this many trials "
                         "(default: what honed tune was asked for)")
     parser.add_argument("--threads", type=int, help="torch threads for this worker")
+    parser.add_argument("--wait", metavar="DURATION", default="0",
+                        help="wait up to this long (e.g. 90s, 5m) for honed tune to create "
+                        "the study, for workers started with it, as in a Slurm array or a "
+                        "Kubernetes Job (default: not at all)")
     parser.add_argument("--deadline", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--index", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
@@ -40,8 +44,9 @@ def run(args: argparse.Namespace) -> int:
     from honed.search.auto_lr import expand_auto_lr
     from honed.search.coarse_to_fine import run_coarse_to_fine
     from honed.search.storage import STORAGE_VARIABLE, check_storage
-    from honed.search.study import TARGET, load_study
+    from honed.search.study import TARGET, load_study, wait_for_study
     from honed.search.tune import prepare_study
+    from honed.search.where import worker_label
     from honed.search.worker import work
 
     if args.parent is not None:
@@ -50,6 +55,7 @@ def run(args: argparse.Namespace) -> int:
     for flag in ("trials", "threads"):
         if getattr(args, flag) is not None and getattr(args, flag) < 1:
             raise UserInputError(f"--{flag} must be at least 1; got {getattr(args, flag)}")
+    wait = _wait_seconds(args.wait)
     storage = args.storage or os.environ.get(STORAGE_VARIABLE)
     if not storage:
         raise UserInputError(f"honed worker needs the study's storage: --storage URL, or the "
@@ -67,6 +73,8 @@ def run(args: argparse.Namespace) -> int:
     # workers that honed tune starts are numbered; one started by hand draws its own number,
     # or it would seed its sampler like worker 0 and repeat its first points
     index = args.index if args.index is not None else 1 + secrets.randbelow(100_000)
+    if wait:
+        wait_for_study(setup.url, setup.name, wait)  # then joined, or the usual "no study"
     study = load_study(setup.url, setup.name, pruner=setup.pruner(), raw_spec=template.raw)
     # seeded for the study's size: a continued study must not replay the first session's draws
     setup.use_sampler(study, index)
@@ -74,13 +82,25 @@ def run(args: argparse.Namespace) -> int:
     deadline = args.deadline
     if deadline is None and setup.search.timeout:
         deadline = time.time() + setup.search.timeout
+    label = worker_label(index)  # in every worker's log: which host and GPUs it ran on
+    err_console.print(f"{label}: joined study {setup.name}", markup=False)
     if setup.search.strategy == "coarse-to-fine":
         run_coarse_to_fine(setup, study, deadline=deadline, worker=index, trials=trials)
-        err_console.print(f"worker {index} (pid {os.getpid()}): done")
+        err_console.print(f"{label}: done", markup=False)
         return 0
     ran = work(study, setup.objective(), trials=trials, deadline=deadline)
-    err_console.print(f"worker {index} (pid {os.getpid()}): ran {ran} trial(s)")
+    err_console.print(f"{label}: ran {ran} trial(s)", markup=False)
     return 0
+
+
+def _wait_seconds(text: str) -> float:
+    from honed.errors import UserInputError
+    from honed.spec.duration import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise UserInputError(f"--wait: {exc}") from None
 
 
 def load_template_for_worker(args: argparse.Namespace):

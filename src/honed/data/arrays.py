@@ -11,8 +11,11 @@ import pandas as pd
 from honed.errors import DataError
 
 from .raw import RawData
+from .streaming import row_chunks, should_stream
 
-__all__ = ["read_npz", "raw_from_arrays"]
+__all__ = ["read_npz", "read_npy_folder", "raw_from_arrays", "NPY_INPUTS", "NPY_TARGETS"]
+
+NPY_INPUTS, NPY_TARGETS = "x.npy", "y.npy"
 
 
 def read_npz(path: Path) -> RawData:
@@ -45,6 +48,39 @@ def read_npz(path: Path) -> RawData:
     raw = raw_from_arrays(x, y, origin=str(path))
     raw.class_names = class_names
     return raw
+
+
+def read_npy_folder(folder: Path, *, stream: bool | str = False) -> RawData:
+    """A folder holding ``x.npy`` (N, ...) and ``y.npy`` (N,) or (N, K), the inputs read
+    through a memory map: 3-D and 4-D inputs larger than ``data.stream`` allows stay on disk
+    and are read a batch at a time.
+
+    Raises:
+        DataError: As :func:`read_npz`; or ``data.stream: true`` on 2-D (table) inputs.
+    """
+    x, y = _npy(folder / NPY_INPUTS, mmap=True), _npy(folder / NPY_TARGETS, mmap=False)
+    row_values = int(np.prod(x.shape[1:])) if x.ndim else 0
+    lazy = x.ndim in (3, 4) and should_stream(stream, x.nbytes + len(x) * row_values * 4)
+    if stream is True and x.ndim == 2:
+        raise DataError(f"{folder / NPY_INPUTS}: data.stream: true streams 3-D (sequence) and "
+                        "4-D (image) arrays; 2-D inputs are a table, read into memory")
+    raw = raw_from_arrays(x if lazy else np.array(x), y, origin=str(folder))
+    raw.stream = lazy
+    return raw
+
+
+def _npy(path: Path, *, mmap: bool) -> np.ndarray:
+    if not path.is_file():
+        raise DataError(f"data file not found: {path}")
+    try:
+        return np.load(path, mmap_mode="r" if mmap else None, allow_pickle=False)
+    except ValueError as error:
+        detail = str(error).splitlines()[0]
+        if "pickle" in detail:
+            detail = "it holds Python objects; save a plain numeric array"
+        raise DataError(f"cannot read {path}: {detail}") from None
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error}") from None
 
 
 def raw_from_arrays(x: np.ndarray, y: np.ndarray, *, origin: str) -> RawData:
@@ -97,7 +133,10 @@ def _array(archive, name: str, path: Path) -> np.ndarray:
 def _check_finite(array: np.ndarray, name: str, origin: str) -> None:
     if array.dtype.kind != "f":
         return
-    bad = ~np.isfinite(array).all(axis=tuple(range(1, array.ndim)))
-    if bad.any():
-        raise DataError(f"{origin}: array '{name}' sample {int(np.argmax(bad))} holds NaN or "
-                        "infinite values")
+    # a chunk at a time: a memory-mapped array may be larger than memory
+    for rows in row_chunks(np.arange(len(array)), int(np.prod(array.shape[1:]))):
+        part = np.asarray(array[rows[0]:rows[-1] + 1])
+        bad = ~np.isfinite(part).all(axis=tuple(range(1, array.ndim)))
+        if bad.any():
+            raise DataError(f"{origin}: array '{name}' sample {int(rows[0] + np.argmax(bad))} "
+                            "holds NaN or infinite values")

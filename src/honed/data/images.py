@@ -18,9 +18,10 @@ from honed.errors import DataError
 from .image_files import IMAGE_SUFFIXES, class_folder_files, image_list_files
 from .image_transform import PILLOW_MODES, transform_image
 from .raw import RawData
+from .streaming import should_stream
 
 __all__ = ["read_image_folder", "read_image_list", "read_image", "skipped_line",
-           "IMAGE_SUFFIXES"]
+           "ImageFiles", "IMAGE_SUFFIXES"]
 
 # Modes whose pixels are 8-bit; palette and 1-bit images are expanded to these when read.
 _CHANNELS = {"1": 1, "L": 1, "P": 3, "LA": 2, "RGB": 3, "RGBA": 4}
@@ -29,7 +30,7 @@ _SHOWN = 10  # skipped files listed in preprocess.json; the rest are counted
 
 
 def read_image_folder(folder: Path, *, transform: Mapping[str, Any] | None = None,
-                      skip_bad: bool = False) -> RawData:
+                      skip_bad: bool = False, stream: bool | str = False) -> RawData:
     """Read ``folder/CLASS/**/*.png`` (and jpg, jpeg, bmp, gif, webp, tif, tiff) as uint8
     ``(N, C, H, W)``; class names are the subfolder names, sorted.
 
@@ -38,13 +39,16 @@ def read_image_folder(folder: Path, *, transform: Mapping[str, Any] | None = Non
         transform: ``preprocess["image"]["transform"]`` settings; ``None`` takes the images
             as they are, which needs one size and mode throughout.
         skip_bad: Leave out (and count) files that cannot be decoded instead of failing.
+        stream: ``data.stream``: when it streams, ``x`` is an :class:`ImageFiles` that decodes
+            rows when indexed (each file is still decoded once here, to check it).
 
     Raises:
         DataError: No class subfolders, a class without images, a file that cannot be read
             (unless skipped), or, without ``transform``, images of different sizes or modes.
     """
     files, labels, classes = class_folder_files(folder)
-    raw = _decode(files, labels, transform=transform, skip_bad=skip_bad, origin=folder)
+    raw = _decode(files, labels, transform=transform, skip_bad=skip_bad, origin=folder,
+                  stream=stream)
     raw.task, raw.class_names = "classification", classes
     kept = np.bincount(raw.y, minlength=len(classes))
     if not kept.all():
@@ -55,14 +59,15 @@ def read_image_folder(folder: Path, *, transform: Mapping[str, Any] | None = Non
 
 
 def read_image_list(path: Path, *, label: str | None, transform: Mapping[str, Any] | None,
-                    skip_bad: bool = False) -> RawData:
+                    skip_bad: bool = False, stream: bool | str = False) -> RawData:
     """Read the images a CSV of ``path,label`` rows names; the task follows from the labels.
 
     Raises:
         DataError: As :func:`read_image_folder`, or a bad CSV (see ``image_list_files``).
     """
     files, labels = image_list_files(path, label=label)
-    raw = _decode(files, labels, transform=transform, skip_bad=skip_bad, origin=path)
+    raw = _decode(files, labels, transform=transform, skip_bad=skip_bad, origin=path,
+                  stream=stream)
     raw.target, raw.max_classes = label or "label", 20  # as a table's label column
     return raw
 
@@ -105,10 +110,12 @@ def skipped_line(preprocess: Mapping[str, Any]) -> str | None:
 
 
 def _decode(files: list[Path], labels: np.ndarray, *, transform: Mapping[str, Any] | None,
-            skip_bad: bool, origin: Path) -> RawData:
-    """Decode every file into one array; bad files raise, or are skipped and counted."""
+            skip_bad: bool, origin: Path, stream: bool | str = False) -> RawData:
+    """Decode every file into one array, or (streaming) check each and keep the file list;
+    bad files raise, or are skipped and counted."""
     skipped: list[str] = []
     pixels = first = None
+    lazy = False
     keep = np.ones(len(files), dtype=bool)
     for i, path in enumerate(files):
         try:
@@ -119,13 +126,16 @@ def _decode(files: list[Path], labels: np.ndarray, *, transform: Mapping[str, An
             skipped.append(str(error))
             keep[i] = False
             continue
-        array = (_transformed(image, path, transform) if transform
-                 else _as_first(image, path, first))
-        if pixels is None:
+        array = _pixels(image, path, transform, first)
+        if first is None:
             first = (path, image.mode, image.size)
-            pixels = np.empty((len(files), *array.shape), dtype=np.uint8)
-        pixels[i] = array
-    if pixels is None:
+            # raw uint8 pixels plus the float32 model inputs made from them
+            lazy = should_stream(stream, len(files) * array.nbytes * 5)
+            pixels = None if lazy else np.empty((len(files), *array.shape), dtype=np.uint8)
+            shape = array.shape
+        if not lazy:
+            pixels[i] = array
+    if first is None:
         raise DataError(f"{origin}: no image could be read ({len(skipped)} skipped); first: "
                         f"{skipped[0]}")
     if transform:
@@ -137,8 +147,40 @@ def _decode(files: list[Path], labels: np.ndarray, *, transform: Mapping[str, An
     info["files"] = int(keep.sum())
     if skip_bad:
         info["skipped"] = {"count": len(skipped), "first": skipped[:_SHOWN]}
-    return RawData(x=pixels[keep], y=labels[keep], kind="image", origin=str(origin),
-                   pixel_scale=255.0, extra={"image": info})
+    x = (ImageFiles([f for f, k in zip(files, keep, strict=True) if k], shape,
+                    transform=transform, first=first) if lazy else pixels[keep])
+    return RawData(x=x, y=labels[keep], kind="image", origin=str(origin),
+                   pixel_scale=255.0, extra={"image": info}, stream=lazy)
+
+
+class ImageFiles:
+    """Image files read as uint8 ``(N, C, H, W)`` rows when indexed, never all at once: the
+    raw inputs of a streamed image source. Each file goes through the same steps as when a
+    whole folder is decoded into memory."""
+
+    dtype = np.dtype(np.uint8)
+    ndim = 4
+
+    def __init__(self, files: list[Path], shape: tuple[int, ...], *,
+                 transform: Mapping[str, Any] | None, first: tuple) -> None:
+        self.files, self.shape = [str(f) for f in files], (len(files), *shape)
+        self.transform = None if transform is None else dict(transform)
+        self.first = first
+
+    def __len__(self) -> int:
+        return len(self.files)
+
+    def __getitem__(self, rows) -> np.ndarray:
+        rows = np.arange(len(self))[rows] if isinstance(rows, slice) else np.asarray(rows)
+        out = np.empty((len(rows), *self.shape[1:]), dtype=np.uint8)
+        for j, row in enumerate(rows):
+            path = Path(self.files[int(row)])
+            out[j] = _pixels(_open(path), path, self.transform, self.first)
+        return out
+
+
+def _pixels(image, path: Path, transform: Mapping[str, Any] | None, first) -> np.ndarray:
+    return _transformed(image, path, transform) if transform else _as_first(image, path, first)
 
 
 def _transformed(image, path: Path, transform: Mapping[str, Any]) -> np.ndarray:

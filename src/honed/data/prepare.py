@@ -16,6 +16,7 @@ from .preprocess import fit_preprocess, raw_rows
 from .raw import RawData
 from .sources import load_source
 from .split import kfold_indices, limit_indices, split_indices
+from .streaming import LazyInputs
 from .targets import encode_classes, fit_target_scale, regression_targets, resolve_task
 from .text import text_ids_and_lengths
 from .text_stats import length_stats
@@ -142,7 +143,9 @@ def _assemble(raw: RawData, plan: _Plan, spec: DataSpec, train: np.ndarray, val:
     lengths: dict[str, dict] = {}
 
     def make(rows: np.ndarray, split: str) -> Split:
-        if raw.kind == "text":  # tokenized once: the ids, and the lengths the report draws
+        if raw.stream:
+            x = LazyInputs(raw.x, rows, preprocess, workers=spec.workers, prefetch=spec.prefetch)
+        elif raw.kind == "text":  # tokenized once: the ids, and the lengths the report draws
             x, counts = text_ids_and_lengths(preprocess, raw_rows(raw, rows))
             x = with_tabular(preprocess, x, raw_rows(raw, rows))
             lengths[split] = length_stats(counts, preprocess["text"]["max_length"])

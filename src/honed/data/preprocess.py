@@ -56,7 +56,8 @@ from honed.spec.schema import DataSpec
 
 from .clean import fit_columns
 from .raw import RawData
-from .scaling import fit_scaler
+from .scaling import fit_scaler, fit_scaler_chunks
+from .streaming import row_chunks
 from .text import fit_text
 from .transform import table_matrix
 
@@ -75,10 +76,11 @@ def raw_rows(raw: RawData, rows: np.ndarray):
 def fit_preprocess(raw: RawData, train_rows: np.ndarray, spec: DataSpec, *, task: str,
                    class_names: list[str] | None, target_scale: dict | None) -> dict:
     """Fit cleaning and scaling on ``train_rows`` of ``raw`` (never on other rows)."""
-    train = raw_rows(raw, train_rows)
     common = {"format": "honed.preprocess", "version": 1, "source": spec.source,
               "kind": raw.kind, "task": task, "target": raw.target,
               "class_names": class_names, "target_scale": target_scale}
+    if raw.kind in ("text", "table"):
+        train = raw_rows(raw, train_rows)
     if raw.kind == "text":
         text = fit_text(train, spec.tokenizer, raw.extra["text_columns"])
         width = spec.tokenizer.max_length
@@ -93,11 +95,15 @@ def fit_preprocess(raw: RawData, train_rows: np.ndarray, spec: DataSpec, *, task
         preprocess = {**common, **_fit_table(train, spec, raw.extra.get("dtypes"))}
         preprocess["input_shape"] = [len(preprocess["feature_names"])]
         return preprocess
-    values = np.asarray(train, dtype=np.float64) / raw.pixel_scale
+    # chunk by chunk, so that a streamed source (never whole in memory) fits the same numbers
+    def chunks():
+        for rows in row_chunks(train_rows, int(np.prod(raw.x.shape[1:]))):
+            yield np.asarray(raw.x[rows], dtype=np.float64) / raw.pixel_scale
+
     axis = 1 if raw.kind == "image" else -1
     return {**common, "feature_names": None, "input_shape": list(raw.x.shape[1:]),
             "pixel_scale": float(raw.pixel_scale), **raw.extra,
-            "scaler": fit_scaler(spec.scale, values, axis=axis)}
+            "scaler": fit_scaler_chunks(spec.scale, chunks, axis=axis)}
 
 
 def _fit_table(train, spec: DataSpec, dtypes: dict | None) -> dict:

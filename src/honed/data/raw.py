@@ -43,6 +43,8 @@ class RawData:
             ``PreparedData.preprocess``.
         max_classes: With ``data.task: auto``, integer targets with more distinct values than
             this are taken for a regression target (tables: 20; label arrays: 1000).
+        stream: ``x`` reads its rows when indexed (image files, a memory map): each split
+            then holds :class:`honed.data.streaming.LazyInputs` instead of an array.
     """
 
     x: pd.DataFrame | np.ndarray
@@ -55,6 +57,7 @@ class RawData:
     pixel_scale: float = 1.0
     extra: dict[str, Any] = field(default_factory=dict)
     max_classes: int = 1000
+    stream: bool = False
 
     def __len__(self) -> int:
         return int(self.x.shape[0])

@@ -8,9 +8,11 @@ min-max has center = min and scale = max - min. A constant column gets scale 1, 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+
 import numpy as np
 
-__all__ = ["fit_scaler", "apply_scaler", "SCALERS"]
+__all__ = ["fit_scaler", "fit_scaler_chunks", "apply_scaler", "SCALERS"]
 
 SCALERS = ("none", "standard", "minmax")
 
@@ -32,13 +34,56 @@ def fit_scaler(method: str, values: np.ndarray, *, axis: int = -1,
         raise ValueError(f"unknown scaling {method!r}; choose one of: {', '.join(SCALERS)}")
     if method == "none":
         return {"method": "none"}
-    moved = np.moveaxis(np.asarray(values, dtype=np.float64), axis, -1)
-    flat = moved.reshape(-1, moved.shape[-1])
+    flat = _columns(values, axis)
     if method == "standard":
         center, scale = flat.mean(axis=0), flat.std(axis=0)
     else:
         center = flat.min(axis=0)
         scale = flat.max(axis=0) - center
+    return _scaler(method, center, scale, skip)
+
+
+def fit_scaler_chunks(method: str, chunks: Callable[[], Iterable[np.ndarray]], *,
+                      axis: int = -1) -> dict:
+    """:func:`fit_scaler` over data seen one chunk of rows at a time (it need not fit in memory).
+
+    Args:
+        method: ``"none"``, ``"standard"`` or ``"minmax"``.
+        chunks: Called once per pass (standard makes two: mean, then spread), it yields the
+            training values in chunks of rows, the same chunks each time.
+        axis: The channel axis of each chunk.
+
+    The sums run chunk by chunk, so the result depends on the chunking (in the last bits):
+    in-memory and streamed image sources are both fitted through here with the same chunks,
+    which keeps them bit-identical.
+    """
+    if method not in SCALERS:
+        raise ValueError(f"unknown scaling {method!r}; choose one of: {', '.join(SCALERS)}")
+    if method == "none":
+        return {"method": "none"}
+    count, first, second = 0, None, None
+    for chunk in chunks():
+        flat = _columns(chunk, axis)
+        count += len(flat)
+        if method == "standard":
+            first = flat.sum(axis=0) + (0.0 if first is None else first)
+        else:
+            first = flat.min(axis=0) if first is None else np.minimum(first, flat.min(axis=0))
+            second = flat.max(axis=0) if second is None else np.maximum(second, flat.max(axis=0))
+    if method == "minmax":
+        return _scaler(method, first, second - first, None)
+    center = first / count
+    spread = sum((((_columns(chunk, axis) - center) ** 2).sum(axis=0) for chunk in chunks()),
+                 start=np.zeros_like(center))
+    return _scaler(method, center, np.sqrt(spread / count), None)
+
+
+def _columns(values: np.ndarray, axis: int) -> np.ndarray:
+    moved = np.moveaxis(np.asarray(values, dtype=np.float64), axis, -1)
+    return moved.reshape(-1, moved.shape[-1])
+
+
+def _scaler(method: str, center: np.ndarray, scale: np.ndarray, skip: np.ndarray | None) -> dict:
     scale = np.where(scale > 0, scale, 1.0)
     if skip is not None:
         center = np.where(skip, 0.0, center)

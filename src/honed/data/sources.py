@@ -9,7 +9,7 @@ from honed.errors import DataError
 from honed.spec.memory import is_memory_source, memory_data
 from honed.spec.schema import DataSpec
 
-from .arrays import raw_from_arrays, read_npz
+from .arrays import NPY_INPUTS, raw_from_arrays, read_npy_folder, read_npz
 from .image_transform import image_transform
 from .images import read_image_folder, read_image_list
 from .raw import RawData
@@ -45,6 +45,9 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
         DataError: The source is unknown, missing or unreadable, or does not fit the spec.
     """
     raw = _read(spec, base_dir)
+    if spec.stream is True and not raw.stream:
+        raise DataError(f"data.stream: true streams image files and .npy arrays (3-D or 4-D); "
+                        f"{spec.source} is read into memory: set data.stream to auto or false")
     return take_text_columns(raw, spec.text, spec.features)
 
 
@@ -76,12 +79,15 @@ def _read(spec: DataSpec, base_dir: str | Path | None) -> RawData:
         _no_table_keys(spec, path)
         if is_text_folder(path):
             return read_text_folder(path)
-        return read_image_folder(path, transform=transform, skip_bad=spec.skip_bad)
+        if (path / NPY_INPUTS).is_file() and transform is None:
+            return read_npy_folder(path, stream=spec.stream)
+        return read_image_folder(path, transform=transform, skip_bad=spec.skip_bad,
+                                 stream=spec.stream)
     suffix = table_suffix(path)
     if transform is not None and suffix == ".csv":
         _no_table_keys(spec, path)
         return read_image_list(path, label=spec.target, transform=transform,
-                               skip_bad=spec.skip_bad)
+                               skip_bad=spec.skip_bad, stream=spec.stream)
     if spec.image is not None and path.exists():
         raise DataError(f"data.image reads image files: a folder of class subfolders or a CSV "
                         f"of path,label rows; {path} is neither")

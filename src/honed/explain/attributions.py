@@ -26,11 +26,13 @@ from honed.errors import UserInputError
 from .kinds import Baseline, ExplainKind, Group, feature_mask
 
 __all__ = ["METHODS", "Attributions", "attribute", "resolve_method", "import_captum",
-           "group_sums", "output_target"]
+           "group_sums", "output_target", "chunked", "per_eval"]
 
 METHODS = ("integrated_gradients", "saliency", "occlusion", "feature_ablation", "gradient_shap")
 #: inputs per Captum call: integrated gradients expands each by its steps
 _CHUNK = 64
+#: the most memory the occluded copies of one model call take
+_PER_EVAL_BYTES = 32 * 2**20
 
 
 @dataclass
@@ -42,6 +44,8 @@ class Attributions:
     targets: np.ndarray  # (N,) the output index each row is explained for
     baseline: str  # what the baseline was, for the record
     delta: np.ndarray | None = None  # integrated gradients' completeness error per row
+    #: gradient_shap: the training rows its baselines are drawn from (uniformly, per sample)
+    baseline_rows: list[int] | None = None
 
 
 def import_captum():
@@ -63,6 +67,9 @@ def resolve_method(method: str, kind: ExplainKind) -> str:
         raise UserInputError(f"--method must be one of auto, {', '.join(METHODS)}; got {method!r}")
     if method in ("occlusion", "feature_ablation"):
         return kind.ablation  # the same idea; each kind has the one that fits its layout
+    if kind.methods is not None and method not in kind.methods:
+        raise UserInputError(f"--method {method} does not apply to {kind.name} inputs; use "
+                             f"auto, {', '.join(kind.methods)} or occlusion")
     return method
 
 
@@ -91,31 +98,69 @@ def attribute(model: nn.Module, x: np.ndarray, *, kind: ExplainKind, groups: lis
         seed: seed of gradient_shap's draws.
     """
     attr = import_captum()
+    if kind.name == "text":  # token ids: attributions on the embedding, per token
+        from .tokens import attribute_tokens
+
+        return attribute_tokens(model, x, method=method, task=task, steps=steps)
     inputs = torch.as_tensor(np.asarray(x, dtype=np.float32))
     base = torch.as_tensor(baseline.values, dtype=torch.float32).unsqueeze(0)
+    description, rows = baseline.description, None
+    if method == "gradient_shap":
+        if references is None:
+            raise ValueError("gradient_shap needs reference inputs")
+        # one draw for the whole call (every chunk shares it), recorded as it is used
+        rows = _reference_rows(len(references), seed)
+        base = torch.as_tensor(np.asarray(references)[rows], dtype=torch.float32)
+        description = (f"{len(rows)} training inputs (rows in baseline_rows, drawn with seed "
+                       f"{seed}), one picked uniformly at random, with a uniform point on "
+                       f"the path to the input, for each of {_shap_samples(steps)} samples "
+                       "per input; no input noise")
+
+    def one(start, part, target):
+        part = part.clone().requires_grad_()  # saliency warns on inputs without grad
+        return _one(attr, model, part, target, method=method, kind=kind, groups=groups,
+                    base=base, steps=steps, seed=seed + start)
+
+    values, targets, deltas = chunked(model, inputs, task, _CHUNK, one)
+    return Attributions(method, values, targets, description, deltas, rows)
+
+
+def chunked(model: nn.Module, inputs: torch.Tensor, task: str, size: int, one
+            ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """``one(start, part, target) -> (values, delta or None)`` over chunks of ``size`` rows,
+    the model in eval mode (its mode restored): values, the explained targets, the deltas."""
     was_training = model.training
     model.eval()
     try:
         targets = output_target(model, inputs, task)
         values, deltas = [], []
-        for start in range(0, len(inputs), _CHUNK):
-            part, target = inputs[start:start + _CHUNK], targets[start:start + _CHUNK]
-            part = part.clone().requires_grad_()  # saliency warns on inputs without grad
-            value, delta = _one(attr, model, part, target, method=method, kind=kind,
-                                groups=groups, base=base, steps=steps, references=references,
-                                seed=seed + start)
+        for start in range(0, len(inputs), size):
+            value, delta = one(start, inputs[start:start + size], targets[start:start + size])
             values.append(value.detach().numpy())
             if delta is not None:
                 deltas.append(delta.detach().numpy())
     finally:
         model.train(was_training)
-    return Attributions(method, np.concatenate(values), targets.numpy(),
-                        "random training inputs" if method == "gradient_shap"
-                        else baseline.description,
-                        np.concatenate(deltas) if deltas else None)
+    return (np.concatenate(values), targets.numpy(),
+            np.concatenate(deltas) if deltas else None)
 
 
-def _one(attr, model, x, target, *, method, kind, groups, base, steps, references, seed):
+#: training inputs gradient_shap's baselines are drawn from
+SHAP_REFERENCES = 32
+
+
+def _reference_rows(count: int, seed: int) -> list[int]:
+    """The training rows gradient_shap draws its baselines from, sorted."""
+    picked = np.random.default_rng(seed).choice(count, size=min(SHAP_REFERENCES, count),
+                                                replace=False)
+    return sorted(int(row) for row in picked)
+
+
+def _shap_samples(steps: int) -> int:
+    return steps // 2 or 1
+
+
+def _one(attr, model, x, target, *, method, kind, groups, base, steps, seed):
     """One chunk through one Captum method: (attributions, convergence delta or None)."""
     if method == "integrated_gradients":
         return attr.IntegratedGradients(model).attribute(
@@ -125,22 +170,33 @@ def _one(attr, model, x, target, *, method, kind, groups, base, steps, reference
         return attr.Saliency(model).attribute(x, target=target), None
     if method == "occlusion":
         window = kind.window(tuple(x.shape[1:]))
-        return attr.Occlusion(model).attribute(x, sliding_window_shapes=window, strides=window,
-                                               baselines=base, target=target), None
+        return attr.Occlusion(model).attribute(
+            x, sliding_window_shapes=window, strides=window, baselines=base, target=target,
+            perturbations_per_eval=per_eval(x)), None
     if method == "feature_ablation":
         mask = torch.as_tensor(feature_mask(groups, tuple(x.shape[1:]))).unsqueeze(0)
         return attr.FeatureAblation(model).attribute(x, baselines=base, target=target,
-                                                     feature_mask=mask), None
-    if method == "gradient_shap":
-        if references is None:
-            raise ValueError("gradient_shap needs reference inputs")
-        generator = np.random.default_rng(seed)
-        pick = generator.choice(len(references), size=min(32, len(references)), replace=False)
-        torch.manual_seed(seed)  # captum draws its baselines and path points with torch
-        return attr.GradientShap(model).attribute(
-            x, baselines=torch.as_tensor(references[pick], dtype=torch.float32), target=target,
-            n_samples=steps // 2 or 1), None
+                                                     feature_mask=mask,
+                                                     perturbations_per_eval=per_eval(x)), None
+    if method == "gradient_shap":  # base: the reference rows (see attribute)
+        # captum draws each sample's baseline and path point from NumPy's global generator
+        # (its noise, none here, from torch's): both seeded, the caller's states kept
+        state = np.random.get_state()
+        try:
+            with torch.random.fork_rng(devices=[]):
+                np.random.seed(seed)
+                torch.manual_seed(seed)
+                return attr.GradientShap(model).attribute(
+                    x, baselines=base, target=target, n_samples=_shap_samples(steps)), None
+        finally:
+            np.random.set_state(state)
     raise ValueError(f"unknown attribution method {method!r}")
+
+
+def per_eval(x: torch.Tensor) -> int:
+    """Occluded copies of a chunk per model call: as many as fit in _PER_EVAL_BYTES (one
+    call per window made most of a small model's occlusion cost Python's)."""
+    return int(np.clip(_PER_EVAL_BYTES // max(x.numel() * 4, 1), 1, 64))
 
 
 def group_sums(values: np.ndarray, groups: list[Group]) -> np.ndarray:

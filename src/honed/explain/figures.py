@@ -37,9 +37,14 @@ def importance_figure(importance: dict[str, Any], *, top: int = TOP):
                            error_x={"type": "data", "array": upper, "arrayminus": lower,
                                     "color": "#1d3557"}))
     shown = f"top {len(items)} of {len(importance['importances'])}"
-    fig.update_layout(title=f"permutation importance ({shown}): drop of test "
-                            f"{importance['metric']} when shuffled, {importance['repeats']} "
-                            f"repeats, 95% interval", xaxis_title=f"{importance['metric']} drop",
+    if "how" in importance:  # text: each token deleted, once
+        title = (f"token importance ({shown}): drop of test {importance['metric']} when the "
+                 "token is deleted, 95% interval over the texts")
+    else:
+        title = (f"permutation importance ({shown}): drop of test {importance['metric']} when "
+                 f"shuffled, {importance['repeats']} repeats, 95% interval over the "
+                 f"{importance.get('interval', 'repeats')}")
+    fig.update_layout(title=title, xaxis_title=f"{importance['metric']} drop",
                       height=max(300, 24 * len(items) + 120))
     return fig
 
@@ -55,7 +60,8 @@ def per_class_figure(importance: dict[str, Any], *, top: int = TOP):
     z = [[i["per_class"][c] for c in classes] for i in items]
     fig = go.Figure(go.Heatmap(z=z, x=classes, y=[i["name"] for i in items],
                                colorscale=_DIVERGING, zmid=0, colorbar={"title": "recall drop"}))
-    fig.update_layout(title="per class: drop of each class's recall when a group is shuffled",
+    verb = "deleted" if "how" in importance else "shuffled"
+    fig.update_layout(title=f"per class: drop of each class's recall when an input is {verb}",
                       xaxis_title="class", yaxis={"autorange": "reversed"},
                       height=max(300, 22 * len(items) + 120))
     return fig

@@ -2,9 +2,11 @@
 
 Each group (a table column, an image channel or region, a time window) is permuted across the
 rows ``repeats`` times, all its positions with the same permutation so that a one-hot column
-stays one-hot; the importance is the mean drop of the run's own metric, with a 95 % t interval
-over the repeats. Classification also gets the drop of each class's recall (same predictions,
-no extra cost): the per-class summary.
+stays one-hot; the importance is the mean drop of the run's own metric. Its 95 % t interval is
+over the test rows where the metric is a mean over rows (accuracy: each row's hit minus its
+mean hit under the permutations), which needs few repeats (bench/explain_cost.py), and over
+the repeats otherwise. Classification also gets the drop of each class's recall (same
+predictions, no extra cost): the per-class summary.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from honed.train.metrics import compute_metrics, metric_mode
 
 from .kinds import Group
 
-__all__ = ["permutation_importance", "headline_metric", "interval"]
+__all__ = ["permutation_importance", "headline_metric", "interval", "scorer"]
 
 #: the metric importance is measured in when the run monitors its loss: one that people read
 #: the most memory the permuted copies of one call take
@@ -54,9 +56,10 @@ def _t_quantile(dof: int) -> float:
 
 
 def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,
-                           groups: Sequence[Group], task: str, metric: str, repeats: int = 5,
+                           groups: Sequence[Group], task: str, metric: str, repeats: int = 3,
                            seed: int = 0, target_scale=None,
                            class_names: Sequence[str] | None = None,
+                           outputs: torch.Tensor | None = None,
                            progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """The drop of ``metric`` when each group is permuted, sorted from most to least important.
 
@@ -70,25 +73,31 @@ def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,
         repeats: permutations per group.
         seed: seed of the permutations.
         target_scale, class_names: as in :class:`~honed.data.PreparedData`.
+        outputs: the model's outputs on ``x`` when already computed.
         progress: called with (groups done, groups in all).
 
     Returns:
-        ``{"metric", "baseline", "repeats", "rows", "importances": [{"name", "kind", "mean",
-        "std", "low", "high", "drops", "output_change", "per_class"?}]}``; ``output_change``
-        is the mean absolute change of the model's outputs when the group is permuted.
+        ``{"metric", "baseline", "repeats", "rows", "interval", "importances": [{"name",
+        "kind", "mean", "std", "low", "high", "drops", "output_change", "per_class"?}]}``;
+        ``interval`` says what the 95 % interval is over (``rows`` or ``repeats``);
+        ``output_change`` is the mean absolute change of the outputs when the group is permuted.
     """
     sign = 1.0 if metric_mode(metric) == "max" else -1.0
     rng = np.random.default_rng(seed)
     flat = np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(len(x), -1))
-    score = _scorer(task, metric, y, target_scale, len(class_names or ()))
-    base_outputs = predict(model, x)
+    score = scorer(task, metric, y, target_scale, len(class_names or ()))
+    base_outputs = predict(model, x) if outputs is None else torch.as_tensor(outputs)
     base, base_recall = score(base_outputs)
+    # accuracy is a mean over rows: its interval is over the rows, whatever the repeats
+    labels = np.asarray(y) if task == "classification" and metric == "accuracy" else None
+    base_hits = None if labels is None else base_outputs.argmax(1).numpy() == labels
     # several permuted copies go through the model in one call (a quarter faster on a CPU),
     # as many as fit in _BATCH_BYTES
     per_call = int(np.clip(_BATCH_BYTES // max(flat.nbytes, 1), 1, repeats))
     results = []
     for done, group in enumerate(groups):
         drops, recall_drops, changes = [], [], []
+        row_drops = None if base_hits is None else np.zeros(len(flat))
         for first in range(0, repeats, per_call):
             count = min(per_call, repeats - first)
             batch = np.repeat(flat[None], count, axis=0)
@@ -102,7 +111,10 @@ def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,
                 changes.append(float((part - base_outputs).abs().mean()))
                 if recall is not None:
                     recall_drops.append(base_recall - recall)
-        low_high = interval(drops)
+                if row_drops is not None:
+                    row_drops += (base_hits ^ (part.argmax(1).numpy() == labels)) * np.where(
+                        base_hits, 1.0, -1.0) / repeats
+        low_high = interval(drops if row_drops is None else row_drops)
         entry = {"name": group.name, "kind": group.kind, "mean": float(np.mean(drops)),
                  "std": float(np.std(drops, ddof=1)) if repeats > 1 else 0.0,
                  "low": None if low_high is None else low_high[0],
@@ -118,10 +130,10 @@ def permutation_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *,
             progress(done + 1, len(groups))
     results.sort(key=lambda item: item["mean"], reverse=True)
     return {"metric": metric, "baseline": float(base), "repeats": repeats, "rows": len(flat),
-            "importances": results}
+            "interval": "repeats" if base_hits is None else "rows", "importances": results}
 
 
-def _scorer(task: str, metric: str, y: np.ndarray, target_scale, num_classes: int):
+def scorer(task: str, metric: str, y: np.ndarray, target_scale, num_classes: int):
     """``score(outputs) -> (metric value, per-class recall or None)``."""
     targets = torch.as_tensor(y)
     labels = np.asarray(y) if task == "classification" else None

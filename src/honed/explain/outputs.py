@@ -18,14 +18,18 @@ from honed.io import atomic_write_bytes, atomic_write_json, atomic_write_text
 
 from .attributions import Attributions
 from .figures import example_figure, example_titles, importance_figure, per_class_figure
+from .text_figure import per_class_tokens_table, token_rows, tokens_figure
 
 __all__ = ["write_global", "write_local", "read_global", "global_parts", "render_page", "sanity_rows",
            "GLOBAL_FILES"]
 
 GLOBAL_FILES = ("importance.json", "attributions.npz", "explain.html")
+#: what examples.json repeats from the summary, so that it reads on its own
+_RECORD = ("kind", "task", "method", "baseline", "class_names")
 
 
 def _npz(path: Path, **arrays: np.ndarray) -> Path:
+    """Arrays written without pickle (token texts as a fixed-width unicode array)."""
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     atomic_write_bytes(path, buffer.getvalue())
@@ -33,36 +37,60 @@ def _npz(path: Path, **arrays: np.ndarray) -> Path:
 
 
 def write_global(out: Path, summary: dict[str, Any], x: np.ndarray, y: np.ndarray,
-                 outputs: np.ndarray, found: Attributions, grouped: np.ndarray) -> list[Path]:
-    """``importance.json``, ``attributions.npz`` (the drawn test examples) and the page."""
+                 outputs: np.ndarray, found: Attributions, grouped: np.ndarray,
+                 tokens: np.ndarray | None = None) -> list[Path]:
+    """``importance.json``, ``attributions.npz`` (the drawn test examples) and the page; for
+    text (``tokens``: each example's token texts) also ``examples.json``, tokens and scores."""
     out.mkdir(parents=True, exist_ok=True)
     arrays = {"x": x, "values": found.values, "grouped": grouped, "explained": found.targets,
               "labels": np.asarray(y), "outputs": outputs}
-    _npz(out / "attributions.npz", **arrays)
+    if tokens is not None:
+        arrays["tokens"] = tokens
+    files = [_npz(out / "attributions.npz", **arrays)]
+    if tokens is not None:
+        titles = _titles(summary, arrays)
+        rows = [{"title": title, "explained": _explained(summary, int(target)), **row}
+                for title, target, row in zip(titles, found.targets,
+                                              token_rows(tokens, found.values), strict=True)]
+        atomic_write_json(out / "examples.json",
+                          {key: summary[key] for key in _RECORD} | {"rows": rows})
+        files.append(out / "examples.json")
     atomic_write_json(out / "importance.json", summary)
     page = out / "explain.html"
     atomic_write_text(page, render_page(summary, global_parts(summary, arrays)))
-    return [out / "importance.json", out / "attributions.npz", page]
+    return [out / "importance.json", *files, page]
 
 
 def write_local(out: Path, summary: dict[str, Any], x: np.ndarray, ids: list[str],
-                found: Attributions, grouped: np.ndarray) -> list[Path]:
-    """``local.json`` (each row's attribution per group), ``local.npz`` and ``local.html``."""
+                found: Attributions, grouped: np.ndarray,
+                tokens: np.ndarray | None = None) -> list[Path]:
+    """``local.json`` (each row's attribution per group, or for text its tokens and scores),
+    ``local.npz`` and ``local.html``."""
     from honed.report.figures.base import figure
 
     out.mkdir(parents=True, exist_ok=True)
     names = summary["groups"]
-    rows = [{"id": ident, "explained": _explained(summary, int(target)),
-             "attributions": {n: float(v) for n, v in zip(names, values, strict=True)}}
-            for ident, target, values in zip(ids, found.targets, grouped, strict=True)]
+    if tokens is None:
+        scores = [{"attributions": {n: float(v) for n, v in zip(names, values, strict=True)}}
+                  for values in grouped]
+    else:
+        scores = token_rows(tokens, found.values)
+    rows = [{"id": ident, "explained": _explained(summary, int(target)), **score}
+            for ident, target, score in zip(ids, found.targets, scores, strict=True)]
     arrays = _npz(out / "local.npz", x=x, values=found.values, grouped=grouped,
-                  explained=found.targets, ids=np.asarray(ids, dtype=str))
+                  explained=found.targets, ids=np.asarray(ids, dtype=str),
+                  **({} if tokens is None else {"tokens": tokens}))
     atomic_write_json(out / "local.json", {**summary, "rows": rows})
     titles = [f"{r['id']}: {r['explained']}" for r in rows]
-    fig = example_figure(summary["kind"], x, found.values, titles, groups=names,
-                         grouped=grouped, method=summary["method"])
+    if tokens is not None:
+        part = tokens_figure(tokens, found.values, titles, method=summary["method"],
+                             baseline=summary["baseline"])
+    else:
+        fig = example_figure(summary["kind"], x, found.values, titles, groups=names,
+                             grouped=grouped, method=summary["method"])
+        part = figure(fig, height=fig.layout.height)
     page = out / "local.html"
-    atomic_write_text(page, render_page(summary, [figure(fig, height=fig.layout.height)]))
+    atomic_write_text(page, render_page(summary, [part]))
     return [out / "local.json", arrays, page]
 
 
@@ -97,13 +125,24 @@ def global_parts(summary: dict[str, Any], arrays) -> list[str]:
     per_class = per_class_figure(summary["importance"])
     if per_class is not None:
         parts.append(figure(per_class, height=per_class.layout.height))
-    titles = example_titles(arrays["labels"], _predicted(summary, arrays["outputs"]),
-                            task=summary["task"], class_names=summary.get("class_names"))
+    per_token = per_class_tokens_table(summary["importance"])
+    if per_token is not None:
+        parts.append(per_token)
+    titles = _titles(summary, arrays)
+    if "tokens" in arrays:
+        parts.append(tokens_figure(arrays["tokens"], arrays["values"], titles,
+                                   method=summary["method"], baseline=summary["baseline"]))
+        return parts
     examples = example_figure(summary["kind"], arrays["x"], arrays["values"], titles,
                               groups=summary["groups"], grouped=arrays["grouped"],
                               method=summary["method"])
     parts.append(figure(examples, height=examples.layout.height))
     return parts
+
+
+def _titles(summary: dict[str, Any], arrays) -> list[str]:
+    return example_titles(arrays["labels"], _predicted(summary, arrays["outputs"]),
+                          task=summary["task"], class_names=summary.get("class_names"))
 
 
 def _predicted(summary: dict[str, Any], outputs: np.ndarray) -> np.ndarray:

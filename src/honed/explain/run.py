@@ -1,6 +1,7 @@
 """``explain_run``: what ``honed explain`` and the explain stage of ``honed run`` compute.
 
-Without an input: global permutation importance on the test split, attributions of a few
+Without an input: global permutation importance on the test split (for text: each token's
+deletion, :mod:`honed.explain.token_importance`), attributions of a few
 correct and wrong test examples, the sanity checks, written as ``explain/importance.json``,
 ``explain/attributions.npz`` and ``explain/explain.html``. With an input file (as ``honed
 predict`` reads): one attribution per row or image, as ``explain/local.json``,
@@ -24,13 +25,14 @@ from .attributions import attribute, group_sums, import_captum, resolve_method
 from .importance import headline_metric, permutation_importance
 from .kinds import input_kind
 from .outputs import write_global, write_local
-from .sanity import completeness_check, randomization_check
+from .sanity import completeness_check, completeness_from_delta, randomization_check
 
 __all__ = ["explain_run", "Explanation", "EXPLAIN_DIR"]
 
 EXPLAIN_DIR = "explain"
-#: the inputs the sanity checks explain (three attributions each: trained, nudged, random)
-_SANITY_ROWS = 8
+#: the inputs the sanity checks explain (three attributions each: trained, nudged, random);
+#: 8 took a third of a digits CNN's explanation (bench/explain_cost.py)
+_SANITY_ROWS = 4
 
 
 @dataclass
@@ -78,6 +80,7 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
     method = resolve_method(method or settings.method, kind)
     out = Path(out) if out is not None else Path(run_dir) / EXPLAIN_DIR
     groups, baseline = kind.groups(data), kind.baseline(data)
+    text = kind.name == "text"
     common = {"kind": kind.name, "task": data.task, "method": method,
               "baseline": baseline.description, "groups": [g.name for g in groups],
               "class_names": data.class_names, "settings": settings.model_dump(),
@@ -88,23 +91,22 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
         found = attribute(model, x, kind=kind, groups=groups, baseline=baseline, method=method,
                           task=data.task, steps=settings.steps, references=data.train.x,
                           seed=spec.seed)
-        summary = {**common, "inputs": len(x), "seconds": time.perf_counter() - started}
-        files = write_local(out, summary, x, ids, found, group_sums(found.values, groups))
+        summary = {**common, **_recorded(found), "inputs": len(x),
+                   "seconds": time.perf_counter() - started}
+        files = write_local(out, summary, x, ids, found, _grouped(found, groups),
+                            _tokens(data, x) if text else None)
         return Explanation(summary, files)
 
     from honed.train.evaluate import predict
 
     test = _subset(data.test, settings.samples, spec.seed)
     metric = headline_metric(data.task, spec.train.monitor)
-    say(f"permutation importance of {len(groups)} input groups on {len(test.x)} test rows "
-        f"({settings.repeats} repeats, {metric})")
-    importance = permutation_importance(
-        model, test.x, test.y, groups=groups, task=data.task, metric=metric,
-        repeats=settings.repeats, seed=spec.seed, target_scale=data.target_scale,
-        class_names=data.class_names)
+    outputs = predict(model, test.x)
+    importance = _importance(model, test, data, kind, groups, metric, settings, spec.seed, say,
+                             outputs)
+    outputs = outputs.numpy()
     from .examples import pick_examples
 
-    outputs = predict(model, test.x).numpy()
     rows = pick_examples(outputs, test.y, task=data.task, per_group=settings.examples,
                          seed=spec.seed)
     say(f"attributing {len(rows)} test examples with {method}, then the sanity checks")
@@ -115,12 +117,51 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
     picked = np.unique(np.linspace(0, len(rows) - 1, min(_SANITY_ROWS, len(rows))).astype(int))
     sanity = _sanity(model, test.x[rows[picked]], data, kind, groups, baseline, method,
                      settings, spec.seed, found=found, picked=picked)
-    summary = {**common, "importance": importance, "sanity": sanity,
+    summary = {**common, **_recorded(found), "importance": importance, "sanity": sanity,
                "seconds": time.perf_counter() - started}
     files = write_global(out, summary, test.x[rows], _units(test.y[rows], data.target_scale),
                          _units(outputs[rows], data.target_scale), found,
-                         group_sums(found.values, groups))
+                         _grouped(found, groups), _tokens(data, test.x[rows]) if text else None)
     return Explanation(summary, files)
+
+
+def _importance(model, test, data, kind, groups, metric, settings, seed, say, outputs) -> dict:
+    """Permutation importance of the kind's groups, or for text each token's deletion."""
+    if kind.name == "text":
+        from .token_ids import vocabulary
+        from .token_importance import token_importance
+
+        say(f"token importance: each widespread token deleted from {len(test.x)} test texts "
+            f"({metric})")
+        return token_importance(model, test.x, test.y,
+                                vocabulary=vocabulary(data.preprocess["tokenizer"]),
+                                task=data.task, metric=metric, target_scale=data.target_scale,
+                                class_names=data.class_names, outputs=outputs)
+    say(f"permutation importance of {len(groups)} input groups on {len(test.x)} test rows "
+        f"({settings.repeats} repeats, {metric})")
+    return permutation_importance(
+        model, test.x, test.y, groups=groups, task=data.task, metric=metric,
+        repeats=settings.repeats, seed=seed, target_scale=data.target_scale,
+        class_names=data.class_names, outputs=outputs)
+
+
+def _recorded(found) -> dict[str, Any]:
+    """The baseline the attributions really used (gradient_shap: its reference rows too)."""
+    record: dict[str, Any] = {"baseline": found.baseline}
+    if found.baseline_rows is not None:
+        record["baseline_rows"] = found.baseline_rows
+    return record
+
+
+def _grouped(found, groups) -> np.ndarray:
+    """Per-group attributions; for text (no groups), the per-token ones themselves."""
+    return group_sums(found.values, groups) if groups else found.values
+
+
+def _tokens(data, x: np.ndarray) -> np.ndarray:
+    from .token_ids import token_strings
+
+    return token_strings(x, data.preprocess["tokenizer"])
 
 
 def _sanity(model, x, data, kind, groups, baseline, method, settings, seed, *,
@@ -128,23 +169,27 @@ def _sanity(model, x, data, kind, groups, baseline, method, settings, seed, *,
     """Randomization (for the chosen method) and completeness (integrated gradients).
 
     ``found``: the chosen method's attributions of the examples, already computed for the page
-    (reused, not recomputed); ``x`` is examples ``picked``.
+    (reused, not recomputed); ``x`` is examples ``picked``. Token ids cannot be nudged: text
+    compares the method with itself (deterministic) and only on the texts' tokens.
     """
     def explain(net, inputs, how=method):
         return attribute(net, inputs, kind=kind, groups=groups, baseline=baseline, method=how,
                          task=data.task, steps=settings.steps, references=data.train.x,
                          seed=seed)
 
-    spread = np.asarray(data.train.x, dtype=np.float64).std(axis=0)
+    text = kind.name == "text"
+    spread = 0.0 if text else np.asarray(data.train.x, dtype=np.float64).std(axis=0)
     checks = {"rows": len(x), "randomization": randomization_check(
         lambda net, inputs: explain(net, inputs).values, model, x, spread=spread, seed=seed,
-        trained=found.values[picked])}
+        trained=found.values[picked], keep=(x != 0) if text else None)}
     if method == "integrated_gradients":
         values, targets = found.values[picked], found.targets[picked]
+        delta = None if found.delta is None else found.delta[picked]
     else:
         ig = explain(model, x, "integrated_gradients")
-        values, targets = ig.values, ig.targets
-    checks["completeness"] = completeness_check(model, x, values, baseline.values, targets)
+        values, targets, delta = ig.values, ig.targets, ig.delta
+    checks["completeness"] = (completeness_from_delta(values, delta) if text else
+                              completeness_check(model, x, values, baseline.values, targets))
     return checks
 
 
@@ -167,8 +212,10 @@ def _subset(split, samples: int, seed: int):
 
 
 def _read(path: str | Path, preprocess: dict) -> tuple[np.ndarray, list[str]]:
+    """The inputs ``honed predict`` reads (for text: a .txt file, a folder of them, or a table
+    of the text columns), as float32 model inputs (text: token ids), and one id per row."""
     from honed.data.transform import apply_preprocess
     from honed.serve.inputs import read_input
 
     batch = read_input(path, preprocess)
-    return apply_preprocess(preprocess, batch.raw), list(batch.ids)
+    return apply_preprocess(preprocess, batch.raw).astype(np.float32), list(batch.ids)

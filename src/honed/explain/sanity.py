@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 __all__ = ["topk_recovery", "rank_correlation", "randomized_copy", "randomization_check",
-           "completeness_check", "COMPLETENESS_TOLERANCE", "RANDOM_SHARE", "NUDGE"]
+           "completeness_check", "completeness_from_delta", "COMPLETENESS_TOLERANCE", "RANDOM_SHARE", "NUDGE"]
 
 #: integrated gradients' worst error |sum(attr) - (f(x) - f(baseline))| as a share of the
 #: mean |f(x) - f(baseline)| over the rows checked
@@ -38,16 +38,21 @@ def topk_recovery(ranked: Sequence[str], truth: Sequence[str]) -> float:
     return len(top & set(truth)) / len(truth)
 
 
-def rank_correlation(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean over rows of the Spearman correlation of ``a`` and ``b`` (rows flattened).
+def rank_correlation(a: np.ndarray, b: np.ndarray, keep: np.ndarray | None = None) -> float:
+    """Mean over rows of the Spearman correlation of ``a`` and ``b`` (rows flattened), on the
+    positions ``keep`` marks when given (a text's tokens, not its padding, whose zeros would
+    agree for any model).
 
     Signed, not of absolute values: ``|attribution|`` of integrated gradients and occlusion is
     zero wherever the input equals the baseline (a digit's black background) for *any* model,
     which keeps absolute ranks alike after randomization (Adebayo et al. note the same).
     """
     values = []
-    for left, right in zip(a.reshape(len(a), -1), b.reshape(len(b), -1), strict=True):
-        if np.ptp(left) == 0 or np.ptp(right) == 0:
+    rows = np.ones(a.reshape(len(a), -1).shape, dtype=bool) if keep is None else keep
+    for left, right, mask in zip(a.reshape(len(a), -1), b.reshape(len(b), -1),
+                                 rows.reshape(len(a), -1), strict=True):
+        left, right = left[mask], right[mask]
+        if len(left) < 2 or np.ptp(left) == 0 or np.ptp(right) == 0:
             continue  # a constant map has no ranking
         values.append(float(np.corrcoef(_ranks(left), _ranks(right))[0, 1]))
     return float(np.mean(values)) if values else float("nan")
@@ -78,7 +83,8 @@ def randomized_copy(model: nn.Module, *, seed: int = 0) -> nn.Module:
 
 def randomization_check(explain: Callable[[nn.Module, np.ndarray], np.ndarray],
                         model: nn.Module, x: np.ndarray, *, spread: np.ndarray | float,
-                        seed: int = 0, trained: np.ndarray | None = None) -> dict[str, Any]:
+                        seed: int = 0, trained: np.ndarray | None = None,
+                        keep: np.ndarray | None = None) -> dict[str, Any]:
     """Rank correlation of attributions from the trained and a randomized model.
 
     Args:
@@ -88,13 +94,15 @@ def randomization_check(explain: Callable[[nn.Module, np.ndarray], np.ndarray],
         spread: the training inputs' standard deviation (per position or one number).
         seed: seed of the re-initialization and the nudge.
         trained: ``explain(model, x)`` when already computed.
+        keep: the positions compared (:func:`rank_correlation`); all when None.
     """
     trained = explain(model, x) if trained is None else trained
     noise = np.random.default_rng(seed).standard_normal(x.shape) * NUDGE * spread
-    nudged = explain(model, (x + noise).astype(np.float32))
+    # no spread (token ids, which cannot be nudged): the method's agreement with itself
+    nudged = explain(model, (x + noise).astype(np.float32)) if np.any(spread) else trained
     randomized = explain(randomized_copy(model, seed=seed), x)
-    self_agreement = rank_correlation(trained, nudged)
-    random = rank_correlation(trained, randomized)
+    self_agreement = rank_correlation(trained, nudged, keep)
+    random = rank_correlation(trained, randomized, keep)
     passed = bool(np.isfinite(random) and np.isfinite(self_agreement)
                   and random < RANDOM_SHARE * self_agreement)
     return {"rank_correlation": random, "self_agreement": self_agreement,
@@ -116,6 +124,17 @@ def completeness_check(model: nn.Module, x: np.ndarray, attributions: np.ndarray
     reference = predict(model, baseline[None]).numpy().reshape(1, -1)[0, targets]
     difference = outputs - reference
     error = np.abs(attributions.reshape(len(x), -1).sum(axis=1) - difference)
+    return _completeness(error, difference)
+
+
+def completeness_from_delta(attributions: np.ndarray, delta: np.ndarray) -> dict[str, Any]:
+    """:func:`completeness_check` from the method's own per-row error ``delta`` (the sum of a
+    row's ``attributions`` minus how far its output moved along the path)."""
+    total = attributions.reshape(len(attributions), -1).sum(axis=1)
+    return _completeness(np.abs(delta), total - delta)
+
+
+def _completeness(error: np.ndarray, difference: np.ndarray) -> dict[str, Any]:
     relative = float(error.max() / max(float(np.abs(difference).mean()), 1e-6))
     return {"max_error": float(error.max()), "max_relative_error": relative,
             "tolerance": COMPLETENESS_TOLERANCE, "passed": relative <= COMPLETENESS_TOLERANCE}

@@ -12,8 +12,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import os
-import socket
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,11 +29,13 @@ from honed.models import count_parameters, save_model
 from honed.search.objectives import Objective, measure_latency_ms, model_size_mb
 from honed.search.reporting import TrialReporter
 from honed.search.space import suggest
+from honed.search.trial_fit import fit_trial
+from honed.search.where import where_attrs
 from honed.spec.schema import Spec
 from honed.spec.template import SpecTemplate, dump_spec
 from honed.train.callbacks import Callback, HistoryLogger, Probes
-from honed.train.fit import fit
 from honed.train.metrics import metric_mode
+from honed.train.precision import pick_device
 from honed.train.session import absolute_paths, build_model, runtime_record, transfer_options
 
 __all__ = ["TrialObjective", "TrialFailed", "FitOutcome", "trial_dir", "CATCH"]
@@ -98,17 +98,19 @@ class TrialObjective:
             options change, so coarse-to-fine narrows choices in its sampler instead.
         cv: k for a k-fold cross-validated objective (``search.cv``); None for one fit.
         attrs: user attributes set on every trial when it starts (coarse-to-fine's phase).
+        gpus: ``search.gpus_per_trial`` (see :mod:`honed.search.trial_fit`).
     """
 
     def __init__(self, template: SpecTemplate, objectives: list[Objective], study_dir: Path,
                  *, bounds: Mapping[str, Any] | None = None, cv: int | None = None,
-                 attrs: Mapping[str, Any] | None = None):
+                 attrs: Mapping[str, Any] | None = None, gpus: int = 1):
         self.template = template
         self.objectives = objectives
         self.study_dir = Path(study_dir)
         self.bounds = bounds
         self.cv = cv
         self.attrs = dict(attrs or {})
+        self.gpus = gpus
         self._data: dict[str, PreparedData | list[PreparedData]] = {}
 
     def __call__(self, trial: optuna.Trial) -> float | tuple[float, ...]:
@@ -119,8 +121,9 @@ class TrialObjective:
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "spec.yaml", dump_spec(spec))
         trial.set_user_attr("dir", str(folder))
-        # which worker ran it, with how many torch threads (parallel studies, timings)
-        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
+        # which worker ran it, where, with how many torch threads (parallel studies, timings)
+        for key, value in where_attrs(_device_name(spec.train.device)).items():
+            trial.set_user_attr(key, value)
         trial.set_user_attr("threads", torch.get_num_threads())
         if self.cv:
             from honed.search.cv import cross_validate
@@ -155,9 +158,9 @@ class TrialObjective:
         extra: list[Callback] = [keeper, logger]
         if spec.train.probes:  # honed doctor reads them in the run dir the best trial becomes
             extra.append(Probes(history.with_name("probes.jsonl")))
-        result = fit(model, data, train=train, seed=spec.seed, augment=augment,
-                     callbacks=[*callbacks, *extra],
-                     **transfer_options(spec, model))
+        result = fit_trial(model, data, gpus=self.gpus, train=train, seed=spec.seed,
+                           augment=augment, callbacks=[*callbacks, *extra],
+                           **transfer_options(spec, model))
         if keeper.state is None:
             raise TrialFailed(f"{monitor.name} was never finite")
         final = result.extra["trainer"].eval_model
@@ -220,3 +223,11 @@ class TrialObjective:
             return out
 
         return measure
+
+
+def _device_name(asked: str) -> str:
+    """What ``train.device`` resolves to in this worker (the fit refuses an impossible one)."""
+    try:
+        return str(pick_device(asked))
+    except UserInputError:
+        return asked

@@ -25,6 +25,7 @@ from rich.text import Text
 
 from honed.search.reporting import STEPS_ATTR, reported_steps
 from honed.search.study import SURPLUS, counted_trials, retried
+from honed.search.where import running_where
 
 __all__ = ["StudyProgress", "StudySnapshot", "describe", "snapshot", "study_eta"]
 
@@ -140,17 +141,19 @@ def _best(study: optuna.Study, trials: Sequence[FrozenTrial]) -> str:
 
 
 def _running(trials: Sequence[FrozenTrial]) -> str:
-    """``trial 4 epoch 3/20, trial 5 epoch 1/20`` (``starting`` before its first epoch)."""
+    """``trial 4 epoch 3/20, trial 5 epoch 1/20`` (``starting`` before its first epoch);
+    ``trial 4 epoch 3/20 on node7 GPU 1`` on several hosts or GPUs."""
     parts = []
     for trial in trials:
         if trial.state != TrialState.RUNNING:
             continue
         planned, steps = _planned(trial), reported_steps(trial)
+        where = running_where(trial, trials)
         if planned is None:
-            parts.append(f"trial {trial.number} starting")
+            parts.append(f"trial {trial.number} starting{where}")
         else:
             parts.append(f"trial {trial.number} {planned.get('unit', 'step')} "
-                         f"{steps}/{planned['total']}")
+                         f"{steps}/{planned['total']}{where}")
     return ", ".join(parts)
 
 

@@ -21,6 +21,7 @@ from rich.table import Table
 from honed.errors import UserInputError
 from honed.search.progress import describe
 from honed.search.results import best_trials
+from honed.search.where import workers_table
 
 __all__ = ["show_study", "importances", "pick_best_trial", "open_study", "open_run_study"]
 
@@ -100,7 +101,8 @@ def open_run_study(run_dir: str | Path | None = None, *, storage: str | None = N
 
 
 def show_study(study: optuna.Study, *, console: Console, top: int = 10) -> None:
-    """Print the state counts, the best trials, the Pareto front and the importances."""
+    """Print the state counts, the best trials, the Pareto front, the importances and, when
+    several workers or GPUs ran the trials, the workers with their hosts and devices."""
     _, summary = describe(study)
     console.print(f"study {study.study_name}: {summary}")
     names = study.user_attrs.get("honed.objectives") or [
@@ -109,6 +111,7 @@ def show_study(study: optuna.Study, *, console: Console, top: int = 10) -> None:
     if chosen is None:
         console.print("no complete trial with finite values yet; importances and the best "
                       "trials appear once one finishes")
+        _print_workers(study, console)
         return
     complete = [t for t in study.get_trials(deepcopy=False, states=[TrialState.COMPLETE])
                 if all(math.isfinite(v) for v in t.values)]
@@ -131,6 +134,13 @@ def show_study(study: optuna.Study, *, console: Console, top: int = 10) -> None:
             bars.add_row(escape(param), f"{score:.3f}", "█" * max(1, round(score * 30)))
         console.print(bars)
     _print_narrowing(study, console)
+    _print_workers(study, console)
+
+
+def _print_workers(study: optuna.Study, console: Console) -> None:
+    table = workers_table(study.get_trials(deepcopy=False))
+    if table is not None:
+        console.print(table)
 
 
 def _trial_table(trials: list[FrozenTrial], names: list[str], title: str,

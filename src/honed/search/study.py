@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections.abc import Sequence
 
 import optuna
@@ -26,7 +27,7 @@ from honed.search.objectives import Objective
 from honed.search.storage import open_storage
 
 __all__ = ["create_or_load_study", "load_study", "finished_count", "counted_trials",
-           "fingerprint", "retried", "is_queued", "SURPLUS", "TARGET"]
+           "fingerprint", "retried", "is_queued", "wait_for_study", "SURPLUS", "TARGET"]
 
 _FINGERPRINT = "honed.fingerprint"
 #: user attribute of a trial started when the study already held enough trials
@@ -39,13 +40,14 @@ _IN_FLIGHT = frozenset({TrialState.RUNNING, TrialState.WAITING})
 
 
 # search settings that change how long or where a study runs, not what a trial computes
-_RUN_SETTINGS = ("trials", "timeout", "workers", "storage", "refit")
+_RUN_SETTINGS = ("trials", "timeout", "workers", "gpus_per_trial", "storage", "refit")
 
 
 def fingerprint(raw: dict) -> str:
     """A short hash of the spec as written (dimensions included) that a study belongs to.
 
-    ``search.trials``, ``timeout``, ``workers``, ``storage`` and ``refit`` are left out, so a
+    ``search.trials``, ``timeout``, ``workers``, ``gpus_per_trial``, ``storage`` and ``refit``
+    are left out (where and how long a study runs, not what a trial computes), so a
     study can be extended (``search.trials=40``) or refitted another way without a new study.
     """
     content = dict(raw)
@@ -104,6 +106,26 @@ def load_study(url: str, name: str, *, sampler=None, pruner=None,
         raise UserInputError(f"study {name!r} in this storage was made by another spec; a worker "
                              "must be given the spec (and overrides) that honed tune was given")
     return study
+
+
+def wait_for_study(url: str, name: str, seconds: float, *, poll: float = 1.0) -> bool:
+    """Wait up to ``seconds`` for honed tune to make study ``name``; True once it is ready.
+
+    Ready means its trial target is set, the last thing honed tune writes before trials
+    start: a worker that joined earlier would miss it. Array jobs (Slurm, Kubernetes) start
+    honed tune and its workers at once, so the workers wait for it.
+    """
+    storage = open_storage(url)
+    end = time.monotonic() + seconds
+    while True:
+        try:
+            if TARGET in optuna.load_study(study_name=name, storage=storage).user_attrs:
+                return True
+        except KeyError:  # not made yet
+            pass
+        if time.monotonic() >= end:
+            return False
+        time.sleep(poll)
 
 
 def _retried_numbers(trials: Sequence[FrozenTrial]) -> set[int]:

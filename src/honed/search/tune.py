@@ -26,6 +26,12 @@ from honed.search.default_first import (
 )
 from honed.search.objective import TrialObjective
 from honed.search.objectives import Objective, describe_objectives, study_objectives
+from honed.search.placement import (
+    VISIBLE_VARIABLE,
+    check_gpus_per_trial,
+    place_workers,
+    visible_gpus,
+)
 from honed.search.progress import StudyProgress
 from honed.search.pruners import create_pruner
 from honed.search.results import write_results
@@ -102,7 +108,8 @@ class StudySetup:
         return create_pruner(self.search.pruner, epochs=steps, objectives=len(self.objectives))
 
     def objective(self) -> TrialObjective:
-        return TrialObjective(self.template, self.objectives, self.study_dir, cv=self.search.cv)
+        return TrialObjective(self.template, self.objectives, self.study_dir, cv=self.search.cv,
+                              gpus=self.search.gpus_per_trial)
 
 
 @dataclass
@@ -126,6 +133,7 @@ def prepare_study(template: SpecTemplate, *, out_dir: str | Path, storage: str |
     if search.workers > 1 and is_memory_source(spec.data.source):
         raise UserInputError("search.workers > 1 runs trials in other processes, which cannot "
                              "see data handed in from Python; use 1 worker or a data file")
+    check_gpus_per_trial(search.gpus_per_trial, visible_gpus())
     task = prepare_data(spec.data, seed=spec.seed, base_dir=template.base_dir).task
     objectives = study_objectives(search.objectives, spec.train.monitor, task)
     run = RunDir(out_dir)
@@ -233,8 +241,10 @@ def _run_workers(setup: StudySetup, deadline: float | None, template: SpecTempla
     """Start ``workers`` ``honed worker`` processes on this machine and wait for them.
 
     Each worker gets its share of the free cores (``train.threads``) so as not to fight over
-    them. Workers log to ``study/workers/NN.log``, die with this process (Linux), and on Ctrl-C
-    are stopped with SIGTERM, which makes each queue its trial in progress again.
+    them, and its own group of ``search.gpus_per_trial`` GPUs when the machine has GPUs (see
+    :mod:`honed.search.placement`). Workers log to ``study/workers/NN.log``, die with this
+    process (Linux), and on Ctrl-C are stopped with SIGTERM, which makes each queue its trial
+    in progress again.
     """
     def finished() -> bool:
         study = optuna.load_study(study_name=setup.name, storage=open_storage(setup.url))
@@ -245,6 +255,7 @@ def _run_workers(setup: StudySetup, deadline: float | None, template: SpecTempla
     count = min(setup.search.workers, setup.search.trials)
     threads = pick_threads(template.default.train.threads, workers=count).threads
     command, env = worker_command(setup, template, threads=threads, deadline=deadline)
+    placed = place_workers(count, visible_gpus(), setup.search.gpus_per_trial)
     logs = setup.study_dir / "workers"
     logs.mkdir(exist_ok=True)
     procs: list[subprocess.Popen] = []
@@ -253,7 +264,9 @@ def _run_workers(setup: StudySetup, deadline: float | None, template: SpecTempla
             with open(logs / f"{index:02d}.log", "ab") as log:
                 # a session of their own: Ctrl-C reaches the coordinator only, which stops
                 # each worker exactly once (a second signal would cut its clean-up short)
-                procs.append(subprocess.Popen([*command, "--index", str(index)], env=env,
+                gpus = {} if placed[index] is None else {VISIBLE_VARIABLE: placed[index]}
+                procs.append(subprocess.Popen([*command, "--index", str(index)],
+                                              env={**env, **gpus},
                                               stdin=subprocess.DEVNULL,
                                               stdout=subprocess.DEVNULL, stderr=log,
                                               start_new_session=True))

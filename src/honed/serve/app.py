@@ -22,6 +22,7 @@ from .docs import add_docs, request_example
 from .endpoint import PREDICT_PATH, PredictEndpoint
 from .limits import LimitsMiddleware
 from .metrics import MetricsMiddleware, ServeMetrics
+from .payload import validation_detail
 from .schemas import MetadataResponse, PredictRequest, PredictResponse, error_responses
 
 __all__ = ["ServeSettings", "create_app", "import_fastapi"]
@@ -112,9 +113,8 @@ def create_app(runtime, settings: ServeSettings | None = None, *,
     @app.exception_handler(RequestValidationError)
     async def invalid(request, exc: RequestValidationError):
         # only where and what: the default echoes the input back, which may be large
-        detail = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""),
-                   "type": e.get("type", "")} for e in exc.errors()[:10]]
-        return JSONResponse({"detail": detail}, status_code=422)
+        return JSONResponse({"detail": validation_detail(exc.errors(), within=())},
+                            status_code=422)
 
     @app.exception_handler(Exception)
     async def failed(request, exc: Exception):

@@ -21,7 +21,14 @@ from .batcher import BatcherClosed, MicroBatcher, QueueFull, RequestTimeout
 from .body import decode_body
 from .limits import json_response
 from .metrics import ServeMetrics
-from .payload import FieldError, check_inputs, check_records, check_text_records
+from .payload import (
+    FieldError,
+    check_inputs,
+    check_records,
+    check_text_records,
+    text_field,
+    validation_detail,
+)
 
 __all__ = ["PredictEndpoint", "PREDICT_PATH"]
 
@@ -69,9 +76,7 @@ class PredictEndpoint:
             payload = self._payload(*decode_body(raw, content_type))
             predictions = await self.batcher.submit(payload, len(payload))
         except ValidationError as error:
-            detail = [{"loc": ["body", *e.get("loc", ())], "msg": e.get("msg", ""),
-                       "type": e.get("type", "")} for e in error.errors()[:10]]
-            return 422, _dump({"detail": detail}), []
+            return 422, _dump({"detail": validation_detail(error.errors())}), []
         except FieldError as error:
             return 422, _dump({"detail": error.detail()}), []
         except DataError as error:
@@ -90,10 +95,7 @@ class PredictEndpoint:
     def _payload(self, field: str, items: Any) -> Any:
         most = self.settings.max_records
         if self.runtime.kind == "text":
-            columns = self.runtime.preprocess["text"]["columns"]
-            if field != "records":
-                raise FieldError(["body", field], "this model reads text: send 'records' of "
-                                 f"strings by column ({', '.join(columns)})")
+            text_field(field, self.runtime.preprocess)
             _check_count(items, "records", most)
             return check_text_records(items, self.runtime.preprocess,
                                       max_chars=self.settings.max_text_chars)

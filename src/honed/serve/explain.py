@@ -8,54 +8,94 @@ groups in one ONNX Runtime call, and a group's attribution is how much the expla
 (the predicted class's logit, or output 0) fell: ``f(x) - f(x with the group at baseline)``.
 
 The baseline is the model's input at 0 (a numeric column or channel at its training mean
-under standard scaling, no category for a one-hot column), or a black image. Limits of its
-own: one record per request, and ``explain_timeout_s`` per request (504 past it); the body
-size limit and the bearer token are the server's.
+under standard scaling, no category for a one-hot column), or a black image. A text (one
+record of raw strings) is explained per token as ``honed explain``'s ``feature_ablation``
+does it: each token deleted in turn (set to padding and the text closed up,
+:func:`~honed.explain.token_ids.deletions`), the text and its ``R`` deletions in one call; the
+answer also lists the tokens and their scores in the text's order. Limits of its own: one
+record per request, and ``explain_timeout_s`` per request (504 past it); the body size limit,
+the text length limit and the bearer token are the server's, and a text has at most the
+model's ``max_length`` tokens (longer ones are cut, as for predictions).
 """
 
 # no `from __future__ import annotations`: FastAPI reads the route annotations
 import asyncio
-import json
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from .payload import FieldError, check_inputs, check_records
+from .payload import (
+    FieldError,
+    check_inputs,
+    check_records,
+    check_text_records,
+    text_field,
+    validation_detail,
+)
 
 __all__ = ["EXPLAIN_PATH", "add_explain_route", "occlusion"]
 
 EXPLAIN_PATH = "/v1/explain"
 
 
-def occlusion(runtime, x: np.ndarray) -> dict[str, Any]:
-    """Attribution per input group of one prepared input ``x`` of shape ``(1, *shape)``."""
-    from honed.explain.kinds import input_kind
+def occlusion(runtime, x: np.ndarray, truncated: np.ndarray | None = None) -> dict[str, Any]:
+    """Attribution per input group (per token for text) of one prepared input ``x`` of shape
+    ``(1, *shape)``; ``truncated``: for text, whether it was cut to ``max_length`` tokens."""
+    if runtime.kind == "text":
+        from honed.explain.kinds.text import BASELINES
+        from honed.explain.token_ids import deletions
 
-    kind = input_kind(runtime.kind)
-    view = SimpleNamespace(input_shape=runtime.input_shape, preprocess=runtime.preprocess,
-                           feature_names=runtime.preprocess.get("feature_names"))
-    groups = kind.groups(view)
-    if runtime.kind == "image":
-        base = kind.baseline(view)
-        baseline, description = base.values.reshape(-1), base.description
+        groups, description = None, BASELINES["feature_ablation"]
+        batch = deletions(x[0])
     else:
-        baseline = np.zeros(int(np.prod(runtime.input_shape)), dtype=np.float32)
-        description = "the model's input at 0 (the training mean under standard scaling)"
-    batch = np.repeat(x.reshape(1, -1), len(groups) + 1, axis=0)
-    for row, group in enumerate(groups, start=1):
-        batch[row, group.index] = baseline[group.index]
+        groups, baseline, description = _groups(runtime)
+        batch = np.repeat(x.reshape(1, -1), len(groups) + 1, axis=0)
+        for row, group in enumerate(groups, start=1):
+            batch[row, group.index] = baseline[group.index]
     outputs = runtime.run(batch.reshape(len(batch), *runtime.input_shape))
     outputs = outputs.reshape(len(batch), -1)
     classify = runtime.task == "classification" and runtime.class_names
     target = int(outputs[0].argmax()) if classify else 0
     values = outputs[0, target] - outputs[1:, target]
+    prediction = runtime.convert(outputs[:1])
+    prediction.truncated = truncated
+    answer = {"method": "occlusion", "baseline": description,
+              "explained": f"class {runtime.class_names[target]}" if classify else "output 0",
+              "prediction": prediction.records()[0]}
+    if groups is None:
+        return {**answer, **_token_scores(runtime, x[0], values)}
     ranked = sorted(zip(groups, values, strict=True), key=lambda item: -abs(item[1]))
-    return {"method": "occlusion", "baseline": description,
-            "explained": f"class {runtime.class_names[target]}" if classify else "output 0",
-            "prediction": runtime.convert(outputs[:1]).records()[0],
-            "attributions": [{"name": g.name, "kind": g.kind, "value": float(v)}
-                             for g, v in ranked]}
+    return {**answer, "attributions": [{"name": g.name, "kind": g.kind, "value": float(v)}
+                                       for g, v in ranked]}
+
+
+def _groups(runtime) -> tuple[list, np.ndarray, str]:
+    """The kind's input groups, the flat baseline input and its description."""
+    from honed.explain.kinds import input_kind
+
+    kind = input_kind(runtime.kind)
+    view = SimpleNamespace(input_shape=runtime.input_shape, preprocess=runtime.preprocess,
+                           feature_names=runtime.preprocess.get("feature_names"))
+    if runtime.kind == "image":
+        base = kind.baseline(view)
+        return kind.groups(view), base.values.reshape(-1), base.description
+    return (kind.groups(view), np.zeros(int(np.prod(runtime.input_shape)), dtype=np.float32),
+            "the model's input at 0 (the training mean under standard scaling)")
+
+
+def _token_scores(runtime, ids: np.ndarray, values: np.ndarray) -> dict[str, Any]:
+    """``tokens`` and ``scores`` in the text's order (as ``honed explain`` writes a row), and
+    ``attributions`` ranked by absolute value, each token with its ``position``."""
+    from honed.explain.text_figure import token_rows
+    from honed.explain.token_ids import token_strings
+
+    scores = np.zeros(ids.shape, dtype=np.float64)
+    scores[ids != 0] = values
+    (row,) = token_rows(token_strings(ids[None], runtime.preprocess["tokenizer"]), scores[None])
+    order = sorted(range(len(row["scores"])), key=lambda i: -abs(row["scores"][i]))
+    return {**row, "attributions": [{"name": row["tokens"][i], "kind": "token", "position": i,
+                                     "value": row["scores"][i]} for i in order]}
 
 
 def add_explain_route(app, runtime, settings) -> None:
@@ -67,8 +107,14 @@ def add_explain_route(app, runtime, settings) -> None:
 
     from .schemas import PredictRequest, error_responses
 
-    def prepare(raw: bytes) -> np.ndarray:
+    def prepare(raw: bytes) -> tuple[np.ndarray, np.ndarray | None]:
         request = PredictRequest.model_validate_json(raw)
+        if runtime.kind == "text":
+            text_field("records" if request.records is not None else "inputs",
+                       runtime.preprocess)
+            _one(request.records, "records")
+            return runtime.prepare_cut(check_text_records(
+                request.records, runtime.preprocess, max_chars=settings.max_text_chars))
         if request.records is not None:
             if runtime.kind != "table":
                 raise FieldError(["body", "records"], "this model takes arrays: send 'inputs'")
@@ -80,19 +126,20 @@ def add_explain_route(app, runtime, settings) -> None:
             one_sample = len(runtime.input_shape) if runtime.kind != "table" else 1
             _one(inputs if shaped > one_sample else [inputs], "inputs")
             payload = check_inputs(inputs, runtime.preprocess)
-        return runtime.prepare(payload)
+        return runtime.prepare(payload), None
 
     @app.post(EXPLAIN_PATH, responses=error_responses())
     async def explain(request: Request):
-        """Occlusion attributions of one record or input (on with ``honed serve --explain``)."""
+        """Occlusion attributions of one record, input or text (on with ``honed serve
+        --explain``)."""
         from pydantic import ValidationError
 
         try:
-            x = prepare(await request.body())
-            answer = await asyncio.wait_for(asyncio.to_thread(occlusion, runtime, x),
+            x, truncated = prepare(await request.body())
+            answer = await asyncio.wait_for(asyncio.to_thread(occlusion, runtime, x, truncated),
                                             settings.explain_timeout_s)
         except ValidationError as error:
-            return JSONResponse({"detail": json.loads(error.json())[:10]}, status_code=422)
+            return JSONResponse({"detail": validation_detail(error.errors())}, status_code=422)
         except FieldError as error:
             return JSONResponse({"detail": error.detail()}, status_code=422)
         except DataError as error:

@@ -47,7 +47,8 @@ def expected_columns(preprocess: Mapping[str, Any]) -> list[str]:
 
 def read_input(path: str | Path, preprocess: Mapping[str, Any]) -> InputBatch:
     """Read ``path`` (CSV, also ``.csv.gz``/``.bz2``/``.xz``, Parquet, ``.npz`` or an image
-    folder) and check every row. A table is read as training reads it (:func:`read_frame`).
+    folder; for a text model a ``.txt`` file or a folder of them too) and check every row. A
+    table is read as training reads it (:func:`read_frame`).
 
     Raises:
         DataError: The file cannot be read, does not fit the model, or has bad rows.
@@ -57,11 +58,11 @@ def read_input(path: str | Path, preprocess: Mapping[str, Any]) -> InputBatch:
         raise DataError(f"input not found: {path}")
     suffix = table_suffix(path)
     text = preprocess["kind"] == "text"
-    if text and not (path.is_dir() or suffix in (".csv", ".parquet", ".pq")):
+    if text and not (path.is_dir() or suffix in (".csv", ".parquet", ".pq", ".txt")):
         raise DataError(f"{path}: this model reads text; give a .csv or .parquet table with "
-                        f"the column(s) {', '.join(preprocess['text']['columns'])}, or a "
-                        "folder of .txt files")
-    if path.is_dir():
+                        f"the column(s) {', '.join(preprocess['text']['columns'])}, a .txt "
+                        "file or a folder of them")
+    if path.is_dir() or (text and suffix == ".txt"):
         if text:
             from .text_inputs import read_text_input
 

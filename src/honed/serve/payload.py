@@ -14,7 +14,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["FieldError", "check_records", "check_text_records", "check_inputs"]
+__all__ = ["FieldError", "validation_detail", "check_records", "check_text_records", "text_field",
+           "check_inputs"]
 
 
 class FieldError(ValueError):
@@ -26,6 +27,15 @@ class FieldError(ValueError):
 
     def detail(self) -> list[dict[str, Any]]:
         return [{"loc": self.loc, "msg": self.msg, "type": "value_error"}]
+
+
+def validation_detail(errors: list[Mapping[str, Any]], within: tuple[str, ...] = ("body",)
+                      ) -> list[dict[str, Any]]:
+    """Pydantic's ``errors()`` as a 422's ``detail`` (at most 10), each ``loc`` under
+    ``within``: only where and what, not the input (it may be large, or bytes that are not
+    UTF-8, which JSON cannot hold)."""
+    return [{"loc": [*within, *e.get("loc", ())], "msg": e.get("msg", ""),
+             "type": e.get("type", "")} for e in errors[:10]]
 
 
 def check_records(records: list[Mapping[str, Any]], preprocess: Mapping[str, Any]
@@ -56,6 +66,13 @@ def check_records(records: list[Mapping[str, Any]], preprocess: Mapping[str, Any
             row[name] = value
         out.append(row)
     return out
+
+
+def text_field(field: str, preprocess: Mapping[str, Any]) -> None:
+    """A text model takes ``records`` of strings: any other ``field`` is a FieldError."""
+    if field != "records":
+        raise FieldError(["body", field], "this model reads text: send 'records' of strings by "
+                         f"column ({', '.join(preprocess['text']['columns'])})")
 
 
 def check_text_records(records: list[Mapping[str, Any]], preprocess: Mapping[str, Any], *,

@@ -61,7 +61,8 @@ def predict_file(bundle: str | Path, input: str | Path, out: str | Path | None =
     predictions = runtime.convert(outputs)
     predictions.truncated = cut
     columns = predictions.columns()
-    key = "file" if Path(input).is_dir() else "row"
+    files = Path(input).is_dir() or Path(input).suffix.lower() == ".txt"  # one text file
+    key = "file" if files else "row"
     ids: list[Any] = batch.ids if key == "file" else [int(i) for i in batch.ids]
     table = {key: ids, **columns}
     rows = [dict(zip(table, values, strict=True)) for values in zip(*table.values(),

@@ -1,11 +1,13 @@
-"""Reading prediction inputs for a text model: a table of its text columns, or ``.txt`` files.
+"""Reading inputs for a text model: a table of its text columns, or ``.txt`` files
+(``honed predict`` and ``honed explain RUN TEXTS`` both read them here).
 
 - A CSV or Parquet table must hold the model's text columns (``data.text``); other columns
   (the label, an id) are left alone. A row whose text is empty in every column is an error,
   as is a text column read as numbers.
 - A folder is searched for ``.txt`` files at any depth (subfolders allowed, hidden ones
   skipped), one file one text, named by its path inside the folder; each must be UTF-8 and
-  not empty. A folder fits a model with one text column.
+  not empty. A single ``.txt`` file is one text, named by its file name. Files fit a model
+  with one text column.
 
 Every problem is found before anything is predicted, and reported as one
 :class:`~honed.errors.DataError` line. Nothing here imports torch.
@@ -29,7 +31,8 @@ __all__ = ["read_text_input", "check_text_table"]
 
 def read_text_input(path: Path, preprocess: Mapping[str, Any],
                     frame: pd.DataFrame | None = None) -> InputBatch:
-    """A folder of ``.txt`` files, or ``frame`` (the table read from ``path``), checked."""
+    """A ``.txt`` file or a folder of them, or ``frame`` (the table read from ``path``),
+    checked."""
     if frame is None:
         if preprocess.get("tabular"):
             names = [c["name"] for c in preprocess["tabular"]["columns"]]
@@ -82,30 +85,35 @@ def check_text_table(frame: pd.DataFrame, preprocess: Mapping[str, Any], *,
     return texts.reset_index(drop=True)
 
 
-def _read_text_files(folder: Path, columns: list[str]) -> InputBatch:
+def _read_text_files(path: Path, columns: list[str]) -> InputBatch:
     if len(columns) != 1:
-        raise DataError(f"{folder}: this model reads {len(columns)} text columns "
-                        f"({', '.join(columns)}); give a CSV with them, not a folder of "
+        raise DataError(f"{path}: this model reads {len(columns)} text columns "
+                        f"({', '.join(columns)}); give a CSV with them, not "
                         f"{TEXT_SUFFIX} files")
-    files = sorted(p for p in folder.rglob(f"*{TEXT_SUFFIX}") if p.is_file()
-                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
-    if not files:
-        raise DataError(f"{folder} holds no {TEXT_SUFFIX} files")
+    if path.is_dir():
+        folder = path
+        files = sorted(p for p in folder.rglob(f"*{TEXT_SUFFIX}") if p.is_file() and not any(
+            part.startswith(".") for part in p.relative_to(folder).parts))
+        if not files:
+            raise DataError(f"{folder} holds no {TEXT_SUFFIX} files")
+    else:
+        folder, files = path.parent, [path]
     texts, problems = [], []
-    for path in files:
+    for file in files:
         try:
-            text = path.read_bytes().decode("utf-8-sig")
+            text = file.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError as error:
-            problems.append(f"{path} is not UTF-8 text (byte {error.start}: "
+            problems.append(f"{file} is not UTF-8 text (byte {error.start}: "
                             f"{error.object[error.start:error.start + 1]!r})")
             continue
         except OSError as error:
-            problems.append(f"cannot read {path}: {error.strerror or error}")
+            problems.append(f"cannot read {file}: {error.strerror or error}")
             continue
         if not text.strip():
-            problems.append(f"{path} is empty")
+            problems.append(f"{file} is empty")
         texts.append(text.strip())
     if problems:
-        raise DataError(summary(str(folder), problems, len(problems), "file"))
+        raise DataError(summary(str(folder), problems, len(problems), "file")
+                        if path.is_dir() else problems[0])
     return InputBatch(pd.DataFrame({columns[0]: pd.Series(texts, dtype=object)}),
                       [p.relative_to(folder).as_posix() for p in files])

@@ -2,6 +2,7 @@
 
 from honed.train.evaluate import evaluate_arrays, predict
 from honed.train.fit import fit, make_train_spec
+from honed.train.launch import train_distributed
 from honed.train.lr_find import LRFindResult, lr_find
 from honed.train.metrics import compute_metrics, metric_mode, metrics_for_task
 from honed.train.optim import create_optimizer, list_optimizers
@@ -16,6 +17,7 @@ __all__ = [
     "Trainer",
     "FitResult",
     "train_spec",
+    "train_distributed",
     "TrainOutcome",
     "evaluate_run",
     "evaluate",

@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from honed.data.streaming import CHUNK_BYTES, LazyInputs
 from honed.train.losses import make_loss
 from honed.train.metrics import compute_metrics
 from honed.train.precision import autocast
@@ -18,19 +19,28 @@ EVAL_BATCH = 1024
 @torch.no_grad()
 def predict(model: nn.Module, x: np.ndarray | torch.Tensor, *, device: torch.device | str = "cpu",
             precision: str = "fp32", batch_size: int = EVAL_BATCH) -> torch.Tensor:
-    """Raw model outputs (logits or scaled values) for ``x``, as a float32 CPU tensor."""
+    """Raw model outputs (logits or scaled values) for ``x``, as a float32 CPU tensor.
+
+    ``x`` may be a streamed split (:class:`honed.data.streaming.LazyInputs`): its batches are
+    then computed by DataLoader workers as in training, never all at once.
+    """
+    from honed.train.feed import make_feed
+
     device = torch.device(device)
     was_training = model.training
     model.eval()
-    inputs = torch.as_tensor(x, dtype=torch.float32)
+    feed = make_feed(x, device=device)
+    if isinstance(x, LazyInputs):  # its batches are computed in float64: keep them small
+        batch_size = min(batch_size, max(1, CHUNK_BYTES // (8 * int(np.prod(x.shape[1:])))))
+    order = torch.arange(len(x))
     outputs = []
     try:
-        for start in range(0, len(inputs), batch_size):
-            batch = inputs[start:start + batch_size].to(device, non_blocking=True)
+        for batch, _ in feed.batches(order.split(batch_size)):
             with autocast(precision, device):
                 outputs.append(model(batch).float().cpu())
     finally:
         model.train(was_training)
+        feed.close()
     if not outputs:
         return torch.empty(0)
     return torch.cat(outputs)

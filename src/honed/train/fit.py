@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from torch import nn
@@ -27,6 +27,9 @@ from honed.train.callbacks import (
 from honed.train.threads import pick_threads
 from honed.train.trainer import FitResult, Trainer
 
+if TYPE_CHECKING:
+    from honed.train.distributed import DDPContext
+
 __all__ = ["fit", "make_train_spec", "checkpoint_folder", "resolve_auto_lr"]
 
 
@@ -47,7 +50,8 @@ def checkpoint_folder(out_dir: str | Path) -> Path:
 def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | None = None,
         seed: int = 0, augment=None, callbacks: list[Callback] = (), out_dir: str | Path | None = None,
         resume: bool = False, progress: bool = False, unfreeze_after: int | None = None,
-        backbone: Iterable[str] = (), **train_fields: Any) -> FitResult:
+        backbone: Iterable[str] = (), distributed: DDPContext | None = None,
+        **train_fields: Any) -> FitResult:
     """Train ``model`` on ``data`` and return the history.
 
     Any field of the spec's ``train`` section may be given as a keyword, e.g.
@@ -66,9 +70,14 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
         resume: continue from ``out_dir/checkpoints/last.safetensors``.
         progress: show progress bars.
         unfreeze_after: make frozen parameters trainable from this epoch on.
+<<<<<<< HEAD
         backbone: names of the parameters that train at ``backbone_lr_factor`` x the rate
             (those a checkpoint filled, see :func:`honed.models.backbone_names`); needed when
             the factor is below 1.
+=======
+        distributed: this process's rank in a joined DDP group
+            (:func:`honed.train.distributed.process_group`); only rank 0 writes ``out_dir``.
+>>>>>>> ddp
 
     Example:
         >>> result = fit(model, data, epochs=3, optimizer={"name": "adam", "lr": 1e-3})
@@ -78,6 +87,8 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
     auto_lr = None
     if config.optimizer.lr == "auto":
         config, auto_lr = resolve_auto_lr(model, data, config, seed=seed)
+        if distributed is not None:
+            config = distributed.same_config(config)
     chosen: list[Callback] = list(callbacks)
     if config.early_stopping is not None:
         stop = config.early_stopping
@@ -90,21 +101,23 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
     if progress:
         chosen.append(ProgressBar())
     saver = None
-    if out_dir is not None:
+    if out_dir is not None and (distributed is None or distributed.is_main):
         policy = config.checkpoint
         saver = Checkpoint(checkpoint_folder(out_dir), monitor=config.monitor,
                            every_epochs=policy.every_epochs, every_seconds=policy.every_seconds)
         chosen += [HistoryLogger(Path(out_dir) / "history.jsonl"), saver]
         if config.probes:  # gradients, updates and dead units for honed doctor
             chosen.append(Probes(Path(out_dir) / "probes.jsonl"))
-    trainer = Trainer(model, data, config, seed=seed, augment=augment, callbacks=chosen,
-                      backbone=backbone)
+    make = Trainer if distributed is None else distributed.trainer
+    trainer = make(model, data, config, seed=seed, augment=augment, callbacks=chosen,
+                   backbone=backbone)
     trainer.threads = pick_threads(config.threads)
     if resume:
-        if saver is None or not saver.last_path.exists():
+        last = checkpoint_folder(out_dir) / "last.safetensors" if out_dir is not None else None
+        if last is None or not last.exists():
             raise CheckpointError(f"nothing to resume: {out_dir}/checkpoints/last.safetensors "
                                   "does not exist")
-        trainer.load_checkpoint(saver.last_path)
+        trainer.load_checkpoint(last)
     with torch_threads(trainer.threads.threads):
         result = trainer.fit()
     if saver is not None:

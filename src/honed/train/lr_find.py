@@ -49,7 +49,7 @@ def lr_find(model: nn.Module, data: PreparedData, train: TrainSpec, *, start_lr:
                                  momentum=opt.momentum, beta1=opt.beta1, beta2=opt.beta2,
                                  eps=opt.eps)
     loss_fn = make_loss(data.task, label_smoothing=train.label_smoothing)
-    x = torch.as_tensor(data.train.x, dtype=torch.float32)
+    x = torch.as_tensor(np.asarray(data.train.x), dtype=torch.float32)  # a streamed split too
     y = torch.as_tensor(data.train.y)
     generator = torch.Generator().manual_seed(seed)
     batch = pick_batch_size(train.batch_size, len(x))

@@ -10,7 +10,7 @@ import fnmatch
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -45,8 +45,11 @@ from honed.train.rng import seed_everything
 from honed.train.threads import pick_threads
 from honed.train.trainer import FitResult
 
-__all__ = ["train_spec", "preflight", "save_final_model", "runtime_record", "TrainOutcome",
-           "absolute_paths", "build_model", "transfer_options"]
+if TYPE_CHECKING:
+    from honed.train.distributed import DDPContext
+
+__all__ = ["train_spec", "resolve_spec", "check_run_dir", "preflight", "save_final_model",
+           "runtime_record", "TrainOutcome", "absolute_paths", "build_model", "transfer_options"]
 
 
 @dataclass
@@ -60,33 +63,41 @@ class TrainOutcome:
 
 def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool = False,
                progress: bool = True, base_dir: str | Path | None = None,
-               evaluate_test: bool = True) -> TrainOutcome:
+               evaluate_test: bool = True, distributed: DDPContext | None = None) -> TrainOutcome:
     """Train the spec (at its default point when it holds search dimensions) into ``out_dir``.
 
     Writes ``spec.yaml``, ``history.jsonl``, ``checkpoints/``, ``model/`` and ``metrics.json``
     (with ``baselines``: see :mod:`honed.train.baselines`). ``evaluate_test=False`` leaves the
     test split untouched and fits no baselines (``honed run`` does both once, in its test
     stage).
+
+    ``distributed`` (a joined DDP group, see :mod:`honed.train.distributed`): this process
+    trains as one rank; rank 0 alone writes the run dir, the others return empty metrics.
     """
-    if isinstance(spec, SpecTemplate):
-        base_dir = spec.base_dir if base_dir is None else base_dir
-        spec = spec.default
-    spec = absolute_paths(spec, Path(base_dir or "."))
+    spec = resolve_spec(spec, base_dir)
     run = RunDir(out_dir)
-    _check_run_dir(run, spec, resume)
+    check_run_dir(run, spec, resume, world_size=distributed.world_size if distributed else 1)
     data, model = preflight(spec)
+    main = distributed is None or distributed.is_main
+    if distributed is not None:
+        model = distributed.prepare(model, data, spec)
     augment = make_augment(spec.data.augment, kind=data.kind, task=data.task,
                            num_classes=data.num_classes,
                            scaler=data.preprocess.get("scaler"))
 
     started = time.perf_counter()
-    if not resume:
+    if not resume and main:
         run.root.mkdir(parents=True, exist_ok=True)
         atomic_write_text(run.spec, dump_spec(spec))
     result = fit(model, data, train=spec.train, seed=spec.seed, augment=augment, out_dir=run.root,
-                 resume=resume, progress=progress, **transfer_options(spec, model))
+                 resume=resume, progress=progress and main, distributed=distributed,
+                 **transfer_options(spec, model))
+    if not main:
+        return TrainOutcome(run_dir=run, metrics={}, result=result)
     final = _restore_best(result.extra["trainer"], run)
     metrics = save_final_model(run, spec, data, final, result, started=started)
+    if distributed is not None:
+        metrics["world_size"] = distributed.world_size
     if evaluate_test:
         metrics["test"] = evaluate_arrays(final, data.test.x, data.test.y, task=data.task,
                                           target_scale=data.target_scale, with_confusion=True)
@@ -96,6 +107,14 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
         write_confused(run.root, spec.data, data, final)  # text classification only
     atomic_write_json(run.metrics, metrics)
     return TrainOutcome(run_dir=run, metrics=metrics, result=result)
+
+
+def resolve_spec(spec: SpecTemplate | Spec, base_dir: str | Path | None = None) -> Spec:
+    """The spec to train (a template's default point) with its file paths made absolute."""
+    if isinstance(spec, SpecTemplate):
+        base_dir = spec.base_dir if base_dir is None else base_dir
+        spec = spec.default
+    return absolute_paths(spec, Path(base_dir or "."))
 
 
 def save_final_model(run: RunDir, spec: Spec, data: PreparedData, final: torch.nn.Module,
@@ -208,7 +227,11 @@ def absolute_paths(spec: Spec, base_dir: Path) -> Spec:
     return spec.model_copy(update={"data": data, "model": model})
 
 
-def _check_run_dir(run: RunDir, spec: Spec, resume: bool) -> None:
+def check_run_dir(run: RunDir, spec: Spec, resume: bool, *, world_size: int = 1) -> None:
+    """One-line error unless ``run`` can take a new run, or (``resume``) continue its own.
+
+    A checkpoint resumes only with the number of processes that wrote it.
+    """
     if resume:
         if not run.last_checkpoint.is_file():
             raise UserInputError(f"nothing to resume in {run.root}: no "
@@ -223,7 +246,11 @@ def _check_run_dir(run: RunDir, spec: Spec, resume: bool) -> None:
             raise UserInputError(f"--resume: the spec differs from {run.spec} at {key}; resume "
                                  "with the same spec (only train.epochs and train.checkpoint "
                                  "may change)")
-        read_checkpoint(run.last_checkpoint)  # fail now, before training, if it is corrupt
+        # fail now, before training, if it is corrupt or from another number of processes
+        written = read_checkpoint(run.last_checkpoint)[1].get("world_size", 1)
+        if written != world_size:
+            raise UserInputError(f"--resume: {run.last_checkpoint} was written by {written} "
+                                 f"process(es); resume with --nproc {written}, not {world_size}")
     elif run.last_checkpoint.exists() or run.metrics.exists():
         raise UserInputError(f"{run.root} already holds a run; pass --resume to continue it or "
                              "--out to start a new one")

@@ -20,6 +20,7 @@ from honed.train.batch import pick_batch_size
 from honed.train.callbacks.base import Callback
 from honed.train.checkpoint import flatten_optimizer, read_checkpoint, unflatten_optimizer
 from honed.train.evaluate import evaluate_arrays
+from honed.train.feed import epoch_batches, make_feed
 from honed.train.losses import make_loss, penalty
 from honed.train.metrics import metric_mode
 from honed.train.monitor import read_monitor
@@ -27,6 +28,7 @@ from honed.train.optim import BACKBONE_KEY, create_optimizer
 from honed.train.precision import autocast, make_scaler, pick_device, pick_precision
 from honed.train.rng import capture_rng, restore_rng
 from honed.train.schedules import create_schedule
+from honed.train.speed import training_forward
 
 __all__ = ["Trainer", "FitResult"]
 
@@ -50,6 +52,8 @@ class Trainer:
     Data order comes from a generator seeded with ``seed`` and drawn once per epoch, exactly as
     ``torch.randperm(n, generator=g)`` in a hand-written loop; augmentation draws from a second
     generator. Both are saved in checkpoints, which makes a resumed fit bit-identical on CPU.
+    Batches come from a feed (:mod:`honed.train.feed`): gathered from memory, or computed by
+    DataLoader workers for a streamed split, with the same numbers.
     ``backbone`` names the parameters that train at ``config.backbone_lr_factor`` x the rate.
     """
 
@@ -60,13 +64,17 @@ class Trainer:
         self.device = pick_device(config.device)
         self.precision = pick_precision(config.precision, self.device)
         self.model = model.to(self.device)
+        # what the loop calls: channels-last and compiled when asked (train/speed.py); DDP
+        # wraps the plain model instead (train/distributed.py)
+        self.train_model = training_forward(self.model, channels_last=config.channels_last,
+                                            compile=config.compile)
         self.eval_model = self.model  # the EMA callback swaps in its average
         self.augment = augment
         self.callbacks = sorted(callbacks, key=lambda cb: cb.order)
         self._batch_callbacks = [cb for cb in self.callbacks if cb.overrides("on_batch_end")]
-        self.x = torch.as_tensor(data.train.x, dtype=torch.float32).to(self.device)
-        self.y = torch.as_tensor(data.train.y).to(self.device)
-        size, batch = len(self.x), pick_batch_size(config.batch_size, len(self.x))
+        self.feed = make_feed(data.train.x, data.train.y, device=self.device,
+                              channels_last=config.channels_last)
+        size, batch = len(data.train), pick_batch_size(config.batch_size, len(data.train))
         # a last batch of one sample breaks BatchNorm in training mode: drop it
         self.steps_per_epoch = size // batch + (1 if size % batch > 1 else 0)
         self.batch_size = batch
@@ -121,6 +129,7 @@ class Trainer:
                 self._call("on_epoch_end", record)
         finally:
             self._call("on_fit_end")
+            self.feed.close()  # DataLoader workers of a streamed split stop here
         reason = self.stop_reason or f"completed {self.config.epochs} epochs"
         return FitResult(history=self.history, stop_reason=reason, epochs_run=self.epoch,
                          seconds=time.perf_counter() - start)
@@ -174,18 +183,18 @@ class Trainer:
 
     # ------------------------------------------------------------------ internals
     def _train_epoch(self) -> dict[str, float]:
-        model, optimizer, clip = self.model, self.optimizer, self.config.clip
+        model, optimizer, clip = self.train_model, self.optimizer, self.config.clip
         model.train()
         hold_frozen_norms(model)  # frozen BatchNorm layers keep their running statistics
-        order = torch.randperm(len(self.x), generator=self.generators["order"]).to(self.device)
+        batches = epoch_batches(len(self.data.train), self.batch_size, self.steps_per_epoch,
+                                self.generators["order"])
         classify = self.data.task == "classification"
         total, seen, correct = 0.0, 0, torch.zeros((), dtype=torch.long, device=self.device)
         l1, l2 = self.config.l1, self.config.l2
-        for index in range(self.steps_per_epoch):
-            batch = order[index * self.batch_size:(index + 1) * self.batch_size]
-            x, y = self.x[batch], self.y[batch]
+        for x, y in self.feed.batches(batches):
             if self.augment is not None:
                 x, y = self.augment(x, y, self.generators["augment"])
+            x, y = self._rows(x, y)
             with autocast(self.precision, self.device):
                 outputs = model(x)
             loss = self.loss_fn(outputs.float(), y)
@@ -203,17 +212,26 @@ class Trainer:
             self._backward_and_step(objective, clip)
             self.schedule.step()
             self.step += 1
-            total += value * len(batch)
-            seen += len(batch)
+            total += value * len(y)
+            seen += len(y)
             if classify:
                 target = y.argmax(1) if y.ndim == 2 else y
                 correct += (outputs.argmax(1) == target).sum()
             for callback in self._batch_callbacks:
                 callback.on_batch_end(self, loss)
+        total, seen, correct = self._epoch_totals(total, seen, correct)
         metrics = {"loss": total / max(seen, 1)}
         if classify:
             metrics["accuracy"] = correct.item() / max(seen, 1)
         return metrics
+
+    def _rows(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The rows of a (global) batch this process trains on: all of them, but under DDP."""
+        return x, y
+
+    def _epoch_totals(self, total: float, seen: int, correct: torch.Tensor):
+        """An epoch's loss sum, row count and hits over every process (here: this one)."""
+        return total, seen, correct
 
     def _backward_and_step(self, objective: torch.Tensor, clip) -> None:
         if self.scaler is not None:

@@ -1,4 +1,4 @@
-"""Input kinds, one module each; a token kind for text is one more entry in :data:`KINDS`."""
+"""Input kinds, one module each, registered in :data:`KINDS`."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from .base import Baseline, ExplainKind, Group, feature_mask
 from .image import ImageKind
 from .sequence import SequenceKind
 from .table import TableKind
+from .text import TextKind
 
 __all__ = ["KINDS", "input_kind", "Baseline", "Group", "ExplainKind", "feature_mask"]
 
 #: the data kind (``PreparedData.kind``) to its strategy
 KINDS: dict[str, type[ExplainKind]] = {"table": TableKind, "image": ImageKind,
-                                     "sequence": SequenceKind}
+                                     "sequence": SequenceKind, "text": TextKind}
 
 
 def input_kind(kind: str) -> ExplainKind:

@@ -1,6 +1,6 @@
 """The contract of one input kind: how its inputs are grouped, occluded and given a baseline.
 
-A kind (table, image, sequence; tokens once text lands) is one small class in its own module,
+A kind (table, image, sequence, text) is one small class in its own module,
 registered in :data:`honed.explain.kinds.KINDS`. Everything else in :mod:`honed.explain` works
 on the flat ``(N, D)`` view of the model's inputs and the index groups a kind returns.
 """
@@ -48,6 +48,8 @@ class ExplainKind:
     #: the ablation method that fits this kind (occlusion slides a window, feature_ablation
     #: drops whole groups)
     ablation: str = "feature_ablation"
+    #: the attribution methods that apply (None: all of them)
+    methods: tuple[str, ...] | None = None
 
     def groups(self, data: PreparedData) -> list[Group]:
         """The groups global importance permutes, in the user's terms."""

@@ -65,9 +65,10 @@ def leakage(evidence: Evidence) -> Finding | None:
     if share < LEAK_SHARE:
         return None
     rest = [item["name"] for item in items[1:]]
+    verb = "deleting" if record.get("kind") == "text" else "shuffling"  # text: per token
     return Finding(
         "leakage", f"possible leakage: '{top['name']}' alone decides the predictions",
-        f"shuffling '{top['name']}' drops test {importance['metric']} by {fmt(top['mean'])}, "
+        f"{verb} '{top['name']}' drops test {importance['metric']} by {fmt(top['mean'])}, "
         f"{share:.0%} of all importance (threshold {LEAK_SHARE:.0%}), with test "
         f"{importance['metric']} {fmt(importance['baseline'])} (near-perfect: "
         f"≥ {NEAR_PERFECT}); does it give the label away?", _features(record, rest))

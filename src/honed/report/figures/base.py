@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import math
 from collections.abc import Sequence
@@ -52,10 +53,22 @@ def num(value: Any) -> str:
 
 def figure(fig, *, height: int = 380) -> str:
     """A plotly figure as a div (plotly.js itself is inlined once in the page head)."""
-    fig.update_layout(height=height, margin={"l": 50, "r": 20, "t": 50, "b": 45},
-                      template="plotly_white")
-    return '<div class="figure">' + fig.to_html(full_html=False, include_plotlyjs=False,
-                                                config=_CONFIG) + "</div>"
+    import plotly.io as pio
+
+    fig.update_layout(height=height, margin={"l": 50, "r": 20, "t": 50, "b": 45})
+    # the template joins as plain JSON: set on the figure, plotly validates and copies the
+    # whole template each time, most of a small figure's cost (~45 ms of ~55)
+    data = fig.to_plotly_json()
+    data["layout"]["template"] = _white()
+    return '<div class="figure">' + pio.to_html(data, full_html=False, include_plotlyjs=False,
+                                                config=_CONFIG, validate=False) + "</div>"
+
+
+@functools.cache
+def _white() -> dict[str, Any]:
+    import plotly.io as pio
+
+    return pio.templates["plotly_white"].to_plotly_json()
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[Any]], *, caption: str = "",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field, field_validator, model_validator
+from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from honed.spec.memory import memory_source
 from honed.spec.sections.common import Fraction, NonNegativeFloat, PositiveFloat, Section
@@ -129,7 +129,8 @@ class DataSpec(Section):
         description="`builtin:NAME` (see `honed list datasets`), or a path to a `.csv` (also "
                     "`.csv.gz`, `.csv.bz2`, `.csv.xz`), `.parquet`, `.npz` (arrays `x`, `y`) "
                     "or a folder of images with one subfolder per class (with `image` set, "
-                    "also a `.csv` of `path,label` rows of image files), read relative to the "
+                    "also a `.csv` of `path,label` rows of image files), or a folder holding "
+                    "`x.npy` and `y.npy` (memory-mapped), read relative to the "
                     "spec's folder; from Python also a DataFrame or an (X, y) pair.")
     target: str | None = Field(None, description="The label column of a table.")
     features: list[str] | None = Field(
@@ -164,6 +165,30 @@ class DataSpec(Section):
                           "out. A folder of .txt files per class is text without it.")
     tokenizer: TokenizerSpec = Field(TokenizerSpec(), description="How free text becomes "
                                                                   "token ids.")
+    # the schema says what the validator below accepts: true, false or auto
+    stream: Annotated[bool | str, WithJsonSchema({"anyOf": [{"type": "boolean"},
+                                                            {"const": "auto"}]})] = Field(
+        "auto", description="Image files and `.npy` arrays: `true` decodes (or memory-maps) "
+                            "each batch when it is needed, through `workers` DataLoader "
+                            "processes; `false` reads the whole set into memory first; `auto`: "
+                            "stream when the decoded data would take more than a quarter of "
+                            "the memory available. Both give the same numbers on CPU.")
+    workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = Field(
+        "auto", description="Streaming: DataLoader worker processes that decode batches ahead "
+                            "of the model (0: in the training process); `auto`: one less than "
+                            "the cores, at most 4.")
+    prefetch: Annotated[int, Field(ge=1, le=64)] = Field(
+        2, description="Streaming: batches each worker prepares ahead.")
+
+    @field_validator("stream", mode="before")
+    @classmethod
+    def _stream_setting(cls, value):
+        if isinstance(value, str) and value.strip().lower() in ("auto", "true", "false"):
+            value = value.strip().lower()
+            return value if value == "auto" else value == "true"
+        if not isinstance(value, bool):
+            raise ValueError("must be true, false or auto")
+        return value
 
     @field_validator("source", mode="before")
     @classmethod

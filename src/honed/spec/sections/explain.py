@@ -18,15 +18,19 @@ class ExplainSpec(Section):
     method: Literal["auto", "integrated_gradients", "saliency", "occlusion", "feature_ablation",
                     "gradient_shap"] = Field(
         "auto", description="Captum method of the per-example attributions; `auto`: "
-        "integrated_gradients for tables and sequences, occlusion for images.")
+        "integrated_gradients for tables, sequences and text, occlusion for images. Text "
+        "takes integrated_gradients (on the token embedding) or occlusion / feature_ablation "
+        "(each token deleted).")
     samples: Annotated[int, Field(ge=10, le=100_000)] = Field(
-        500, description="Test rows that permutation importance scores (a random subset when "
-        "the test split is larger).")
+        500, description="Test rows that permutation importance scores, or text's token "
+        "deletion (a random subset when the test split is larger).")
     repeats: Annotated[int, Field(ge=1, le=100)] = Field(
-        5, description="Permutations per input group; the confidence interval needs 2 or more.")
+        3, description="Permutations per input group. The 95% interval of an accuracy drop is "
+        "over the test rows (any number of repeats); of other metrics, over the repeats (2 or "
+        "more). Text deletes each token once and ignores it.")
     examples: Annotated[int, Field(ge=1, le=32)] = Field(
         2, description="Correct and wrong test examples per class (or in all, for regression) "
         "whose attributions are drawn.")
     steps: Annotated[int, Field(ge=4, le=1024)] = Field(
-        128, description="Integration steps of integrated_gradients (and samples of "
+        64, description="Integration steps of integrated_gradients (and samples of "
         "gradient_shap, half as many); more steps, a smaller completeness error.")

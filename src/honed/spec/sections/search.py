@@ -77,6 +77,11 @@ class SearchSpec(Section):
                           "the val split.")
     workers: Annotated[int, Field(ge=1, le=256)] = Field(
         1, description="Worker processes on this machine, sharing the study.")
+    gpus_per_trial: Annotated[int, Field(ge=1, le=64)] = Field(
+        1, description="GPUs each worker on this machine gets for its trials (its own "
+                       "`CUDA_VISIBLE_DEVICES`, round-robin when workers outnumber the "
+                       "groups); more than one trains each trial with DDP over them. "
+                       "Ignored without a GPU.")
     storage: str | None = Field(
         None, description="An Optuna storage URL (`postgresql://...`); null: SQLite in "
                           "`DIR/study/study.db`.")

@@ -158,6 +158,14 @@ class TrainSpec(Section):
     probes: bool = Field(
         True, description="Record gradient and activation probes for `honed doctor` (when "
                           "there is an output dir).")
+    channels_last: bool = Field(
+        False, description="Images: keep the model's weights and each batch in channels-last "
+                           "memory order (NHWC), which convolutions on CUDA tensor cores and "
+                           "on recent CPUs run faster; other inputs are left as they are.")
+    compile: bool = Field(
+        False, description="Train through `torch.compile(model)` (TorchInductor; needs a C++ "
+                           "compiler on CPU): the first epoch pays the compilation, later "
+                           "steps run fused kernels. Saved weights are the plain model's.")
     checkpoint: CheckpointSpec = Field(
         CheckpointSpec(), description="How often a run with an output dir saves a resumable "
                                       "checkpoint.")

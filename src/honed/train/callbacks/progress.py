@@ -49,8 +49,14 @@ def format_record(record: dict[str, Any], *, monitor: str | None = None,
 
 
 def fit_header(trainer) -> str:
-    """``device cpu, fp32, threads 1 (auto: 2 cores, load 1.8)``: where the fit runs."""
+    """``device cpu, fp32, threads 1 (auto: 2 cores, load 1.8)``: where the fit runs.
+
+    Under DDP (shown by rank 0 only) it starts ``rank 0 of 2 (gloo), ``.
+    """
     line = f"device {trainer.device}, {trainer.precision}"
+    group = getattr(trainer, "context", None)  # a DistributedTrainer's place in its group
+    if group is not None:
+        line = f"rank {group.rank} of {group.world_size} ({group.backend}), {line}"
     return f"{line}, {trainer.threads.describe()}" if trainer.threads else line
 
 

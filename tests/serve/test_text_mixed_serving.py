@@ -74,6 +74,11 @@ def test_predict_a_csv_of_text_and_columns_without_torch(run, tmp_path):
     table = pd.read_csv(tmp_path / "p.csv")
     assert table["class"].tolist() == [r["class"] for r in expected]
     assert np.allclose(table["p_pos"], [r["probabilities"]["pos"] for r in expected])
+    (tmp_path / "texts").mkdir()
+    (tmp_path / "texts" / "a.txt").write_text("a fine film")
+    with pytest.raises(DataError, match="reads text beside the columns stars, genre; give a "
+                                        r"\.csv"):
+        predict_file(run / "bundle", tmp_path / "texts", tmp_path / "q.csv")
 
 
 @pytest.mark.parametrize(("make", "message"), [
@@ -89,11 +94,6 @@ def test_bad_csv_columns_are_one_line_and_write_nothing(run, tmp_path, make, mes
         predict_file(run / "bundle", tmp_path / "in.csv", tmp_path / "p.csv")
     assert message in str(error.value) and "\n" not in str(error.value)
     assert not (tmp_path / "p.csv").exists()
-    (tmp_path / "texts").mkdir()
-    (tmp_path / "texts" / "a.txt").write_text("a fine film")
-    with pytest.raises(DataError, match="reads text beside the columns stars, genre; give a "
-                                        r"\.csv"):
-        predict_file(run / "bundle", tmp_path / "texts", tmp_path / "p.csv")
 
 
 def test_serve_answers_records_of_text_and_columns(run, server):

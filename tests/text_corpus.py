@@ -62,3 +62,36 @@ def train_text_bundle(root: Path, *, max_length: int = 10) -> Path:
     train_spec(spec_from_dict(raw, base_dir=root), out_dir=root / "run", progress=False)
     export_bundle(root / "run", formats=("onnx", "triton"), exporter="torchscript")
     return root / "run"
+
+
+def mixed_reviews(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """:func:`reviews` with ``stars`` and ``genre``, labelled ``pos`` only when the text is
+    positive *and* ``stars >= 3``: text alone tops out near 80% accuracy, text and stars
+    together reach 100%."""
+    frame = reviews(n, seed, stars=True)
+    frame["label"] = np.where((frame["label"] == "pos") & (frame["stars"] >= 3), "pos", "neg")
+    return frame
+
+
+def train_mixed_run(root: Path, family: str = "embedbag", *, features: list[str] | None = None,
+                    epochs: int = 12, export: bool = False, rows: int = 300) -> Path:
+    """Train ``family`` on :func:`mixed_reviews` (text ``review`` beside ``stars`` and
+    ``genre``, or only ``features``); returns the run dir (with ``export``, a bundle in it)."""
+    from honed.export.bundle import export_bundle
+    from honed.spec.template import spec_from_dict
+    from honed.train.session import train_spec
+
+    mixed_reviews(rows).to_csv(root / "mixed.csv", index=False)
+    data = {"source": "mixed.csv", "target": "label", "text": ["review"],
+            "tokenizer": {"min_frequency": 1, "max_length": 12},
+            **({"features": features} if features else {})}
+    model = {"family": family, "embedding_dim": 16, **({"hidden": 16} if family != "embedbag"
+                                                      else {})}
+    raw = {"name": "mixed", "data": data, "model": model,
+           "train": {"epochs": epochs, "batch_size": 32, "threads": 1, "probes": False,
+                     "optimizer": {"name": "adam", "lr": 0.02}}}
+    run = root / "run"
+    train_spec(spec_from_dict(raw, base_dir=root), out_dir=run, progress=False)
+    if export:
+        export_bundle(run, formats=("onnx",), exporter="torchscript")
+    return run

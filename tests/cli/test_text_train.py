@@ -13,7 +13,7 @@ from honed.cli.main import main
 from honed.data import apply_preprocess
 from honed.models import load_model
 from honed.models.tokens import TOKEN_WEIGHTS
-from tests.text_corpus import write_reviews, write_text_folder
+from tests.text_corpus import mixed_reviews, write_reviews, write_text_folder
 
 TINY = ["train.epochs=3", "train.threads=1", "train.probes=false", "train.optimizer.lr=0.02",
         "train.batch_size=16"]
@@ -36,14 +36,21 @@ def test_a_free_text_column_without_data_text_exits_2_and_writes_nothing(tmp_pat
     assert not (tmp_path / "run").exists()
 
 
-def test_text_beside_other_columns_exits_2_naming_them_and_writes_nothing(tmp_path, capsys):
-    write_reviews(tmp_path, stars=True)
-    code = main(["train", str(spec(tmp_path, "reviews.csv", ", text: review")), "--out",
-                 str(tmp_path / "run"), "--quiet", *TINY])
-    assert code == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "leaves in stars, genre" in err
-    assert "data.features: [review]" in err and not (tmp_path / "run").exists()
+def test_text_beside_other_columns_trains_on_both(tmp_path, capsys):
+    mixed_reviews().to_csv(tmp_path / "reviews.csv", index=False)
+    assert main(["validate", str(spec(tmp_path, "reviews.csv", ", text: review"))]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "beside the text 4 table features from stars, genre" in out
+    run = tmp_path / "run"
+    assert main(["train", str(spec(tmp_path, "reviews.csv", ", text: review")), "--out",
+                 str(run), "--quiet", *TINY, "data.tokenizer.min_frequency=1"]) == 0
+    preprocess = json.loads((run / "model" / "preprocess.json").read_text())
+    assert preprocess["tabular"]["feature_names"][0] == "stars"
+    baselines = {row["name"]: row for row in
+                 json.loads((run / "metrics.json").read_text())["baselines"]["rows"]}
+    assert set(baselines) == {"majority", "tfidf_logistic"}
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert metrics["val"]["accuracy"] > baselines["majority"]["val"]["accuracy"]
 
 
 def test_train_on_a_text_column_learns_and_saves_its_tokenizer(tmp_path, capsys):

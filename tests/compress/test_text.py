@@ -72,3 +72,19 @@ def test_structured_pruning_of_a_text_run_is_one_line_and_writes_nothing(family,
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "use method magnitude" in err and family in err
     assert sorted(p.name for p in run.iterdir()) == before
+
+
+def test_int8_and_distillation_on_text_beside_table_columns(tmp_path):
+    from tests.text_corpus import train_mixed_run
+
+    run = train_mixed_run(tmp_path, "gru", epochs=2)
+    report = compress_run(run, {"quantize": {"mode": "dynamic"},
+                                "distill": {"student": {"family": "embedbag",
+                                                        "embedding_dim": 4}, "epochs": 1},
+                                "threads": 1}, timing=FAST)
+    assert report.row("int8-dynamic")["test"]["accuracy"] >= 0.0  # measured, not failed
+    # the student reads [ids | features] too: the data's knobs travel with it
+    folder = run / "compress" / "student-alone" / "model"
+    knobs = json.loads((folder / "model.json").read_text())["knobs"]
+    assert knobs["tabular_features"] == 4 and knobs["vocab_size"] > 3
+    assert load_model(folder)(torch.zeros(1, 12 + 4)).shape == (1, 2)

@@ -13,6 +13,8 @@ import pandas as pd
 import pytest
 
 from honed.data import apply_preprocess, prepare_data
+from honed.data.mixed import split_mixed
+from honed.data.text import text_ids
 from honed.errors import DataError
 from honed.spec.schema import DataSpec
 from tests.text_corpus import reviews, write_reviews, write_text_folder
@@ -117,9 +119,6 @@ def test_text_folder_errors_are_one_line(tmp_path: Path) -> None:
     (None, {"text": "stars"}, "column 'stars' \\(data.text\\) holds numbers"),
     ("empty", {"text": "review"}, "text column 'review' \\(data.text\\) is empty in every row"),
     ("one word", {"text": "review"}, "vocabulary of 1 token"),
-    (None, {"text": "review", "features": ["review", "stars"]},
-     r"data.features lists stars beside the data.text columns; .* set data.features: "
-     r"\[review\]"),
 ])
 def test_bad_text_input_is_one_line(change, keys, message) -> None:
     frame = reviews(stars="stars" in str(keys))
@@ -173,17 +172,37 @@ def test_a_csv_that_is_not_utf8_is_one_line(tmp_path: Path) -> None:
     assert "\n" not in str(error.value)
 
 
-def test_text_beside_numeric_and_categorical_columns_is_refused_naming_them(tmp_path: Path
-                                                                           ) -> None:
-    # never dropped silently: the line names every other column and the key that leaves
-    # them out (docs/text.md, "Text with other columns")
-    path = write_reviews(tmp_path, stars=True)
-    with pytest.raises(DataError, match=r"reviews\.csv: data.features leaves in stars, genre "
-                                        r"beside the data.text columns; text models read text "
-                                        r"only .* set data.features: \[review\] to train on "
-                                        r"the text alone") as error:
-        prepare_data(DataSpec(source=str(path), target="label", text="review"), seed=0)
-    assert "\n" not in str(error.value)
-    data = prepare_data(DataSpec(source=str(path), target="label", text="review",
-                                 features=["review"]), seed=0)
-    assert data.kind == "text" and data.preprocess["text"]["columns"] == ["review"]
+def test_text_beside_numeric_and_categorical_columns_is_ids_then_table_features() -> None:
+    # docs/text.md, "Text with other columns": [ids (max_length) | features], float32
+    frame = reviews(stars=True)
+    frame.loc[3, "stars"] = np.nan  # imputed, as in a table
+    data = prepare_data(DataSpec(source=frame, target="label", text="review",
+                                 tokenizer={"max_length": 16, "min_frequency": 1}), seed=0)
+    tabular = data.preprocess["tabular"]
+    assert tabular["offset"] == 16 and data.input_shape == (16 + 4,)
+    assert tabular["feature_names"] == ["stars", "genre=comedy", "genre=drama", "genre=horror"]
+    assert data.model_knobs == {"vocab_size": data.preprocess["text"]["vocab_size"],
+                                "tabular_features": 4}
+    x = data.train.x
+    assert x.dtype == np.float32 and np.array_equal(x[:, :16], np.round(x[:, :16]))
+    assert abs(float(x[:, 16].mean())) < 1e-5  # stars standardized on the training rows
+    assert set(np.unique(x[:, 17:])) == {0.0, 1.0} and (x[:, 17:].sum(axis=1) == 1).all()
+    rows = frame.iloc[data.test.index].drop(columns="label")
+    assert np.array_equal(apply_preprocess(data.preprocess, rows), data.test.x)
+    ids, features = split_mixed(data.preprocess, data.test.x)
+    assert np.array_equal(ids, text_ids(data.preprocess, rows)) and features.shape[1] == 4
+    one = apply_preprocess(data.preprocess, {"review": "great film", "stars": 4,
+                                             "genre": "drama"})
+    assert one.shape == (1, 20)
+    with pytest.raises(DataError, match="input has no column 'stars'"):
+        apply_preprocess(data.preprocess, [{"review": "great film", "genre": "drama"}])
+    only = prepare_data(DataSpec(source=frame, target="label", text="review",
+                                 features=["review", "stars"]), seed=0)
+    assert only.preprocess["tabular"]["feature_names"] == ["stars"]
+    alone = prepare_data(DataSpec(source=frame, target="label", text="review",
+                                  features=["review"]), seed=0)
+    assert "tabular" not in alone.preprocess and set(alone.model_knobs) == {"vocab_size"}
+    dropped = prepare_data(DataSpec(source=frame, target="label", text="review",
+                                    clean={"impute": "drop"}), seed=0)
+    kept = {*dropped.train.index, *dropped.val.index, *dropped.test.index}
+    assert 3 not in kept and len(kept) == len(frame) - 1

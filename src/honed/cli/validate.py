@@ -36,6 +36,10 @@ def run(args: argparse.Namespace) -> int:
             detail += (f"; {text['tokenizer']['kind']} tokenizer, {text['vocab_size']:,} "
                        f"tokens, {text['train_truncated']} of {text['train_texts']} training "
                        f"texts cut at {text['max_length']} tokens")
+            tabular = data.preprocess.get("tabular")
+            if tabular:  # [ids | features]: name what sits beside the text
+                detail += (f"; beside the text {len(tabular['feature_names'])} table "
+                           f"features from {', '.join(c['name'] for c in tabular['columns'])}")
     console.print(f"[green]ok[/]: {args.spec}{detail}")
     dims = template.dimensions
     if dims:

@@ -58,9 +58,12 @@ class PreparedData:
 
     @property
     def model_knobs(self) -> dict[str, Any]:
-        """Knobs the data fixes for the model: ``vocab_size`` for token ids, else none."""
+        """Knobs the data fixes for the model: ``vocab_size`` for token ids (and
+        ``tabular_features`` with table columns beside the text), else none."""
         if self.kind == "text":
-            return {"vocab_size": int(self.preprocess["text"]["vocab_size"])}
+            tabular = self.preprocess.get("tabular")
+            return {"vocab_size": int(self.preprocess["text"]["vocab_size"]),
+                    **({"tabular_features": len(tabular["feature_names"])} if tabular else {})}
         return {}
 
     @property

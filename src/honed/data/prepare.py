@@ -11,6 +11,7 @@ from honed.errors import DataError
 from honed.spec.schema import DataSpec
 
 from .dataset import PreparedData, Split
+from .mixed import with_tabular
 from .preprocess import fit_preprocess, raw_rows
 from .raw import RawData
 from .sources import load_source
@@ -111,8 +112,10 @@ def _load(spec: DataSpec, base_dir: str | Path | None) -> tuple[RawData, str]:
 
 def _plan(raw: RawData, task: str, spec: DataSpec, seed: int) -> _Plan:
     rows = np.arange(len(raw))
-    if raw.kind == "table" and spec.clean.impute == "drop":
-        rows = rows[raw.x.notna().all(axis=1).to_numpy()]
+    table = (raw.x if raw.kind == "table"
+             else raw.x[raw.extra["table_columns"]] if raw.extra.get("table_columns") else None)
+    if table is not None and spec.clean.impute == "drop":
+        rows = rows[table.notna().all(axis=1).to_numpy()]
         if rows.size == 0:
             raise DataError(f"{raw.origin}: every row has a missing value, so "
                             "data.clean.impute: drop leaves nothing")
@@ -144,6 +147,7 @@ def _assemble(raw: RawData, plan: _Plan, spec: DataSpec, train: np.ndarray, val:
             x = LazyInputs(raw.x, rows, preprocess, workers=spec.workers, prefetch=spec.prefetch)
         elif raw.kind == "text":  # tokenized once: the ids, and the lengths the report draws
             x, counts = text_ids_and_lengths(preprocess, raw_rows(raw, rows))
+            x = with_tabular(preprocess, x, raw_rows(raw, rows))
             lengths[split] = length_stats(counts, preprocess["text"]["max_length"])
         else:
             x = apply_preprocess(preprocess, raw_rows(raw, rows))

@@ -36,6 +36,10 @@ it is saved as ``model/preprocess.json`` and travels in the export bundle. Its k
     ``train_truncated`` (training texts longer than ``max_length``, cut); ``lengths``, per
     split, the token lengths before the cut (:func:`honed.data.text_stats.length_stats`:
     counts of texts, cut and empty ones, quantiles, a histogram), for the report.
+``tabular`` (text beside table columns)
+    The table columns' recipe (``columns``, ``clean``, ``scaler``, ``feature_names``, as for
+    a table) and ``offset``: a model input is ``[ids (offset) | features]`` in float32
+    (:mod:`honed.data.mixed`); ``input_shape`` is ``[max_length + len(feature_names)]``.
 ``tokenizer`` (text)
     The fitted Hugging Face tokenizer's JSON, as a string; :func:`save_preprocess` also
     writes it beside ``preprocess.json`` as ``tokenizer.json``.
@@ -79,22 +83,16 @@ def fit_preprocess(raw: RawData, train_rows: np.ndarray, spec: DataSpec, *, task
         train = raw_rows(raw, train_rows)
     if raw.kind == "text":
         text = fit_text(train, spec.tokenizer, raw.extra["text_columns"])
+        width = spec.tokenizer.max_length
+        if raw.extra.get("table_columns"):  # text beside table columns (honed.data.mixed)
+            tabular = _fit_table(train[raw.extra["table_columns"]], spec,
+                                 raw.extra.get("dtypes"))
+            text["tabular"] = {**tabular, "offset": width}
+            width += len(tabular["feature_names"])
         return {**common, **text, "feature_names": None,
-                "input_shape": [spec.tokenizer.max_length], "scaler": {"method": "none"}}
+                "input_shape": [width], "scaler": {"method": "none"}}
     if raw.kind == "table":
-        clean = spec.clean
-        columns = fit_columns(train, impute=clean.impute, clip=clean.clip,
-                              clip_factor=clean.clip_factor, encoding=clean.encoding,
-                              max_categories=clean.max_categories,
-                              dtypes=raw.extra.get("dtypes"))
-        preprocess = {**common, "columns": columns, "clean": clean.model_dump(),
-                      "scaler": {"method": "none"}}
-        matrix = table_matrix(preprocess, train)
-        # categorical outputs (one-hot 0/1, ordinal codes) are left unscaled
-        skip = np.array([c["type"] == "categorical" for c in columns for _ in c["outputs"]],
-                        dtype=bool)
-        preprocess["scaler"] = fit_scaler(spec.scale, matrix.reshape(-1, skip.size), skip=skip)
-        preprocess["feature_names"] = [name for c in columns for name in c["outputs"]]
+        preprocess = {**common, **_fit_table(train, spec, raw.extra.get("dtypes"))}
         preprocess["input_shape"] = [len(preprocess["feature_names"])]
         return preprocess
     # chunk by chunk, so that a streamed source (never whole in memory) fits the same numbers
@@ -106,6 +104,22 @@ def fit_preprocess(raw: RawData, train_rows: np.ndarray, spec: DataSpec, *, task
     return {**common, "feature_names": None, "input_shape": list(raw.x.shape[1:]),
             "pixel_scale": float(raw.pixel_scale), **raw.extra,
             "scaler": fit_scaler_chunks(spec.scale, chunks, axis=axis)}
+
+
+def _fit_table(train, spec: DataSpec, dtypes: dict | None) -> dict:
+    """The ``columns``, ``clean``, ``scaler`` and ``feature_names`` of table columns."""
+    clean = spec.clean
+    columns = fit_columns(train, impute=clean.impute, clip=clean.clip,
+                          clip_factor=clean.clip_factor, encoding=clean.encoding,
+                          max_categories=clean.max_categories, dtypes=dtypes)
+    table = {"columns": columns, "clean": clean.model_dump(), "scaler": {"method": "none"}}
+    matrix = table_matrix(table, train)
+    # categorical outputs (one-hot 0/1, ordinal codes) are left unscaled
+    skip = np.array([c["type"] == "categorical" for c in columns for _ in c["outputs"]],
+                    dtype=bool)
+    table["scaler"] = fit_scaler(spec.scale, matrix.reshape(-1, skip.size), skip=skip)
+    table["feature_names"] = [name for c in columns for name in c["outputs"]]
+    return table
 
 
 def save_preprocess(folder: str | Path, preprocess: dict) -> None:

@@ -25,7 +25,8 @@ class RawData:
     - ``"image"``: an array ``(N, C, H, W)`` of raw pixels; ``pixel_scale`` maps them to [0, 1].
     - ``"sequence"``: an array ``(N, T, C)``.
     - ``"text"``: a DataFrame of the text columns (``str``, ``NaN`` where missing), named in
-      ``extra["text_columns"]``.
+      ``extra["text_columns"]``, then any table columns read beside them, named in
+      ``extra["table_columns"]`` (their dtypes in ``extra["dtypes"]``).
     - ``"series"``: a DataFrame in time order, one column per channel, missing values already
       filled; ``target`` names the column to forecast and ``y`` is ``None``.
 

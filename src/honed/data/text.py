@@ -34,7 +34,7 @@ from .tokenize import (
 
 __all__ = ["TEXT_SUFFIX", "is_text_folder", "read_text_folder", "take_text_columns",
            "looks_like_free_text", "fit_text", "text_ids", "text_ids_cut", "text_ids_and_lengths",
-           "joined_texts"]
+           "joined_texts", "is_record"]
 
 TEXT_SUFFIX = ".txt"
 _SEPARATOR = f" {SEP} "
@@ -109,8 +109,9 @@ def take_text_columns(raw: RawData, columns: list[str] | None,
     """Apply ``data.text`` to a source: its columns become the text input, or none is free text.
 
     Without ``data.text``, a table column that looks like free text stops the run. With it, the
-    text columns are the model's only inputs: any other input column (the target aside) is
-    refused, naming them all, unless ``data.features`` leaves it out.
+    text columns are tokenized, and any other input column (the target aside, and unless
+    ``data.features`` leaves it out) is read beside them as a table column
+    (``extra["table_columns"]``; see :mod:`honed.data.mixed`).
 
     Raises:
         DataError: One line naming the column and the key to set.
@@ -145,23 +146,15 @@ def take_text_columns(raw: RawData, columns: list[str] | None,
                             "every row")
         if raw.x[name].dtype != object:
             raise DataError(f"{raw.origin}: column '{name}' (data.text) holds numbers, not text")
-    others = [name for name in raw.x.columns if name not in columns]
-    if others:
-        raise DataError(_MIXED.format(origin=raw.origin, others=", ".join(others),
-                                      listed="lists" if features is not None else "leaves in",
-                                      text=", ".join(dict.fromkeys(columns))))
-    text = raw.x[list(dict.fromkeys(columns))].copy()
-    return RawData(x=text, y=raw.y, kind="text", task=raw.task, class_names=raw.class_names,
-                   target=raw.target, origin=raw.origin, max_classes=raw.max_classes,
-                   extra={"text_columns": list(text.columns)})
-
-
-# Text beside numeric or categorical columns would need a second model input (ids and
-# features) through every family, the ONNX bundle, serving and explanations: refused, and
-# never dropped silently (docs/text.md, "Text with other columns").
-_MIXED = ("{origin}: data.features {listed} {others} beside the data.text columns; text models "
-          "read text only (mixing text with numeric or categorical columns is not supported): "
-          "set data.features: [{text}] to train on the text alone")
+    text_columns = list(dict.fromkeys(columns))
+    others = [name for name in raw.x.columns if name not in text_columns]
+    dtypes = raw.extra.get("dtypes") or {}
+    extra = {"text_columns": text_columns}
+    if others:  # read beside the text: cleaned, encoded and scaled as a table's
+        extra.update(table_columns=others, dtypes={n: dtypes[n] for n in others if n in dtypes})
+    return RawData(x=raw.x[text_columns + others].copy(), y=raw.y, kind="text", task=raw.task,
+                   class_names=raw.class_names, target=raw.target, origin=raw.origin,
+                   max_classes=raw.max_classes, extra=extra)
 
 
 def fit_text(train: pd.DataFrame, spec: TokenizerSpec, columns: list[str]) -> dict[str, Any]:
@@ -227,8 +220,7 @@ def text_ids_cut(preprocess: Mapping[str, Any], raw: Any, *, threads: bool = Fal
 def _text_columns(raw: Any, columns: list[str]) -> dict[str, list]:
     """The values of each text column of ``raw``, in row order (records are read as they
     are: building a DataFrame costs more than tokenizing a short request)."""
-    if isinstance(raw, str) or (isinstance(raw, Mapping)
-                                and all(isinstance(v, str) for v in raw.values())):
+    if isinstance(raw, str) or is_record(raw):
         raw = [raw]  # one text, or one record
     if isinstance(raw, pd.DataFrame):
         found = raw.columns
@@ -249,6 +241,12 @@ def _text_columns(raw: Any, columns: list[str]) -> dict[str, list]:
             raise DataError(f"input has no text column '{name}'; expected columns: "
                             f"{', '.join(columns)}")
     return {name: list(raw[name]) for name in columns}
+
+
+def is_record(raw: Any) -> bool:
+    """Whether ``raw`` is one record (a mapping of single values), not a dict of columns."""
+    return isinstance(raw, Mapping) and not any(
+        isinstance(v, (list, tuple, np.ndarray, pd.Series)) for v in raw.values())
 
 
 def _joined(values: Mapping[str, list] | pd.DataFrame, separator: str = _SEPARATOR

@@ -35,13 +35,17 @@ def apply_preprocess(preprocess: Mapping[str, Any], raw: Any) -> np.ndarray:
             list of strings when there is one text column.
 
     Returns:
-        float32 array ``(N, *input_shape)``; for text int64 token ids ``(N, max_length)``.
+        float32 array ``(N, *input_shape)``; for text int64 token ids ``(N, max_length)``, or
+        with table columns beside the text float32 ``[ids | features]``
+        (:mod:`honed.data.mixed`).
 
     Raises:
         DataError: A column is missing, a value is not a number, a shape does not fit.
     """
     if preprocess["kind"] == "text":
-        return text_ids(preprocess, raw)
+        from .mixed import with_tabular
+
+        return with_tabular(preprocess, text_ids(preprocess, raw), raw)
     if preprocess["kind"] == "table":
         values = table_matrix(preprocess, raw)
         axis = -1

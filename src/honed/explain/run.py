@@ -70,6 +70,11 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
     started = time.perf_counter()
     import_captum()  # fail before any work when the extra is missing
     spec, data, model = load_run(run_dir)
+    if data.preprocess.get("tabular"):
+        from honed.errors import UserInputError
+
+        raise UserInputError(f"{run_dir}: honed explain does not support text beside table "
+                             "columns yet (data.text with other input columns)")
     settings = settings or spec.explain or ExplainSpec()
     kind = input_kind(data.kind)
     method = resolve_method(method or settings.method, kind)

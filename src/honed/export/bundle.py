@@ -126,7 +126,8 @@ def _write_model(source: ExportSource, work: Path, samples: np.ndarray, *, opset
         from honed.export.onnx import export_onnx
 
         result = export_onnx(source.module, source.input_shape, path, opset=opset,
-                             exporter=exporter, vocab_size=source.vocab_size)
+                             exporter=exporter, vocab_size=source.vocab_size,
+                             tabular_features=source.tabular_features)
         exported = time.perf_counter()
         verification = verify_parity(source.module, path, samples)
         fields = {"exporter": result.exporter, "opset": result.opset}

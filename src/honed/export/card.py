@@ -234,11 +234,21 @@ def _check_preprocess(path: Path, preprocess: dict[str, Any], card: dict[str, An
     if kind == "table":
         _check_columns(path, preprocess.get("columns"))
     if kind == "text":
-        text = preprocess.get("text")
+        text, tabular = preprocess.get("text"), preprocess.get("tabular")
+        width = 0
+        if tabular is not None:  # table columns beside the text: [ids | features]
+            if not isinstance(tabular, dict) or not isinstance(tabular.get("feature_names"),
+                                                               list):
+                raise BundleError(f"{path}: 'tabular' must hold the table columns' recipe "
+                                  "and their 'feature_names'")
+            _check_columns(path, tabular.get("columns"))
+            width = len(tabular["feature_names"])
         if (not isinstance(text, dict) or not isinstance(text.get("columns"), list)
-                or not text["columns"] or text.get("max_length") != card["input"]["shape"][0]):
+                or not text["columns"]
+                or text.get("max_length") != card["input"]["shape"][0] - width):
             raise BundleError(f"{path}: a text model's recipe must name its 'text' columns "
-                              "and a max_length equal to card.json's input.shape")
+                              "and a max_length equal to card.json's input.shape (less its "
+                              "table features)")
 
 
 def _read_tokenizer(root: Path, preprocess: dict[str, Any], files: dict[str, str]) -> str:

@@ -57,7 +57,7 @@ class OnnxExport:
 
 def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | Path, *,
                 opset: int | None = None, exporter: str = "auto",
-                vocab_size: int | None = None) -> OnnxExport:
+                vocab_size: int | None = None, tabular_features: int = 0) -> OnnxExport:
     """Export ``model`` to ``path`` (input ``"input"``, output ``"output"``, dynamic batch).
 
     The model itself is left untouched: an eval-mode float32 copy on CPU is exported. The file
@@ -72,6 +72,9 @@ def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | Path, 
             ``"torchscript"`` (one exporter, no fallback).
         vocab_size: the model reads token ids below this (a text model): the input is int64
             ``(batch, sequence)``, sequence at most ``input_shape[0]``.
+        tabular_features: with ``vocab_size``, the model reads ``[ids | features]`` in one
+            float32 input ``(batch, input_shape[0])``, the last ``tabular_features`` of each
+            row table features (:mod:`honed.data.mixed`); the sequence axis is fixed.
 
     Returns:
         The path, the exporter used and the opset of the file.
@@ -90,7 +93,7 @@ def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | Path, 
     blocker = getattr(twin, "onnx_blocker", None)
     if blocker:
         raise ExportError(f"cannot export {type(model).__name__} to ONNX: {blocker}")
-    example = _example(input_shape, vocab_size)
+    example = _example(input_shape, vocab_size, tabular_features)
     order = ["dynamo", "torchscript"] if exporter == "auto" else [exporter]
     failures: list[str] = []
     if exporter == "auto" and opset is not None and opset < _DYNAMO_MIN_OPSET:
@@ -98,7 +101,8 @@ def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | Path, 
         failures.append(f"dynamo exporter: not tried, it writes opset {_DYNAMO_MIN_OPSET} or "
                         f"later and {opset} was asked for")
     # token ids: a dynamic sequence axis first, each exporter; then a fixed one
-    tries = [(name, seq) for seq in ((True, False) if vocab_size else (False,))
+    tries = [(name, seq) for seq in ((True, False) if vocab_size and not tabular_features
+                                     else (False,))
              for name in order]
     with tempfile.TemporaryDirectory(prefix="honed-onnx-") as work:
         for name, sequence in tries:
@@ -119,18 +123,24 @@ def export_onnx(model: nn.Module, input_shape: Sequence[int], path: str | Path, 
                 continue
             atomic_write_bytes(path, data)
             return OnnxExport(path, name, used_opset, tuple(failures),  # type: ignore[arg-type]
-                              "int64" if vocab_size else "float32", axes)
+                              "int64" if vocab_size and not tabular_features else "float32",
+                              axes)
     raise ExportError(f"cannot export {type(model).__name__} to ONNX: " + "; ".join(failures))
 
 
-def _example(input_shape: Sequence[int], vocab_size: int | None) -> torch.Tensor:
+def _example(input_shape: Sequence[int], vocab_size: int | None, tabular: int = 0
+             ) -> torch.Tensor:
     """Batch 2 (exporters specialize a batch of 1 into the graph as a constant): standard
-    normal inputs, or token ids with the second text padded after its first few tokens."""
+    normal inputs, or token ids with the second text padded after its first few tokens (and
+    standard normal table features after them, all float32)."""
     generator = torch.Generator().manual_seed(0)
     if vocab_size is None:
         return torch.randn(2, *input_shape, generator=generator)
-    ids = torch.randint(1, max(int(vocab_size), 2), (2, *input_shape), generator=generator)
-    ids[1, max(1, input_shape[0] // 3):] = 0
+    length = input_shape[0] - tabular
+    ids = torch.randint(1, max(int(vocab_size), 2), (2, length), generator=generator)
+    ids[1, max(1, length // 3):] = 0
+    if tabular:
+        return torch.cat([ids.float(), torch.randn(2, tabular, generator=generator)], dim=1)
     return ids
 
 
@@ -141,7 +151,9 @@ def _check_token_model(model: nn.Module, path: Path, example: torch.Tensor,
     from honed.export.runtime import ort_session
 
     session = ort_session(path, threads=1)
-    ids = torch.cat([example, example[:1].flip(1)])
+    # a mixed input's features must stay last: its first row again, not flipped
+    ids = torch.cat([example, example[:1] if example.is_floating_point()
+                     else example[:1].flip(1)])
     shapes = [ids] + ([ids[:, : max(_MIN_SEQUENCE, ids.shape[1] // 2)]]
                       if sequence and ids.shape[1] > _MIN_SEQUENCE else [])
     for x in shapes:

@@ -70,6 +70,13 @@ class ExportSource:
             return None
         return int(self.preprocess["text"]["vocab_size"])
 
+    @property
+    def tabular_features(self) -> int:
+        """Table features after the token ids in each input (text beside table columns)."""
+        from honed.data.mixed import mixed_width
+
+        return mixed_width(self.preprocess)
+
 
 def resolve_source(run_dir: str | Path, variant: str | None = None) -> ExportSource:
     """The base model of ``run_dir``, or its compression variant ``variant``.
@@ -134,7 +141,8 @@ def verification_samples(source: ExportSource, *, limit: int = 256
         data = prepare_data(spec.data, seed=spec.seed)
         split = data.test if len(data.test.x) else data.val
         # token ids: the trainer holds them as float32; the exported model reads int64
-        dtype = np.int64 if source.vocab_size is not None else np.float32
+        dtype = (np.int64 if source.vocab_size is not None and not source.tabular_features
+                 else np.float32)
         x = np.asarray(split.x[:limit], dtype=dtype)
         if x.shape[1:] == source.input_shape and len(x):
             return x, f"test split ({len(x)} samples)"
@@ -147,6 +155,10 @@ def verification_samples(source: ExportSource, *, limit: int = 256
     if source.vocab_size is not None:
         x = rng.integers(1, max(source.vocab_size, 2), shape)
         x[::2, max(1, shape[1] // 3):] = 0  # every other text padded after a few tokens
+        if source.tabular_features:  # [ids | standard normal features], float32
+            k = source.tabular_features
+            x = np.concatenate([x[:, :-k], rng.standard_normal((len(x), k))], axis=1
+                               ).astype(np.float32)
         return x, f"random token ids ({len(x)} samples; the run's data is not usable here)"
     x = rng.standard_normal(shape).astype(np.float32)
     return x, f"standard normal ({len(x)} samples; the run's data is not usable here)"

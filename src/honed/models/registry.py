@@ -118,6 +118,9 @@ def create_model(family: str | Factory, *, input_shape: Sequence[int], num_outpu
     """
     one_of("task", task, TASKS)
     input_shape = tuple(input_shape)
+    tabular = knobs.pop("tabular_features", None)
+    if tabular:  # text beside table features: the family reads the ids, a wrapper the rest
+        return _with_features(family, input_shape, num_outputs, task, tabular, knobs)
     kind = input_kind(input_shape, text=knobs.get("vocab_size") is not None)
     num_outputs = positive_int("num_outputs", num_outputs)
     knobs = {key: value for key, value in knobs.items() if value is not None}
@@ -140,6 +143,25 @@ def create_model(family: str | Factory, *, input_shape: Sequence[int], num_outpu
     if not isinstance(model, nn.Module):
         raise ModelError(f"model factory {name} returned {type(model).__name__}, not a torch nn.Module")
     return model
+
+
+def _with_features(family: str | Factory, input_shape: tuple, num_outputs: int, task: str,
+                   tabular: Any, knobs: dict[str, Any]) -> nn.Module:
+    """A text family over ``(T,)`` ids wrapped to read ``[ids (T) | features (k)]``."""
+    from honed.models.mixed import TextWithFeatures
+
+    tabular = positive_int("tabular_features", tabular)
+    if knobs.get("vocab_size") is None:
+        raise ModelError("tabular_features applies to text models (with vocab_size) only")
+    if len(input_shape) != 1 or input_shape[0] <= tabular:
+        raise ModelError(f"input_shape {input_shape} leaves no token ids before "
+                         f"{tabular} table features")
+    text = create_model(family, input_shape=(input_shape[0] - tabular,),
+                        num_outputs=num_outputs, task=task, **knobs)
+    try:
+        return TextWithFeatures(text, tabular, num_outputs)
+    except ModelError as error:
+        raise ModelError(f"model family {family!r}: {error}") from None
 
 
 def list_models() -> list[ModelInfo]:

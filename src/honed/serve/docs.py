@@ -28,27 +28,34 @@ def request_example(metadata: Mapping[str, Any], preprocess: Mapping[str, Any]) 
 
     Table models get one record by column name, numeric columns at the value the model
     imputes (the training median) and categorical ones at their first category; text models
-    one sentence per text column.
+    one sentence per text column (and any table columns beside the text as a table's).
     """
     schema = metadata["input"]
     if schema["kind"] == "text":
-        return {"records": [{column["name"]: "A moving, beautifully acted film."
-                             for column in schema["columns"]}]}
+        return {"records": [{**{column["name"]: "A moving, beautifully acted film."
+                                for column in schema["columns"] if column["type"] == "text"},
+                             **_table_record((preprocess.get("tabular") or {})
+                                             .get("columns", []))}]}
     if schema["kind"] == "table":
-        record = {}
-        for column in preprocess["columns"]:
-            if column["type"] == "numeric":
-                value = column.get("impute")
-                record[column["name"]] = round(float(value), 4) if value is not None else 0.0
-            else:
-                categories = column.get("categories") or [""]
-                record[column["name"]] = categories[0]
-        return {"records": [record]}
+        return {"records": [_table_record(preprocess["columns"])]}
 
     def zeros(shape):
         return [zeros(shape[1:]) for _ in range(shape[0])] if shape else 0.0
 
     return {"inputs": [zeros(list(schema["shape"]))]}
+
+
+def _table_record(columns: list[Mapping[str, Any]]) -> dict[str, Any]:
+    """Numeric columns at the value the model imputes, categorical at their first category."""
+    record = {}
+    for column in columns:
+        if column["type"] == "numeric":
+            value = column.get("impute")
+            record[column["name"]] = round(float(value), 4) if value is not None else 0.0
+        else:
+            categories = column.get("categories") or [""]
+            record[column["name"]] = categories[0]
+    return record
 
 
 def swagger_assets() -> Path | None:

@@ -86,9 +86,17 @@ def check_text_records(records: list[Mapping[str, Any]], preprocess: Mapping[str
     """
     columns = preprocess["text"]["columns"]
     target = preprocess.get("target")
+    tabular = preprocess.get("tabular")  # table columns beside the text (honed.data.mixed)
+    others = [c["name"] for c in tabular["columns"]] if tabular else []
+    expected = f"text columns: {', '.join(columns)}" + (
+        f"; columns: {', '.join(others)}" if others else "")
+    for i, record in enumerate(records):
+        _refuse_unknown(record, i, [*columns, *others], target, expected)
+    table = check_records([{k: v for k, v in record.items() if k not in columns}
+                           for record in records],
+                          {"columns": tabular["columns"], "target": target}) if tabular else None
     out = []
     for i, record in enumerate(records):
-        _refuse_unknown(record, i, columns, target, f"text columns: {', '.join(columns)}")
         for name in columns:
             loc = ["body", "records", i, name]
             if name not in record:
@@ -102,6 +110,9 @@ def check_text_records(records: list[Mapping[str, Any]], preprocess: Mapping[str
         if all(not record[name].strip() for name in columns):
             raise FieldError(["body", "records", i, columns[0]], "is empty; send the text "
                              "to classify")
+        if table is not None:
+            out.append({**{name: record[name] for name in columns}, **table[i]})
+            continue
         out.append(record if len(record) == len(columns) else
                    {name: record[name] for name in columns})
     return out

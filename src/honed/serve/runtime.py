@@ -111,7 +111,16 @@ class Runtime:
             from honed.data.text import text_ids_cut
 
             # the serving process forks nothing once it serves: the thread pool is safe
-            return text_ids_cut(self.preprocess, raw, threads=True)
+            ids, cut = text_ids_cut(self.preprocess, raw, threads=True)
+            if not self.preprocess.get("tabular"):
+                return ids, cut
+            from honed.data.mixed import with_tabular
+
+            with np.errstate(over="ignore", invalid="ignore"):  # reported below, per row
+                x = with_tabular(self.preprocess, ids, raw)
+            _first_non_finite(x, "input row {} is out of range: once preprocessed, its values "
+                                 "do not fit in float32")
+            return x, cut
         from honed.data.transform import apply_preprocess
 
         with np.errstate(over="ignore", invalid="ignore"):  # reported below, per row
@@ -186,7 +195,12 @@ class Runtime:
         """One prediction on zeros, so the first request does not pay for lazy imports and
         ONNX Runtime's first-run allocations (and, for text, parsing the tokenizer)."""
         if self.kind == "text":
-            self.predict([{name: "warm up" for name in self.preprocess["text"]["columns"]}])
+            record: dict[str, Any] = {name: "warm up" for name in
+                                      self.preprocess["text"]["columns"]}
+            for entry in (self.preprocess.get("tabular") or {}).get("columns", []):
+                record[entry["name"]] = (0.0 if entry["type"] == "numeric"
+                                         else (entry.get("categories") or [""])[0])
+            self.predict([record])
             return
         shape = (len(self.preprocess["columns"]),) if self.kind == "table" else self.input_shape
         try:
@@ -203,17 +217,22 @@ class Runtime:
         if self.kind == "text":
             text = self.preprocess["text"]
             schema["columns"] = [{"name": name, "type": "text"} for name in text["columns"]]
+            schema["columns"] += _table_schema((self.preprocess.get("tabular") or {})
+                                               .get("columns", []))
             schema["max_length"] = text["max_length"]
         if self.kind == "table":
-            schema["columns"] = [
-                {"name": c["name"], "type": c["type"],
-                 **({"categories": list(c.get("categories") or [])}
-                    if c["type"] != "numeric" else {})}
-                for c in self.preprocess["columns"]]
+            schema["columns"] = _table_schema(self.preprocess["columns"])
         return {"name": card.get("name"), "task": self.task, "variant": card.get("variant"),
                 "input": schema, "output": card.get("output"), "class_names": self.class_names,
                 "metrics": card.get("metrics"), "parameters": card.get("parameters"),
                 "model": card.get("model"), "versions": card.get("versions")}
+
+
+def _table_schema(columns: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Each table column as a client sends it: name, type, and categories where it has them."""
+    return [{"name": c["name"], "type": c["type"],
+             **({"categories": list(c.get("categories") or [])}
+                if c["type"] != "numeric" else {})} for c in columns]
 
 
 def _first_non_finite(values: np.ndarray, message: str) -> None:

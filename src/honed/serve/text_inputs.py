@@ -34,6 +34,11 @@ def read_text_input(path: Path, preprocess: Mapping[str, Any],
     """A ``.txt`` file or a folder of them, or ``frame`` (the table read from ``path``),
     checked."""
     if frame is None:
+        if preprocess.get("tabular"):
+            names = [c["name"] for c in preprocess["tabular"]["columns"]]
+            raise DataError(f"{path}: this model reads text beside the columns "
+                            f"{', '.join(names)}; give a .csv or .parquet table with them, "
+                            f"not a folder of {TEXT_SUFFIX} files")
         return _read_text_files(path, preprocess["text"]["columns"])
     checked = check_text_table(frame, preprocess, origin=str(path))
     return InputBatch(checked, [str(i + 1) for i in range(len(checked))])
@@ -41,14 +46,22 @@ def read_text_input(path: Path, preprocess: Mapping[str, Any],
 
 def check_text_table(frame: pd.DataFrame, preprocess: Mapping[str, Any], *,
                      origin: str = "input") -> pd.DataFrame:
-    """The text columns of ``frame``, gaps read as empty strings.
+    """The text columns of ``frame``, gaps read as empty strings (and, for a model that reads
+    table columns beside the text, those columns as they are; the preprocessing checks them).
 
     Raises:
-        DataError: No rows, a missing text column, a column of numbers, or rows with no text.
+        DataError: No rows, a missing column, a text column of numbers, or rows with no text.
     """
     columns = preprocess["text"]["columns"]
+    tabular = preprocess.get("tabular")
+    others = [c["name"] for c in tabular["columns"]] if tabular else []
     if len(frame) == 0:
         raise DataError(f"{origin} holds no rows")
+    missing = [name for name in others if name not in frame.columns]
+    if missing:
+        raise DataError(f"{origin}: missing column(s) {', '.join(map(repr, missing))}; the "
+                        f"model reads {', '.join([*columns, *others])} (columns found: "
+                        f"{', '.join(map(str, frame.columns))})")
     missing = [name for name in columns if name not in frame.columns]
     if missing:
         raise DataError(f"{origin}: missing text column(s) {', '.join(map(repr, missing))}; "
@@ -67,6 +80,8 @@ def check_text_table(frame: pd.DataFrame, preprocess: Mapping[str, Any], *,
     if empty.any():
         rows = [f"row {i + 1} has no text" for i in empty.nonzero()[0]]
         raise DataError(summary(origin, rows, len(rows), "row"))
+    if others:
+        texts = pd.concat([texts, frame[others]], axis=1)
     return texts.reset_index(drop=True)
 
 

@@ -4,6 +4,9 @@ The prepared text is token ids from the run's tokenizer (``[PAD]`` is 0), so the
 exactly the words the network sees: unigrams and bigrams of ids, TF-IDF weighted
 (sublinear term frequency), then an L2 logistic regression. It fits on every training row, not
 a sample (sparse features are cheap, and a capped baseline would flatter the network).
+With table columns beside the text (:mod:`honed.data.mixed`), their prepared features (scaled
+numbers, one-hot categories) join the TF-IDF columns, so the baseline reads what the network
+reads.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from honed.data.dataset import PreparedData
+from honed.data.mixed import split_mixed
 from honed.train.baselines.base import BaselineSkipped, log_probabilities, register_baseline
 
 #: solver iterations: enough for the text sizes honed ships (movie_reviews: 9k rows)
@@ -33,17 +37,23 @@ def token_grams(ids: np.ndarray) -> list[str]:
                                "training row")
 def tfidf_logistic(data: PreparedData, inputs: Sequence[np.ndarray],
                    options: dict[str, Any]) -> list[np.ndarray]:
+    from scipy.sparse import csr_matrix, hstack
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
 
-    x, y = np.asarray(data.train.x), np.asarray(data.train.y)
+    y = np.asarray(data.train.y)
     if len(np.unique(y)) < 2:
         raise BaselineSkipped("the training rows hold one class")
     vectorizer = TfidfVectorizer(analyzer=token_grams, sublinear_tf=True)
-    features = vectorizer.fit_transform(list(x.astype(np.int64)))
+
+    def features(x: np.ndarray, fit: bool = False):
+        ids, table = split_mixed(data.preprocess, np.asarray(x))
+        grams = (vectorizer.fit_transform if fit else vectorizer.transform)(list(ids))
+        return hstack([grams, csr_matrix(table)]).tocsr() if table.shape[1] else grams
+
+    train = features(data.train.x, fit=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)  # a baseline: the cap is stated
-        model = LogisticRegression(max_iter=TFIDF_MAX_ITER).fit(features, y)
-    return [log_probabilities(model, vectorizer.transform(list(np.asarray(part).astype(np.int64))),
-                              data.num_outputs) for part in inputs]
+        model = LogisticRegression(max_iter=TFIDF_MAX_ITER).fit(train, y)
+    return [log_probabilities(model, features(part), data.num_outputs) for part in inputs]

@@ -161,8 +161,10 @@ class DataSpec(Section):
                            "preprocess.json and honed train's summary) instead of failing.")
     text: Annotated[list[str] | None, BeforeValidator(column_names)] = Field(
         None, description="Table columns of free text (one name or a list; several are joined "
-                          "with [SEP]), tokenized and fed to the model; other columns are left "
-                          "out. A folder of .txt files per class is text without it.")
+                          "with [SEP]), tokenized and fed to the model; the table's other input "
+                          "columns are read beside it as a table's (leave one out with "
+                          "data.features). A folder of .txt files per class is text without "
+                          "it.")
     tokenizer: TokenizerSpec = Field(TokenizerSpec(), description="How free text becomes "
                                                                   "token ids.")
     # the schema says what the validator below accepts: true, false or auto

@@ -66,7 +66,8 @@ def _print_global(console, summary: dict) -> None:
             "deleted" if text else "shuffled")
     console.print(f"importance: test {importance['metric']} drop when {done} (base {importance['baseline']:.4g}, "
                   f"{importance['rows']} rows)")
-    console.print(f"  {'token' if text else 'input':<36} {'mean':>8} 95% interval "
+    header = "token or column" if "columns" in importance else "token" if text else "input"
+    console.print(f"  {header:<36} {'mean':>8} 95% interval "
                   + ("over the texts" if text else f"over the {importance.get('interval', 'repeats')}"
                      f" ({importance['repeats']} repeats)"),
                   highlight=False)

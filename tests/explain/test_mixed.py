@@ -1,6 +1,7 @@
 """Text beside table columns is explained by both: tokens deleted and columns shuffled (one
-ranked list), per row each token deleted and each column set to its baseline; gradient
-methods refused in one line."""
+ranked list), per row each token deleted and each column set to its baseline, or integrated
+gradients on the embedding and the features that add up; other gradient methods refused in one
+line."""
 
 from __future__ import annotations
 
@@ -12,8 +13,10 @@ import pytest
 import torch
 
 from honed.cli.main import main
+from honed.explain import explain_run
 from honed.explain.kinds import input_kind
-from honed.explain.mixed import attribute_mixed
+from honed.explain.mixed import attribute_mixed, integrated_mixed
+from honed.explain.sanity import completeness_from_delta
 from honed.train.run_eval import load_run
 from tests.text_corpus import NEGATIVE, POSITIVE
 
@@ -97,10 +100,30 @@ def test_bad_input_and_gradient_methods_are_one_line(mixed_run, tmp_path, capsys
     ROWS.to_csv(tmp_path / "rows.csv", index=False)
     capsys.readouterr()
     for argv in ([str(tmp_path / "nostars.csv")],
-                 [str(tmp_path / "rows.csv"), "--method", "integrated_gradients"],
+                 [str(tmp_path / "rows.csv"), "--method", "gradient_shap"],
                  ["--method", "saliency"]):
         assert main(["explain", str(mixed_run), *argv, "--out", str(tmp_path / "no")]) == 2
         error = capsys.readouterr().err.strip()
         assert error.startswith("honed explain: error:") and "\n" not in error, error
         assert not (tmp_path / "no").exists()
     assert "does not apply to mixed inputs" in error
+
+
+def test_integrated_gradients_add_up_over_tokens_and_columns(mixed_run, tmp_path):
+    summary = explain_run(mixed_run, method="integrated_gradients", out=tmp_path).summary
+    assert summary["method"] == "integrated_gradients" and "one path" in summary["baseline"]
+    assert summary["sanity"]["completeness"]["passed"], summary["sanity"]
+    with np.load(tmp_path / "attributions.npz") as arrays:
+        x, values, grouped = arrays["x"], arrays["values"], arrays["grouped"]
+    _, data, model = load_run(mixed_run)
+    groups = input_kind("mixed").groups(data)
+    (genre,) = [i for i, g in enumerate(groups) if g.name == "genre"]
+    # a one-hot column's score is the sum over its positions
+    assert grouped[:, genre] == pytest.approx(values[:, groups[genre].index].sum(1))
+    offset = int(data.preprocess["tabular"]["offset"])
+    assert np.all(values[:, :offset][x[:, :offset] == 0] == 0)
+    # the check can fail: scores off the path do not add up
+    found = integrated_mixed(model, x[:3], offset=offset, task=data.task, steps=16)
+    assert completeness_from_delta(found.values, found.delta)["passed"]
+    assert not completeness_from_delta(found.values * 1.5, found.delta + 0.5 * found.values.sum(
+        axis=1))["passed"]

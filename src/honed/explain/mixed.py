@@ -27,7 +27,8 @@ from .kinds.mixed import DESCRIPTION
 from .token_ids import close_up
 from .tokens import deletion_mask
 
-__all__ = ["attribute_mixed", "mixed_importance", "column_scores", "offset_of"]
+__all__ = ["attribute_mixed", "integrated_mixed", "mixed_importance", "column_scores",
+           "offset_of"]
 
 #: rows per Captum call
 _CHUNK = 32
@@ -64,6 +65,49 @@ def attribute_mixed(model: nn.Module, x: np.ndarray, *, groups: list[Group], off
 
     values, targets, _ = chunked(model, inputs, task, _CHUNK, one)
     return Attributions("feature_ablation", values, targets, DESCRIPTION)
+
+
+def integrated_mixed(model: nn.Module, x: np.ndarray, *, offset: int, task: str,
+                     steps: int) -> Attributions:
+    """Integrated gradients of every row of ``x`` ``(N, T + k)``: on the text model's token
+    embedding (as :func:`~honed.explain.tokens.attribute_tokens` integrates it, each token's
+    vector scaled from zero) and on the table features (from 0, their training mean under
+    standard scaling) along one straight path; a token's score is its vector's summed, a
+    feature's its own. ``delta`` is the integration error from that path's start."""
+    from .kinds.mixed import INTEGRATED
+    from .tokens import _embedding, _fold
+
+    attr = import_captum()
+    text = getattr(model, "text", model)
+    layer = _embedding(text)
+    inputs = torch.as_tensor(np.asarray(x, dtype=np.float32))
+
+    def forward(vectors: torch.Tensor, features: torch.Tensor, ids: torch.Tensor):
+        handle = layer.register_forward_hook(lambda module, args, output: vectors)
+        try:
+            return model(torch.cat([ids, features], dim=1))
+        finally:
+            handle.remove()
+
+    def one(start, part, target):
+        ids, features = part[:, :offset], part[:, offset:]
+        seen = []
+        handle = layer.register_forward_hook(lambda module, args, output: seen.append(output))
+        try:
+            with torch.no_grad():
+                model(part)
+        finally:
+            handle.remove()
+        (vectors, columns), delta = attr.IntegratedGradients(forward).attribute(
+            (seen[0], features), baselines=(torch.zeros_like(seen[0]), torch.zeros_like(features)),
+            target=target, additional_forward_args=(ids,), n_steps=steps,
+            internal_batch_size=512, return_convergence_delta=True)
+        tokens = _fold(vectors.detach().sum(-1), offset, text)
+        tokens = torch.where(ids != 0, tokens, 0.0)
+        return torch.cat([tokens, columns.detach()], dim=1), delta
+
+    values, targets, deltas = chunked(model, inputs, task, _CHUNK, one)
+    return Attributions("integrated_gradients", values, targets, INTEGRATED, deltas)
 
 
 def column_scores(values: np.ndarray, groups: list[Group]) -> np.ndarray:

@@ -164,7 +164,7 @@ def _recorded(found) -> dict[str, Any]:
 def _grouped(found, groups, kind) -> np.ndarray:
     """Per-group attributions; for text (no groups), the per-token ones themselves; for text
     beside columns, each column's (feature ablation scores a whole group at once)."""
-    if kind.name == "mixed":
+    if kind.name == "mixed" and found.method == "feature_ablation":
         from .mixed import column_scores
 
         return column_scores(found.values, groups)
@@ -208,10 +208,10 @@ def _sanity(model, x, data, kind, groups, baseline, method, settings, seed, *,
     checks = {"rows": len(x), "randomization": randomization_check(
         lambda net, inputs: explain(net, inputs).values, model, x, spread=spread, seed=seed,
         trained=found.values[picked], keep=keep)}
-    if kind.name == "mixed":  # gradient-free only: nothing to add up
+    if kind.name == "mixed" and method != "integrated_gradients":  # nothing to add up
         checks["completeness"] = {"applies": False, "passed": True, "why": (
-            "no integrated gradients for text beside columns; feature ablation's scores are "
-            "output differences by construction")}
+            "integrated gradients were not asked for (--method integrated_gradients); "
+            "feature ablation's scores are output differences by construction")}
         return checks
     if method == "integrated_gradients":
         values, targets = found.values[picked], found.targets[picked]

@@ -4,9 +4,10 @@ Tokens are explained as text is (each token deleted in turn; global importance p
 token), the table columns as a table's are (one group per column as the user wrote it, a one-hot
 categorical being one), shifted past the ids. The baseline is the model's input at 0: every
 token padding, every feature at 0, which is its training mean under standard scaling (and no
-category for a one-hot column). Gradient-free only: no gradient reaches a token id, and the
-embedding and the features would need two paths whose completeness nobody checks yet.
-NumPy only (``honed serve``'s ``/v1/explain`` uses the groups).
+category for a one-hot column). Gradient-free by default (feature ablation); integrated
+gradients run along one path on the token embedding and the features together
+(:func:`~honed.explain.mixed.integrated_mixed`); the other gradient methods do not apply (no
+gradient reaches a token id). NumPy only (``honed serve``'s ``/v1/explain`` uses the groups).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import numpy as np
 from .base import Baseline, ExplainKind, Group
 from .table import TableKind
 
-__all__ = ["MixedKind", "FEATURE_BASELINE", "DESCRIPTION"]
+__all__ = ["MixedKind", "FEATURE_BASELINE", "DESCRIPTION", "INTEGRATED"]
 
 #: what a column is set to, as recorded in the outputs
 FEATURE_BASELINE = ("the column's features at 0: its training mean under standard scaling, "
@@ -27,6 +28,10 @@ FEATURE_BASELINE = ("the column's features at 0: its training mean under standar
 DESCRIPTION = ("each token deleted in turn (set to [PAD], the text closed up); each column "
                f"set to {FEATURE_BASELINE}")
 
+#: integrated gradients' path start, as recorded in the outputs
+INTEGRATED = ("each token's embedding scaled from zero ([PAD]'s), the text's length kept, and "
+              f"each column from {FEATURE_BASELINE}, along one path")
+
 
 class MixedKind(ExplainKind):
     """Tokens and table columns; the baseline is the input at 0 (see the module)."""
@@ -34,7 +39,7 @@ class MixedKind(ExplainKind):
     name = "mixed"
     default_method = "feature_ablation"
     ablation = "feature_ablation"
-    methods = ("feature_ablation",)
+    methods = ("feature_ablation", "integrated_gradients")
 
     def groups(self, data) -> list[Group]:
         """The table columns' groups, positions counted past the ``offset`` token ids; reads

@@ -20,8 +20,9 @@ class ExplainSpec(Section):
         "auto", description="Captum method of the per-example attributions; `auto`: "
         "integrated_gradients for tables, sequences and text, occlusion for images. Text "
         "takes integrated_gradients (on the token embedding) or occlusion / feature_ablation "
-        "(each token deleted). Text beside table columns takes feature_ablation only (each "
-        "token deleted, each column set to 0, its training mean under standard scaling).")
+        "(each token deleted). Text beside table columns: `auto` is feature_ablation (each token "
+        "deleted, each column set to 0, its training mean under standard scaling), or "
+        "integrated_gradients (on the token embedding and the columns).")
     samples: Annotated[int, Field(ge=10, le=100_000)] = Field(
         500, description="Test rows that permutation importance scores, or text's token "
         "deletion (a random subset when the test split is larger).")

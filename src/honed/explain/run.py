@@ -1,7 +1,8 @@
 """``explain_run``: what ``honed explain`` and the explain stage of ``honed run`` compute.
 
 Without an input: global permutation importance on the test split (for text: each token's
-deletion, :mod:`honed.explain.token_importance`), attributions of a few
+deletion, :mod:`honed.explain.token_importance`; for text beside table columns, both,
+:mod:`honed.explain.mixed`), attributions of a few
 correct and wrong test examples, the sanity checks, written as ``explain/importance.json``,
 ``explain/attributions.npz`` and ``explain/explain.html``. With an input file (as ``honed
 predict`` reads): one attribution per row or image, as ``explain/local.json``,

@@ -87,3 +87,12 @@ def runs(tmp_path_factory) -> dict[str, Path]:
             return out
 
     return Runs()
+
+
+@pytest.fixture(scope="session")
+def mixed_run(tmp_path_factory) -> Path:
+    """An embedbag trained on tests.text_corpus.mixed_reviews (label: a positive text *and*
+    stars >= 3), exported with ONNX (``run/bundle``)."""
+    from tests.text_corpus import train_mixed_run
+
+    return train_mixed_run(tmp_path_factory.mktemp("explain-mixed"), export=True)

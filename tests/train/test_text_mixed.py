@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 
-from honed.cli.main import main
 from honed.data import prepare_data
 from honed.spec.schema import DataSpec
 from honed.train.baselines.tfidf import tfidf_logistic
@@ -36,13 +34,3 @@ def test_the_tfidf_baseline_reads_the_table_features_too():
         log_p = tfidf_logistic(data, [data.val.x], {})[0]
         scores[name] = float((log_p.argmax(axis=1) == data.val.y).mean())
     assert scores["mixed"] >= scores["text"] + 0.05, scores
-
-
-def test_explain_refuses_a_mixed_run_in_one_line(tmp_path, capsys):
-    run = train_mixed_run(tmp_path, epochs=1)
-    capsys.readouterr()
-    assert main(["explain", str(run)]) == 2
-    err = capsys.readouterr().err.strip()
-    assert len(err.splitlines()) == 1 and "text beside table columns" in err, err
-    assert not (run / "explain").exists()
-    assert np.isfinite(json.loads((run / "metrics.json").read_text())["val"]["loss"])

@@ -62,17 +62,19 @@ def _print_global(console, summary: dict) -> None:
     """The ranked importances and the sanity checks, in 80 columns."""
     importance = summary["importance"]
     text = "how" in importance  # each token deleted once, an interval over the texts
-    console.print(f"importance: test {importance['metric']} drop when "
-                  f"{'deleted' if text else 'shuffled'} (base {importance['baseline']:.4g}, "
+    done = ("deleted or shuffled" if "columns" in importance else
+            "deleted" if text else "shuffled")
+    console.print(f"importance: test {importance['metric']} drop when {done} (base {importance['baseline']:.4g}, "
                   f"{importance['rows']} rows)")
-    console.print(f"  {'token' if text else 'input':<36} {'mean':>8} 95% interval "
+    header = "token or column" if "columns" in importance else "token" if text else "input"
+    console.print(f"  {header:<36} {'mean':>8} 95% interval "
                   + ("over the texts" if text else f"over the {importance.get('interval', 'repeats')}"
                      f" ({importance['repeats']} repeats)"),
                   highlight=False)
     for item in importance["importances"][:_SHOWN]:
         span = ("" if item["low"] is None else
                 f"[{item['low']:+.3f}, {item['high']:+.3f}]")
-        console.print(f"  {item['name'][:36]:<36} {item['mean']:+8.4f} {span}",
+        console.print(f"  {item.get('label', item['name'])[:36]:<36} {item['mean']:+8.4f} {span}",
                       highlight=False, markup=False)
     rest = len(importance["importances"]) - _SHOWN
     if rest > 0:
@@ -81,6 +83,8 @@ def _print_global(console, summary: dict) -> None:
     console.print(f"sanity: randomized weights rank correlation {random['rank_correlation']:.3f}"
                   f" (self-agreement {random['self_agreement']:.3f}): "
                   f"{'ok' if random['passed'] else 'FAILED'}", highlight=False)
+    if not complete.get("applies", True):  # gradient-free only (text beside columns)
+        return
     console.print(f"sanity: integrated gradients completeness error "
                   f"{complete['max_relative_error']:.3f} (tolerance {complete['tolerance']}): "
                   f"{'ok' if complete['passed'] else 'FAILED'}", highlight=False)

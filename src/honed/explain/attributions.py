@@ -102,6 +102,13 @@ def attribute(model: nn.Module, x: np.ndarray, *, kind: ExplainKind, groups: lis
         from .tokens import attribute_tokens
 
         return attribute_tokens(model, x, method=method, task=task, steps=steps)
+    if kind.name == "mixed":  # [ids | features]: tokens deleted, columns at the baseline
+        from .mixed import attribute_mixed, integrated_mixed
+
+        offset = min(int(group.index.min()) for group in groups)  # the first feature
+        if method == "integrated_gradients":
+            return integrated_mixed(model, x, offset=offset, task=task, steps=steps)
+        return attribute_mixed(model, x, groups=groups, offset=offset, task=task)
     inputs = torch.as_tensor(np.asarray(x, dtype=np.float32))
     base = torch.as_tensor(baseline.values, dtype=torch.float32).unsqueeze(0)
     description, rows = baseline.description, None

@@ -32,12 +32,15 @@ def importance_figure(importance: dict[str, Any], *, top: int = TOP):
     means = [i["mean"] for i in items]
     upper = [(i["high"] - i["mean"]) if i["high"] is not None else 0.0 for i in items]
     lower = [(i["mean"] - i["low"]) if i["low"] is not None else 0.0 for i in items]
-    fig = go.Figure(go.Bar(x=means, y=[i["name"] for i in items], orientation="h",
+    fig = go.Figure(go.Bar(x=means, y=[i.get("label", i["name"]) for i in items], orientation="h",
                            marker_color="#457b9d",
                            error_x={"type": "data", "array": upper, "arrayminus": lower,
                                     "color": "#1d3557"}))
     shown = f"top {len(items)} of {len(importance['importances'])}"
-    if "how" in importance:  # text: each token deleted, once
+    if "columns" in importance:  # text beside columns: tokens deleted, columns shuffled
+        title = (f"importance ({shown}): drop of test {importance['metric']} when a token is "
+                 f"deleted or a column shuffled ({importance['repeats']} repeats)")
+    elif "how" in importance:  # text: each token deleted, once
         title = (f"token importance ({shown}): drop of test {importance['metric']} when the "
                  "token is deleted, 95% interval over the texts")
     else:

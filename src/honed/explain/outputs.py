@@ -51,7 +51,8 @@ def write_global(out: Path, summary: dict[str, Any], x: np.ndarray, y: np.ndarra
         titles = _titles(summary, arrays)
         rows = [{"title": title, "explained": _explained(summary, int(target)), **row}
                 for title, target, row in zip(titles, found.targets,
-                                              token_rows(tokens, found.values), strict=True)]
+                                              _token_rows(summary, tokens, found.values,
+                                                          grouped), strict=True)]
         atomic_write_json(out / "examples.json",
                           {key: summary[key] for key in _RECORD} | {"rows": rows})
         files.append(out / "examples.json")
@@ -74,7 +75,7 @@ def write_local(out: Path, summary: dict[str, Any], x: np.ndarray, ids: list[str
         scores = [{"attributions": {n: float(v) for n, v in zip(names, values, strict=True)}}
                   for values in grouped]
     else:
-        scores = token_rows(tokens, found.values)
+        scores = _token_rows(summary, tokens, found.values, grouped)
     rows = [{"id": ident, "explained": _explained(summary, int(target)), **score}
             for ident, target, score in zip(ids, found.targets, scores, strict=True)]
     arrays = _npz(out / "local.npz", x=x, values=found.values, grouped=grouped,
@@ -83,8 +84,9 @@ def write_local(out: Path, summary: dict[str, Any], x: np.ndarray, ids: list[str
     atomic_write_json(out / "local.json", {**summary, "rows": rows})
     titles = [f"{r['id']}: {r['explained']}" for r in rows]
     if tokens is not None:
-        part = tokens_figure(tokens, found.values, titles, method=summary["method"],
-                             baseline=summary["baseline"])
+        part = tokens_figure(tokens, found.values[:, :tokens.shape[1]], titles,
+                             method=summary["method"], baseline=summary["baseline"])
+        part += _columns_table(names, grouped, titles)
     else:
         fig = example_figure(summary["kind"], x, found.values, titles, groups=names,
                              grouped=grouped, method=summary["method"])
@@ -130,14 +132,39 @@ def global_parts(summary: dict[str, Any], arrays) -> list[str]:
         parts.append(per_token)
     titles = _titles(summary, arrays)
     if "tokens" in arrays:
-        parts.append(tokens_figure(arrays["tokens"], arrays["values"], titles,
+        tokens = arrays["tokens"]
+        parts.append(tokens_figure(tokens, arrays["values"][:, :tokens.shape[1]], titles,
                                    method=summary["method"], baseline=summary["baseline"]))
+        parts.append(_columns_table(summary["groups"], arrays["grouped"], titles))
         return parts
     examples = example_figure(summary["kind"], arrays["x"], arrays["values"], titles,
                               groups=summary["groups"], grouped=arrays["grouped"],
                               method=summary["method"])
     parts.append(figure(examples, height=examples.layout.height))
     return parts
+
+
+def _token_rows(summary: dict[str, Any], tokens: np.ndarray, values: np.ndarray,
+                grouped: np.ndarray) -> list[dict[str, Any]]:
+    """Each text's tokens and scores; with table columns beside the text (``groups``), each
+    column's attribution too."""
+    rows = token_rows(tokens, values[:, :tokens.shape[1]])
+    names = summary["groups"]
+    for row, columns in zip(rows, grouped if names else [], strict=False):
+        row["attributions"] = {n: float(v) for n, v in zip(names, columns, strict=True)}
+    return rows
+
+
+def _columns_table(names: list[str], grouped: np.ndarray, titles: list[str]) -> str:
+    """The columns' attributions beside a text, one row per example ("" without columns)."""
+    if not names:
+        return ""
+    from honed.report.figures.base import table
+
+    return table(["example", *names], [[title, *(float(v) for v in values)]
+                                       for title, values in zip(titles, grouped, strict=True)],
+                 caption="columns beside the text: the explained output's drop when the "
+                         "column is set to its baseline")
 
 
 def _titles(summary: dict[str, Any], arrays) -> list[str]:
@@ -152,11 +179,16 @@ def _predicted(summary: dict[str, Any], outputs: np.ndarray) -> np.ndarray:
 def sanity_rows(sanity: dict[str, Any]) -> list[list[Any]]:
     """The sanity checks as table rows: check, value, rule, passed."""
     random, complete = sanity["randomization"], sanity["completeness"]
+    if not complete.get("applies", True):
+        completeness = ["integrated gradients: completeness", "not applicable", complete["why"],
+                        complete["passed"]]
+    else:
+        completeness = ["integrated gradients: completeness error",
+                        complete["max_relative_error"],
+                        f"≤ {complete['tolerance']} of |f(x) − f(baseline)|", complete["passed"]]
     return [["randomized weights: rank correlation", random["rank_correlation"],
              f"< {random['rule'].split()[1]} × self-agreement "
-             f"({random['self_agreement']:.3g})", random["passed"]],
-            ["integrated gradients: completeness error", complete["max_relative_error"],
-             f"≤ {complete['tolerance']} of |f(x) − f(baseline)|", complete["passed"]]]
+             f"({random['self_agreement']:.3g})", random["passed"]], completeness]
 
 
 def render_page(summary: dict[str, Any], parts: list[str]) -> str:

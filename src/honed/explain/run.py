@@ -1,7 +1,8 @@
 """``explain_run``: what ``honed explain`` and the explain stage of ``honed run`` compute.
 
 Without an input: global permutation importance on the test split (for text: each token's
-deletion, :mod:`honed.explain.token_importance`), attributions of a few
+deletion, :mod:`honed.explain.token_importance`; for text beside table columns, both,
+:mod:`honed.explain.mixed`), attributions of a few
 correct and wrong test examples, the sanity checks, written as ``explain/importance.json``,
 ``explain/attributions.npz`` and ``explain/explain.html``. With an input file (as ``honed
 predict`` reads): one attribution per row or image, as ``explain/local.json``,
@@ -70,21 +71,17 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
     started = time.perf_counter()
     import_captum()  # fail before any work when the extra is missing
     spec, data, model = load_run(run_dir)
-    if data.preprocess.get("tabular"):
-        from honed.errors import UserInputError
-
-        raise UserInputError(f"{run_dir}: honed explain does not support text beside table "
-                             "columns yet (data.text with other input columns)")
     settings = settings or spec.explain or ExplainSpec()
-    kind = input_kind(data.kind)
+    # text beside table columns: tokens deleted, columns shuffled or set to their baseline
+    kind = input_kind("mixed" if data.preprocess.get("tabular") else data.kind)
     method = resolve_method(method or settings.method, kind)
     out = Path(out) if out is not None else Path(run_dir) / EXPLAIN_DIR
     groups, baseline = kind.groups(data), kind.baseline(data)
-    text = kind.name == "text"
+    text = kind.name in ("text", "mixed")
     common = {"kind": kind.name, "task": data.task, "method": method,
               "baseline": baseline.description, "groups": [g.name for g in groups],
               "class_names": data.class_names, "settings": settings.model_dump(),
-              **(record or {})}
+              **_feature_baseline(data, kind), **(record or {})}
     if input is not None:
         x, ids = _read(input, data.preprocess)  # every row checked before anything is written
         say(f"attributing {len(x)} inputs with {method}")
@@ -93,7 +90,7 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
                           seed=spec.seed)
         summary = {**common, **_recorded(found), "inputs": len(x),
                    "seconds": time.perf_counter() - started}
-        files = write_local(out, summary, x, ids, found, _grouped(found, groups),
+        files = write_local(out, summary, x, ids, found, _grouped(found, groups, kind),
                             _tokens(data, x) if text else None)
         return Explanation(summary, files)
 
@@ -121,12 +118,24 @@ def explain_run(run_dir: str | Path, input: str | Path | None = None, *,
                "seconds": time.perf_counter() - started}
     files = write_global(out, summary, test.x[rows], _units(test.y[rows], data.target_scale),
                          _units(outputs[rows], data.target_scale), found,
-                         _grouped(found, groups), _tokens(data, test.x[rows]) if text else None)
+                         _grouped(found, groups, kind), _tokens(data, test.x[rows]) if text else None)
     return Explanation(summary, files)
 
 
 def _importance(model, test, data, kind, groups, metric, settings, seed, say, outputs) -> dict:
-    """Permutation importance of the kind's groups, or for text each token's deletion."""
+    """Permutation importance of the kind's groups, or for text each token's deletion (text
+    beside columns: both, :func:`~honed.explain.mixed.mixed_importance`)."""
+    if kind.name == "mixed":
+        from .mixed import mixed_importance, offset_of
+        from .token_ids import vocabulary
+
+        say(f"importance: each widespread token deleted from {len(test.x)} test texts, each of "
+            f"{len(groups)} columns shuffled ({settings.repeats} repeats, {metric})")
+        return mixed_importance(
+            model, test.x, test.y, groups=groups, offset=offset_of(data.preprocess),
+            vocabulary=vocabulary(data.preprocess["tokenizer"]), task=data.task, metric=metric,
+            repeats=settings.repeats, seed=seed, target_scale=data.target_scale,
+            class_names=data.class_names, outputs=outputs)
     if kind.name == "text":
         from .token_ids import vocabulary
         from .token_importance import token_importance
@@ -153,15 +162,30 @@ def _recorded(found) -> dict[str, Any]:
     return record
 
 
-def _grouped(found, groups) -> np.ndarray:
-    """Per-group attributions; for text (no groups), the per-token ones themselves."""
+def _grouped(found, groups, kind) -> np.ndarray:
+    """Per-group attributions; for text (no groups), the per-token ones themselves; for text
+    beside columns, each column's (feature ablation scores a whole group at once)."""
+    if kind.name == "mixed" and found.method == "feature_ablation":
+        from .mixed import column_scores
+
+        return column_scores(found.values, groups)
     return group_sums(found.values, groups) if groups else found.values
 
 
 def _tokens(data, x: np.ndarray) -> np.ndarray:
+    """Each token's text (the ids only, when table features follow them)."""
     from .token_ids import token_strings
 
-    return token_strings(x, data.preprocess["tokenizer"])
+    offset = int(data.preprocess["tabular"]["offset"]) if data.preprocess.get("tabular") else None
+    return token_strings(np.asarray(x)[:, :offset], data.preprocess["tokenizer"])
+
+
+def _feature_baseline(data, kind) -> dict[str, Any]:
+    """Text beside columns: each table feature's baseline value, recorded (0 for all)."""
+    if kind.name != "mixed":
+        return {}
+    names = data.preprocess["tabular"]["feature_names"]
+    return {"feature_baseline": {str(name): 0.0 for name in names}}
 
 
 def _sanity(model, x, data, kind, groups, baseline, method, settings, seed, *,
@@ -177,11 +201,19 @@ def _sanity(model, x, data, kind, groups, baseline, method, settings, seed, *,
                          task=data.task, steps=settings.steps, references=data.train.x,
                          seed=seed)
 
-    text = kind.name == "text"
+    text = kind.name in ("text", "mixed")
     spread = 0.0 if text else np.asarray(data.train.x, dtype=np.float64).std(axis=0)
+    keep = (x != 0) if text else None
+    if kind.name == "mixed":  # every table feature counts, 0 or not
+        keep[:, min(int(g.index.min()) for g in groups):] = True
     checks = {"rows": len(x), "randomization": randomization_check(
         lambda net, inputs: explain(net, inputs).values, model, x, spread=spread, seed=seed,
-        trained=found.values[picked], keep=(x != 0) if text else None)}
+        trained=found.values[picked], keep=keep)}
+    if kind.name == "mixed" and method != "integrated_gradients":  # nothing to add up
+        checks["completeness"] = {"applies": False, "passed": True, "why": (
+            "integrated gradients were not asked for (--method integrated_gradients); "
+            "feature ablation's scores are output differences by construction")}
+        return checks
     if method == "integrated_gradients":
         values, targets = found.values[picked], found.targets[picked]
         delta = None if found.delta is None else found.delta[picked]

@@ -44,8 +44,12 @@ _ROWS = 4096
 def token_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *, vocabulary: Sequence[str],
                      task: str, metric: str, target_scale=None,
                      class_names: Sequence[str] | None = None, tokens: int = TOKENS,
-                     outputs: torch.Tensor | None = None) -> dict[str, Any]:
+                     outputs: torch.Tensor | None = None, offset: int | None = None
+                     ) -> dict[str, Any]:
     """The drop of ``metric`` when each widespread token is deleted, most important first.
+
+    ``offset``: text beside table columns (:mod:`honed.data.mixed`): the ids are the first
+    ``offset`` columns of ``x``, the table features after them go to the model unchanged.
 
     Returns:
         As :func:`~honed.explain.importance.permutation_importance` (``repeats`` is 1, ``drops``
@@ -54,10 +58,12 @@ def token_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *, vocabula
         probability drop, averaged over all test texts), and at the top level
         ``per_class_tokens``.
     """
-    ids = np.asarray(x).astype(np.int64)
+    ids = np.asarray(x)[:, :offset].astype(np.int64)
+    features = np.asarray(x, dtype=np.float32)[:, ids.shape[1]:]
     sign = 1.0 if metric_mode(metric) == "max" else -1.0
     score = scorer(task, metric, y, target_scale, len(class_names or ()))
-    base_outputs = predict(model, ids) if outputs is None else torch.as_tensor(outputs)
+    base_outputs = (predict(model, _beside(ids, features)) if outputs is None else
+                    torch.as_tensor(outputs))
     base, base_recall = score(base_outputs)
     labels = np.asarray(y) if task == "classification" else None
     hits = None if labels is None else (base_outputs.argmax(1).numpy() == labels)
@@ -65,7 +71,8 @@ def token_importance(model: nn.Module, x: np.ndarray, y: np.ndarray, *, vocabula
     results = []
     for chunk in _chunks(ids, candidates):
         batch = np.concatenate([_deleted(ids[rows], token) for token, rows in chunk])
-        outputs = predict(model, torch.as_tensor(close_up(batch))).split(
+        beside = features[np.concatenate([rows for _, rows in chunk])]
+        outputs = predict(model, torch.as_tensor(_beside(close_up(batch), beside))).split(
             [len(rows) for _, rows in chunk])
         for (token, rows), changed in zip(chunk, outputs, strict=True):
             full = base_outputs.clone()
@@ -124,6 +131,13 @@ def _chunks(ids: np.ndarray, candidates: np.ndarray):
         size += len(rows)
     if chunk:
         yield chunk
+
+
+def _beside(ids: np.ndarray, features: np.ndarray) -> np.ndarray:
+    """The model's input: the ids alone, or ``[ids | features]`` in float32 (mixed)."""
+    if not features.shape[1]:
+        return ids
+    return np.concatenate([ids.astype(np.float32), features], axis=1)
 
 
 def _deleted(rows: np.ndarray, token: int) -> np.ndarray:

@@ -31,7 +31,7 @@ from .attributions import Attributions, chunked, import_captum, per_eval
 from .kinds.text import BASELINES
 from .token_ids import close_up
 
-__all__ = ["attribute_tokens"]
+__all__ = ["attribute_tokens", "deletion_mask"]
 
 #: texts per Captum call (integrated gradients expands each by its steps)
 _CHUNK = 32
@@ -62,9 +62,7 @@ def attribute_tokens(model: nn.Module, x: np.ndarray, *, method: str, task: str,
             value = _fold(value.detach().sum(-1), part.shape[1], model)
             delta = value.sum(1) - _moved(model, layer, part, target)
         else:
-            real = (part != 0).sum(1).max().item()
-            # feature i: the token at position i; padding shares one feature (a no-op)
-            mask = torch.arange(part.shape[1]).clamp(max=real).expand_as(part)
+            mask, real = deletion_mask(part)
             value, delta = attr.FeatureAblation(
                 lambda inputs: model(torch.as_tensor(close_up(inputs)))).attribute(
                 part, baselines=0.0, target=target, feature_mask=mask,
@@ -73,6 +71,14 @@ def attribute_tokens(model: nn.Module, x: np.ndarray, *, method: str, task: str,
 
     values, targets, deltas = chunked(model, ids, task, _CHUNK, one)
     return Attributions(method, values, targets, BASELINES[method], deltas)
+
+
+def deletion_mask(ids: torch.Tensor) -> tuple[torch.Tensor, int]:
+    """Captum's feature mask that deletes each token of ids ``(B, T)``: feature ``i`` is the
+    token at position ``i``, padding shares one feature (a no-op); and the most real tokens of
+    a row (so the padding feature is number ``real``)."""
+    real = int((ids != 0).sum(1).max().item())
+    return torch.arange(ids.shape[1]).clamp(max=real).expand_as(ids), real
 
 
 def _moved(model: nn.Module, layer: nn.Embedding, ids: torch.Tensor,

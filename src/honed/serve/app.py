@@ -157,12 +157,6 @@ def create_app(runtime, settings: ServeSettings | None = None, *,
     if settings.explain:
         from .explain import add_explain_route
 
-        if runtime.preprocess.get("tabular"):  # [ids | features]: token deletion reads ids only
-            from honed.errors import UserInputError
-
-            raise UserInputError(f"{runtime.bundle.root}: --explain does not support text "
-                                 "beside table columns yet; serve without --explain")
-
         add_explain_route(app, runtime, settings)
     add_docs(app, title=title, example=example, paths=[
         ("POST", PREDICT_PATH, "predictions"), ("GET", "/v1/metadata", "the model's inputs"),

@@ -15,7 +15,10 @@ does it: each token deleted in turn (set to padding and the text closed up,
 answer also lists the tokens and their scores in the text's order. Limits of its own: one
 record per request, and ``explain_timeout_s`` per request (504 past it); the body size limit,
 the text length limit and the bearer token are the server's, and a text has at most the
-model's ``max_length`` tokens (longer ones are cut, as for predictions).
+model's ``max_length`` tokens (longer ones are cut, as for predictions). Text beside
+table columns gets both in the same call: the text's deletions (the columns kept), then each
+column group at 0 (the text kept); ``tokens``/``scores`` as for text, and ``attributions``
+ranked over tokens (kind ``token``) and columns (kind ``feature``) together.
 """
 
 # no `from __future__ import annotations`: FastAPI reads the route annotations
@@ -42,7 +45,10 @@ EXPLAIN_PATH = "/v1/explain"
 def occlusion(runtime, x: np.ndarray, truncated: np.ndarray | None = None) -> dict[str, Any]:
     """Attribution per input group (per token for text) of one prepared input ``x`` of shape
     ``(1, *shape)``; ``truncated``: for text, whether it was cut to ``max_length`` tokens."""
-    if runtime.kind == "text":
+    mixed = runtime.kind == "text" and bool(runtime.preprocess.get("tabular"))
+    if mixed:  # [ids | features]: the text's deletions, then each column at its baseline
+        groups, batch, description = _mixed_batch(runtime, x[0])
+    elif runtime.kind == "text":
         from honed.explain.kinds.text import BASELINES
         from honed.explain.token_ids import deletions
 
@@ -65,9 +71,32 @@ def occlusion(runtime, x: np.ndarray, truncated: np.ndarray | None = None) -> di
               "prediction": prediction.records()[0]}
     if groups is None:
         return {**answer, **_token_scores(runtime, x[0], values)}
-    ranked = sorted(zip(groups, values, strict=True), key=lambda item: -abs(item[1]))
-    return {**answer, "attributions": [{"name": g.name, "kind": g.kind, "value": float(v)}
-                                       for g, v in ranked]}
+    columns = values[len(values) - len(groups):]
+    ranked = sorted(zip(groups, columns, strict=True), key=lambda item: -abs(item[1]))
+    attributions = [{"name": g.name, "kind": g.kind, "value": float(v)} for g, v in ranked]
+    if not mixed:
+        return {**answer, "attributions": attributions}
+    offset = int(runtime.preprocess["tabular"]["offset"])
+    text = _token_scores(runtime, x[0, :offset].astype(np.int64),
+                         values[:len(values) - len(groups)])
+    merged = sorted(text["attributions"] + attributions, key=lambda item: -abs(item["value"]))
+    return {**answer, **text, "attributions": merged}
+
+
+def _mixed_batch(runtime, x: np.ndarray) -> tuple[list, np.ndarray, str]:
+    """Text beside table columns (:class:`~honed.explain.kinds.mixed.MixedKind`): the input,
+    its ``R`` token deletions (the features kept), then each column group at 0."""
+    from honed.explain.kinds.mixed import DESCRIPTION, MixedKind
+    from honed.explain.token_ids import deletions
+
+    offset = int(runtime.preprocess["tabular"]["offset"])
+    groups = MixedKind().groups(SimpleNamespace(preprocess=runtime.preprocess))
+    texts = deletions(x[:offset]).astype(np.float32)
+    batch = np.concatenate([texts, np.repeat(x[None, offset:], len(texts), axis=0)], axis=1)
+    columns = np.repeat(x[None], len(groups), axis=0)
+    for row, group in enumerate(groups):
+        columns[row, group.index] = 0.0
+    return groups, np.concatenate([batch, columns]), DESCRIPTION
 
 
 def _groups(runtime) -> tuple[list, np.ndarray, str]:

@@ -6,6 +6,7 @@ from honed.errors import UserInputError
 
 from .base import Baseline, ExplainKind, Group, feature_mask
 from .image import ImageKind
+from .mixed import MixedKind
 from .sequence import SequenceKind
 from .table import TableKind
 from .text import TextKind
@@ -14,11 +15,12 @@ __all__ = ["KINDS", "input_kind", "Baseline", "Group", "ExplainKind", "feature_m
 
 #: the data kind (``PreparedData.kind``) to its strategy
 KINDS: dict[str, type[ExplainKind]] = {"table": TableKind, "image": ImageKind,
-                                     "sequence": SequenceKind, "text": TextKind}
+                                     "sequence": SequenceKind, "text": TextKind,
+                                     "mixed": MixedKind}
 
 
 def input_kind(kind: str) -> ExplainKind:
-    """The strategy of data kind ``kind``.
+    """The strategy of data kind ``kind`` (``mixed``: text beside table columns).
 
     Raises:
         UserInputError: no strategy explains this kind yet (the message lists those that do).

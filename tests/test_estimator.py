@@ -134,3 +134,16 @@ def test_search_workers_cannot_see_data_in_memory(tmp_path):
     with pytest.raises(UserInputError, match="cannot see data handed in from Python"):
         honed.tune(template, out_dir=tmp_path / "run", workers=2, trials=2, progress=False)
     assert not (tmp_path / "run").exists()
+
+
+def test_text_trains_and_predicts_from_python():
+    from tests.text_corpus import reviews
+
+    data = reviews()
+    model = honed.Model("embedbag", **{"data.text": ["review"], "train.epochs": 2,
+                                       "train.threads": 1, "train.probes": False})
+    model.fit(data, target="label")
+    assert model.classes == ["neg", "pos"]
+    probs = model.predict_proba(data.head(4))
+    assert probs.shape == (4, 2) and np.allclose(probs.sum(axis=1), 1.0)
+    assert list(model.predict(data.head(4))) == [model.classes[i] for i in probs.argmax(axis=1)]

@@ -136,6 +136,15 @@ def wait_until(check, timeout: float = 10.0) -> None:
         time.sleep(0.02)
 
 
+def predict_without_torch(bundle, table, out) -> subprocess.CompletedProcess:
+    """``honed predict BUNDLE TABLE --out OUT`` in a process that fails if it imports torch."""
+    code = ("import sys; from honed.cli.main import main; "
+            f"code = main(['predict', {str(bundle)!r}, {str(table)!r}, '--out', {str(out)!r}]); "
+            "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(code)")
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, "COLUMNS": "200"})
+
+
 def post_malformed(client, path: str, n: int, *, seed: int, **limits) -> None:
     """Post ``n`` of :func:`~honed.serve.fuzz.malformed_payloads` (``limits``: the server's
     ``max_body_bytes`` and ``max_text_chars``) to ``path``: each must get a 4xx, never a 5xx."""

@@ -5,9 +5,6 @@ them, and a bad column is one line or a 422."""
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import httpx
 import numpy as np
@@ -22,6 +19,7 @@ from honed.models import load_model
 from honed.serve.fuzz import malformed_payloads
 from honed.serve.predict import predict_file
 from honed.serve.runtime import load_runtime
+from tests.serve.conftest import predict_without_torch
 from tests.text_corpus import mixed_reviews, train_mixed_run
 
 RECORDS = [{"review": "great superb film", "stars": 5, "genre": "drama"},
@@ -64,12 +62,7 @@ def test_predict_a_csv_of_text_and_columns_without_torch(run, tmp_path):
     assert [r["class"] for r in expected] == ["pos", "neg", "neg"]
     pd.DataFrame([{"id": i, **r} for i, r in enumerate(RECORDS)]).to_csv(tmp_path / "in.csv",
                                                                          index=False)
-    code = ("import sys; from honed.cli.main import main; "
-            f"code = main(['predict', {str(run)!r}, {str(tmp_path / 'in.csv')!r}, '--out', "
-            f"{str(tmp_path / 'p.csv')!r}]); "
-            "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(code)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200"})
+    done = predict_without_torch(run, tmp_path / "in.csv", tmp_path / "p.csv")
     assert done.returncode == 0, done.stderr
     table = pd.read_csv(tmp_path / "p.csv")
     assert table["class"].tolist() == [r["class"] for r in expected]

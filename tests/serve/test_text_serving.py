@@ -4,9 +4,6 @@ strings, both without torch; bad input is one line (exit 2, nothing written) or 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 
 import httpx
 import pandas as pd
@@ -17,7 +14,7 @@ from hypothesis import strategies as st
 from honed.errors import DataError
 from honed.serve.predict import predict_file
 from honed.serve.runtime import load_runtime
-from tests.serve.conftest import honed, post_malformed
+from tests.serve.conftest import honed, post_malformed, predict_without_torch
 from tests.text_corpus import train_text_bundle
 
 TEXTS = ["great superb film", "awful dull film", "the plot was long " * 10]
@@ -39,12 +36,7 @@ def test_predict_a_csv_and_a_folder_of_txt_files_like_the_runtime(run, tmp_path)
     expected = load_runtime(run, probe=False).predict(TEXTS).records()
     pd.DataFrame({"id": [7, 8, 9], "review": TEXTS}).to_csv(tmp_path / "in.csv", index=False)
     # the command line, in a process that must never import torch
-    code = ("import sys; from honed.cli.main import main; "
-            f"code = main(['predict', {str(run)!r}, {str(tmp_path / 'in.csv')!r}, '--out', "
-            f"{str(tmp_path / 'p.csv')!r}]); "
-            "assert 'torch' not in sys.modules, 'torch was imported'; sys.exit(code)")
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          env={**os.environ, "COLUMNS": "200"})
+    done = predict_without_torch(run, tmp_path / "in.csv", tmp_path / "p.csv")
     assert done.returncode == 0, done.stderr
     assert "1 of 3 texts were longer than the model's max_length tokens" in done.stderr
     table = pd.read_csv(tmp_path / "p.csv")

@@ -43,6 +43,7 @@ SET_UP: dict[str, str | None] = {
     "python3 -m venv .venv && . .venv/bin/activate": "python3 -m venv .venv",
     "pip install -c constraints.txt -e .": CI_INSTALL,
     'pip install -c constraints.txt -e ".[serve]"': CI_INSTALL,  # dev holds serve's packages
+    'pip install -c constraints.txt -e ".[explain]"': CI_INSTALL,  # dev holds captum
     'pip install -c constraints.txt -e ".[dev]"': CI_INSTALL,
     "python -m pytest": "python -m pytest",
 }

@@ -101,6 +101,7 @@ class Trainer:
         self.seed = seed
         self.epoch = 0  # index of the epoch running now; equals epochs done between epochs
         self.step = 0
+        self.loss_value: float | None = None  # the last batch's loss, as on_batch_end sees it
         self.history: list[dict[str, Any]] = []
         self.stop_reason: str | None = None
         self.threads = None  # the ThreadChoice fit() made, for headers and metrics
@@ -188,8 +189,8 @@ class Trainer:
         hold_frozen_norms(model)  # frozen BatchNorm layers keep their running statistics
         batches = epoch_batches(len(self.data.train), self.batch_size, self.steps_per_epoch,
                                 self.generators["order"])
-        classify = self.data.task == "classification"
-        total, seen, correct = 0.0, 0, torch.zeros((), dtype=torch.long, device=self.device)
+        hits = _Hits(self.device) if self.data.task == "classification" else None
+        total, seen = 0.0, 0
         l1, l2 = self.config.l1, self.config.l2
         for x, y in self.feed.batches(batches):
             if self.augment is not None:
@@ -214,14 +215,15 @@ class Trainer:
             self.step += 1
             total += value * len(y)
             seen += len(y)
-            if classify:
-                target = y.argmax(1) if y.ndim == 2 else y
-                correct += (outputs.argmax(1) == target).sum()
+            if hits is not None:
+                hits.add(outputs, y)
+            self.loss_value = value
             for callback in self._batch_callbacks:
                 callback.on_batch_end(self, loss)
+        correct = hits.count() if hits is not None else torch.zeros((), dtype=torch.long)
         total, seen, correct = self._epoch_totals(total, seen, correct)
         metrics = {"loss": total / max(seen, 1)}
-        if classify:
+        if hits is not None:
             metrics["accuracy"] = correct.item() / max(seen, 1)
         return metrics
 
@@ -264,3 +266,39 @@ class Trainer:
             name = type(callback).__name__
             counts[name] = counts.get(name, 0) + 1
             yield (name if counts[name] == 1 else f"{name}{counts[name]}"), callback
+
+
+class _Hits:
+    """Correct predictions of an epoch, counted a few batches at a time.
+
+    Counting each batch on its own costs four small tensor operations per step, as much as
+    a tiny model's forward pass; the outputs are kept (detached) until they hold
+    ``FLUSH_ELEMENTS`` numbers, then counted in one go. Integer counts: the same number.
+    """
+
+    FLUSH_ELEMENTS = 1 << 20
+
+    def __init__(self, device: torch.device) -> None:
+        self.correct = torch.zeros((), dtype=torch.long, device=device)
+        self._outputs: list[torch.Tensor] = []
+        self._targets: list[torch.Tensor] = []
+        self._held = 0
+
+    def add(self, outputs: torch.Tensor, y: torch.Tensor) -> None:
+        self._outputs.append(outputs.detach())
+        self._targets.append(y.argmax(1) if y.ndim == 2 else y)
+        self._held += outputs.numel()
+        if self._held >= self.FLUSH_ELEMENTS:
+            self._flush()
+
+    def count(self) -> torch.Tensor:
+        """Every batch's hits so far, as a 0-d long tensor on the device."""
+        self._flush()
+        return self.correct
+
+    def _flush(self) -> None:
+        if not self._outputs:
+            return
+        outputs, targets = torch.cat(self._outputs), torch.cat(self._targets)
+        self.correct += (outputs.argmax(1) == targets).sum()
+        self._outputs, self._targets, self._held = [], [], 0

@@ -21,6 +21,7 @@ from honed.train.callbacks.base import Callback
 from honed.train.checkpoint import flatten_optimizer, read_checkpoint, unflatten_optimizer
 from honed.train.evaluate import evaluate_arrays
 from honed.train.feed import epoch_batches, make_feed
+from honed.train.hits import Hits
 from honed.train.losses import make_loss, penalty
 from honed.train.metrics import metric_mode
 from honed.train.monitor import read_monitor
@@ -189,7 +190,7 @@ class Trainer:
         hold_frozen_norms(model)  # frozen BatchNorm layers keep their running statistics
         batches = epoch_batches(len(self.data.train), self.batch_size, self.steps_per_epoch,
                                 self.generators["order"])
-        hits = _Hits(self.device) if self.data.task == "classification" else None
+        hits = Hits(self.device) if self.data.task == "classification" else None
         total, seen = 0.0, 0
         l1, l2 = self.config.l1, self.config.l2
         for x, y in self.feed.batches(batches):
@@ -220,7 +221,8 @@ class Trainer:
             self.loss_value = value
             for callback in self._batch_callbacks:
                 callback.on_batch_end(self, loss)
-        correct = hits.count() if hits is not None else torch.zeros((), dtype=torch.long)
+        correct = (hits.count() if hits is not None
+                   else torch.zeros((), dtype=torch.long, device=self.device))
         total, seen, correct = self._epoch_totals(total, seen, correct)
         metrics = {"loss": total / max(seen, 1)}
         if hits is not None:
@@ -267,38 +269,3 @@ class Trainer:
             counts[name] = counts.get(name, 0) + 1
             yield (name if counts[name] == 1 else f"{name}{counts[name]}"), callback
 
-
-class _Hits:
-    """Correct predictions of an epoch, counted a few batches at a time.
-
-    Counting each batch on its own costs four small tensor operations per step, as much as
-    a tiny model's forward pass; the outputs are kept (detached) until they hold
-    ``FLUSH_ELEMENTS`` numbers, then counted in one go. Integer counts: the same number.
-    """
-
-    FLUSH_ELEMENTS = 1 << 20
-
-    def __init__(self, device: torch.device) -> None:
-        self.correct = torch.zeros((), dtype=torch.long, device=device)
-        self._outputs: list[torch.Tensor] = []
-        self._targets: list[torch.Tensor] = []
-        self._held = 0
-
-    def add(self, outputs: torch.Tensor, y: torch.Tensor) -> None:
-        self._outputs.append(outputs.detach())
-        self._targets.append(y.argmax(1) if y.ndim == 2 else y)
-        self._held += outputs.numel()
-        if self._held >= self.FLUSH_ELEMENTS:
-            self._flush()
-
-    def count(self) -> torch.Tensor:
-        """Every batch's hits so far, as a 0-d long tensor on the device."""
-        self._flush()
-        return self.correct
-
-    def _flush(self) -> None:
-        if not self._outputs:
-            return
-        outputs, targets = torch.cat(self._outputs), torch.cat(self._targets)
-        self.correct += (outputs.argmax(1) == targets).sum()
-        self._outputs, self._targets, self._held = [], [], 0

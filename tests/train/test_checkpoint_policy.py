@@ -124,3 +124,34 @@ def test_a_kill_loses_only_the_epochs_since_the_last_write(tmp_path):
     lines = [json.loads(line) for line in (run / "history.jsonl").read_text().splitlines()]
     assert [r["epoch"] for r in lines] == list(range(1, 8))
     assert _curve(lines) == _curve(resumed.history) == _curve(whole.history)
+
+
+class Weights(Callback):
+    """After every epoch's checkpointing, keep a copy of the model's weights."""
+
+    order = 1000
+
+    def __init__(self):
+        self.by_epoch: dict[int, dict[str, torch.Tensor]] = {}
+
+    def on_epoch_end(self, trainer, record):
+        state = trainer.model.state_dict()
+        self.by_epoch[record["epoch"]] = {k: v.clone() for k, v in state.items()}
+
+
+@pytest.mark.parametrize("every", [None, 1, 3])
+def test_snapshots_reusing_buffers_keep_each_epochs_own_weights(tmp_path, every):
+    # a rate this high makes the validation loss jump: best is epoch 4, its snapshot unwritten
+    # (every: None) while the later epochs' snapshots are taken, dropped and their buffers reused
+    weights = Weights()
+    fit(tiny_net(), blobs(), epochs=9, out_dir=tmp_path, callbacks=[weights],
+        checkpoint={"every_epochs": every, "every_seconds": None},
+        optimizer={"name": "adamw", "lr": 1.0}, batch_size=32, seed=5)
+    folder = tmp_path / "checkpoints"
+    best = read_checkpoint(folder / "last.safetensors")[1]["callbacks"]["Checkpoint"]["best_epoch"]
+    assert best < 8  # best is followed by epochs that do not improve on it
+    for name, epoch in (("best", best), ("last", 9)):
+        tensors, state = read_checkpoint(folder / f"{name}.safetensors")
+        assert state["epoch"] == epoch
+        for key, value in weights.by_epoch[epoch].items():
+            assert torch.equal(tensors[f"model.{key}"], value), (name, key)

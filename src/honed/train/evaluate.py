@@ -24,23 +24,29 @@ def predict(model: nn.Module, x: np.ndarray | torch.Tensor, *, device: torch.dev
     ``x`` may be a streamed split (:class:`honed.data.streaming.LazyInputs`): its batches are
     then computed by DataLoader workers as in training, never all at once.
     """
-    from honed.train.feed import make_feed
+    from honed.train.feed import make_feed, to_device
 
     device = torch.device(device)
     was_training = model.training
     model.eval()
-    feed = make_feed(x, device=device)
     if isinstance(x, LazyInputs):  # its batches are computed in float64: keep them small
         batch_size = min(batch_size, max(1, CHUNK_BYTES // (8 * int(np.prod(x.shape[1:])))))
-    order = torch.arange(len(x))
+        feed = make_feed(x, device=device)
+        batches = (batch for batch, _ in feed.batches(torch.arange(len(x)).split(batch_size)))
+    else:  # in memory: consecutive rows are slices, nothing to gather (the same numbers)
+        feed = None
+        rows = torch.as_tensor(x, dtype=torch.float32)
+        batches = (to_device(part.contiguous(), None, device)[0]
+                   for part in rows.split(batch_size))
     outputs = []
     try:
-        for batch, _ in feed.batches(order.split(batch_size)):
+        for batch in batches:
             with autocast(precision, device):
                 outputs.append(model(batch).float().cpu())
     finally:
         model.train(was_training)
-        feed.close()
+        if feed is not None:
+            feed.close()
     if not outputs:
         return torch.empty(0)
     return torch.cat(outputs)

@@ -21,6 +21,7 @@ from honed.train.callbacks.base import Callback
 from honed.train.checkpoint import flatten_optimizer, read_checkpoint, unflatten_optimizer
 from honed.train.evaluate import evaluate_arrays
 from honed.train.feed import epoch_batches, make_feed
+from honed.train.hits import Hits
 from honed.train.losses import make_loss, penalty
 from honed.train.metrics import metric_mode
 from honed.train.monitor import read_monitor
@@ -101,6 +102,7 @@ class Trainer:
         self.seed = seed
         self.epoch = 0  # index of the epoch running now; equals epochs done between epochs
         self.step = 0
+        self.loss_value: float | None = None  # the last batch's loss, as on_batch_end sees it
         self.history: list[dict[str, Any]] = []
         self.stop_reason: str | None = None
         self.threads = None  # the ThreadChoice fit() made, for headers and metrics
@@ -188,8 +190,8 @@ class Trainer:
         hold_frozen_norms(model)  # frozen BatchNorm layers keep their running statistics
         batches = epoch_batches(len(self.data.train), self.batch_size, self.steps_per_epoch,
                                 self.generators["order"])
-        classify = self.data.task == "classification"
-        total, seen, correct = 0.0, 0, torch.zeros((), dtype=torch.long, device=self.device)
+        hits = Hits(self.device) if self.data.task == "classification" else None
+        total, seen = 0.0, 0
         l1, l2 = self.config.l1, self.config.l2
         for x, y in self.feed.batches(batches):
             if self.augment is not None:
@@ -214,14 +216,16 @@ class Trainer:
             self.step += 1
             total += value * len(y)
             seen += len(y)
-            if classify:
-                target = y.argmax(1) if y.ndim == 2 else y
-                correct += (outputs.argmax(1) == target).sum()
+            if hits is not None:
+                hits.add(outputs, y)
+            self.loss_value = value
             for callback in self._batch_callbacks:
                 callback.on_batch_end(self, loss)
+        correct = (hits.count() if hits is not None
+                   else torch.zeros((), dtype=torch.long, device=self.device))
         total, seen, correct = self._epoch_totals(total, seen, correct)
         metrics = {"loss": total / max(seen, 1)}
-        if classify:
+        if hits is not None:
             metrics["accuracy"] = correct.item() / max(seen, 1)
         return metrics
 
@@ -264,3 +268,4 @@ class Trainer:
             name = type(callback).__name__
             counts[name] = counts.get(name, 0) + 1
             yield (name if counts[name] == 1 else f"{name}{counts[name]}"), callback
+

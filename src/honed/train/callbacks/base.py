@@ -31,7 +31,8 @@ class Callback:
         """Called before each training epoch; ``trainer.epoch`` is the epoch about to run."""
 
     def on_batch_end(self, trainer: Trainer, loss: torch.Tensor) -> None:
-        """Called after each optimizer step with the batch loss (a 0-d tensor)."""
+        """Called after each optimizer step with the batch loss (a 0-d tensor); its value as
+        a float is ``trainer.loss_value`` (read once per step by the trainer: no second sync)."""
 
     def on_validation_end(self, trainer: Trainer, record: dict[str, Any]) -> None:
         """Called after validation with the epoch record (``record['val']`` holds the metrics)."""

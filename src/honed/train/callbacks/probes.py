@@ -81,7 +81,7 @@ class Probes(Callback):
         self._period = max(1, min(self.every, trainer.steps_per_epoch))
 
     def on_batch_end(self, trainer, loss: torch.Tensor) -> None:
-        self._losses.append(float(loss.detach()))
+        self._losses.append(trainer.loss_value)  # loss.item(), read once by the trainer
         index, period = trainer.step - self._start, self._period  # 1-based step in the epoch
         if index % period == 0:
             self._sample()

@@ -112,7 +112,8 @@ def _load(spec: DataSpec, base_dir: str | Path | None) -> tuple[RawData, str]:
 def _plan(raw: RawData, task: str, spec: DataSpec, seed: int) -> _Plan:
     rows = np.arange(len(raw))
     if raw.kind == "table" and spec.clean.impute == "drop":
-        rows = rows[raw.x.notna().all(axis=1).to_numpy()]
+        complete = raw.x.complete_rows() if raw.stream else raw.x.notna().all(axis=1).to_numpy()
+        rows = rows[complete]
         if rows.size == 0:
             raise DataError(f"{raw.origin}: every row has a missing value, so "
                             "data.clean.impute: drop leaves nothing")

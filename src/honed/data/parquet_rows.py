@@ -20,20 +20,24 @@ import pandas as pd
 from honed.errors import DataError
 
 from .raw import RawData
-from .streaming import should_stream
+from .streaming import MEMORY_SHARE, _workers, memory_budget, should_stream
 from .tables import column_values, input_columns, target_values
 
 __all__ = ["ParquetRows", "read_parquet_rows", "CACHE_BYTES", "PARQUET_SUFFIXES"]
 
 PARQUET_SUFFIXES = (".parquet", ".pq")
 #: decoded row groups kept per process (at least one), in float64 bytes
-CACHE_BYTES = 64 << 20
+CACHE_BYTES = 256 << 20
 
 
 def read_parquet_rows(path: Path, *, target: str | None, features: list[str] | None,
-                      stream: bool | str) -> RawData | None:
+                      stream: bool | str, workers: int | str = "auto") -> RawData | None:
     """The table at ``path`` streamed by row groups, or ``None`` when ``data.stream`` (``auto``:
     by its size as float64 columns plus float32 model inputs) says to read it into memory.
+
+    Each process that reads rows (this one and each of ``workers``) keeps decoded row groups up
+    to its share of :data:`~honed.data.streaming.MEMORY_SHARE` of the memory available, at
+    most :data:`CACHE_BYTES`.
 
     Raises:
         DataError: As :func:`honed.data.tables.read_table`, or a column holds free text.
@@ -47,7 +51,8 @@ def read_parquet_rows(path: Path, *, target: str | None, features: list[str] | N
         raise DataError(f"{origin} has no data rows")
     from .text import take_text_columns
 
-    table = ParquetRows(path, columns, text=[])
+    share = MEMORY_SHARE * memory_budget() / (1 + _workers(workers))
+    table = ParquetRows(path, columns, text=[], cache_bytes=int(min(CACHE_BYTES, share)))
     dtypes = {}
     for name in columns:
         column = table.read_column(name)

@@ -115,7 +115,7 @@ def _read(spec: DataSpec, base_dir: str | Path | None) -> RawData:
             return read_series(path, target=spec.target, features=spec.features)
         if suffix in PARQUET_SUFFIXES and spec.text is None and spec.stream is not False:
             streamed = read_parquet_rows(path, target=spec.target, features=spec.features,
-                                         stream=spec.stream)
+                                         stream=spec.stream, workers=spec.workers)
             if streamed is not None:
                 return streamed
         return read_table(path, target=spec.target, features=spec.features)

@@ -93,9 +93,12 @@ class ParquetRows:
         return self.shape[0]
 
     def read_column(self, name: str) -> pd.Series:
-        """One whole column as pandas reads it (the dtype :func:`read_table` records)."""
+        """One whole column as pandas reads it (with the dtype that :func:`read_table` records)."""
         try:
-            return pd.read_parquet(self.path, columns=[name])[name].reset_index(drop=True)
+            # no threads (a process under an address-space cap may not start one), and not
+            # pandas.read_parquet, whose dataset reader starts I/O threads
+            table = self._file().read(columns=[name], use_threads=False)
+            return table.to_pandas(use_threads=False)[name].reset_index(drop=True)
         except (ValueError, OSError, ImportError) as error:
             raise DataError(f"cannot read column '{name}' of {self.path}: {_first(error)}") from None
 
@@ -129,7 +132,8 @@ class ParquetRows:
             self._groups.move_to_end(group)
             return self._groups[group]
         try:
-            frame = self._file().read_row_group(group, columns=self.columns).to_pandas()
+            frame = self._file().read_row_group(group, columns=self.columns,
+                                                use_threads=False).to_pandas(use_threads=False)
         except (ValueError, OSError) as error:
             raise DataError(f"cannot read row group {group} of {self.path}: "
                             f"{_first(error)}") from None
@@ -155,7 +159,8 @@ class ParquetRows:
             import pyarrow.parquet as pq
 
             try:
-                self._handle = pq.ParquetFile(self.path)
+                # pre_buffer reads through I/O threads; a capped process may not start them
+                self._handle = pq.ParquetFile(self.path, pre_buffer=False)
             except (ValueError, OSError) as error:
                 raise DataError(f"cannot read {self.path}: {_first(error)}") from None
         return self._handle

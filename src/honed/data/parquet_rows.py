@@ -22,6 +22,7 @@ from honed.errors import DataError
 from .raw import RawData
 from .streaming import MEMORY_SHARE, _workers, memory_budget, should_stream
 from .tables import column_values, input_columns, target_values
+from .text import take_text_columns
 
 __all__ = ["ParquetRows", "read_parquet_rows", "CACHE_BYTES", "PARQUET_SUFFIXES"]
 
@@ -49,8 +50,6 @@ def read_parquet_rows(path: Path, *, target: str | None, features: list[str] | N
         return None
     if rows == 0:
         raise DataError(f"{origin} has no data rows")
-    from .text import take_text_columns
-
     share = MEMORY_SHARE * memory_budget() / (1 + _workers(workers))
     table = ParquetRows(path, columns, text=[], cache_bytes=int(min(CACHE_BYTES, share)))
     dtypes = {}

@@ -9,7 +9,8 @@
     a tiny table first (every lazy import done), then caps its address space (``RLIMIT_AS``)
     at its size plus half the table's float64 size, and prepares, trains one epoch and predicts
     the test split; with ``data.stream: true``, ``auto`` (which must choose to stream) and
-    ``false`` (which must fail). Reported: peak RSS (``ru_maxrss``) against the data size, and
+    ``false`` (which must fail; a child still running after ``--child-timeout`` seconds is
+    killed). Reported: peak RSS (``ru_maxrss``) against the data size, and
     the prepare and epoch seconds.
 (b) ``epoch``: ``--epoch-rows`` rows of the same kind (small enough for memory): seconds per
     training epoch in memory, streamed with 0 workers and with 1 worker, interleaved over
@@ -79,7 +80,13 @@ def part_limit(args, tmp: Path) -> dict:
     for stream in ("true", "auto", "false"):
         command = [sys.executable, __file__, "--child", str(path), "--child-stream", stream,
                    "--child-limit", str(limit)]
-        done = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+        try:  # pyarrow's reader under the cap has been seen to fail, and once to hang
+            done = subprocess.run(command, capture_output=True, text=True, env=env,
+                                  check=False, timeout=args.child_timeout)
+        except subprocess.TimeoutExpired:
+            results[stream] = {"ok": False, "error": f"hung: killed after {args.child_timeout} s"}
+            print(f"(a) data.stream {stream:5}: failed: {results[stream]['error']}", flush=True)
+            continue
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         outcome = json.loads(lines[-1]) if lines else {
             "ok": False, "error": (done.stderr.strip().splitlines() or ["?"])[-1][:200]}
@@ -173,6 +180,7 @@ def main() -> None:
     parser.add_argument("--group", type=int, default=10_000)
     parser.add_argument("--epoch-rows", type=int, default=40_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--child-timeout", type=int, default=900)
     parser.add_argument("--json", type=Path)
     parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--child-stream", help=argparse.SUPPRESS)

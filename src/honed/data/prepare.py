@@ -115,7 +115,9 @@ def _plan(raw: RawData, task: str, spec: DataSpec, seed: int) -> _Plan:
     table = (raw.x if raw.kind == "table"
              else raw.x[raw.extra["table_columns"]] if raw.extra.get("table_columns") else None)
     if table is not None and spec.clean.impute == "drop":
-        rows = rows[table.notna().all(axis=1).to_numpy()]
+        complete = (table.complete_rows() if raw.stream
+                    else table.notna().all(axis=1).to_numpy())
+        rows = rows[complete]
         if rows.size == 0:
             raise DataError(f"{raw.origin}: every row has a missing value, so "
                             "data.clean.impute: drop leaves nothing")

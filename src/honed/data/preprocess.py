@@ -58,6 +58,7 @@ from .clean import fit_columns
 from .raw import RawData
 from .scaling import fit_scaler, fit_scaler_chunks
 from .streaming import row_chunks
+from .table_fit import fit_table_columns, table_recipe, table_skip
 from .text import fit_text
 from .transform import table_matrix
 
@@ -79,22 +80,23 @@ def fit_preprocess(raw: RawData, train_rows: np.ndarray, spec: DataSpec, *, task
     common = {"format": "honed.preprocess", "version": 1, "source": spec.source,
               "kind": raw.kind, "task": task, "target": raw.target,
               "class_names": class_names, "target_scale": target_scale}
-    if raw.kind in ("text", "table"):
+    if raw.kind == "text" or (raw.kind == "table" and not raw.stream):
         train = raw_rows(raw, train_rows)
     if raw.kind == "text":
         text = fit_text(train, spec.tokenizer, raw.extra["text_columns"])
         width = spec.tokenizer.max_length
         if raw.extra.get("table_columns"):  # text beside table columns (honed.data.mixed)
             tabular = _fit_table(train[raw.extra["table_columns"]], spec,
-                                 raw.extra.get("dtypes"))
+                                 raw.extra.get("dtypes"), {})
+            del tabular["input_shape"]  # the mixed input's width is the text's plus these
             text["tabular"] = {**tabular, "offset": width}
             width += len(tabular["feature_names"])
         return {**common, **text, "feature_names": None,
                 "input_shape": [width], "scaler": {"method": "none"}}
+    if raw.kind == "table" and raw.stream:
+        return fit_table_columns(raw, train_rows, spec, common)
     if raw.kind == "table":
-        preprocess = {**common, **_fit_table(train, spec, raw.extra.get("dtypes"))}
-        preprocess["input_shape"] = [len(preprocess["feature_names"])]
-        return preprocess
+        return _fit_table(train, spec, raw.extra.get("dtypes"), common)
     # chunk by chunk, so that a streamed source (never whole in memory) fits the same numbers
     def chunks():
         for rows in row_chunks(train_rows, int(np.prod(raw.x.shape[1:]))):
@@ -106,20 +108,17 @@ def fit_preprocess(raw: RawData, train_rows: np.ndarray, spec: DataSpec, *, task
             "scaler": fit_scaler_chunks(spec.scale, chunks, axis=axis)}
 
 
-def _fit_table(train, spec: DataSpec, dtypes: dict | None) -> dict:
-    """The ``columns``, ``clean``, ``scaler`` and ``feature_names`` of table columns."""
+def _fit_table(train, spec: DataSpec, dtypes: dict | None, common: dict) -> dict:
+    """The recipe of table columns (``columns``, ``clean``, ``scaler``, ``feature_names``,
+    ``input_shape``) after the ``common`` keys, fitted on the training rows in memory."""
     clean = spec.clean
     columns = fit_columns(train, impute=clean.impute, clip=clean.clip,
                           clip_factor=clean.clip_factor, encoding=clean.encoding,
                           max_categories=clean.max_categories, dtypes=dtypes)
-    table = {"columns": columns, "clean": clean.model_dump(), "scaler": {"method": "none"}}
-    matrix = table_matrix(table, train)
-    # categorical outputs (one-hot 0/1, ordinal codes) are left unscaled
-    skip = np.array([c["type"] == "categorical" for c in columns for _ in c["outputs"]],
-                    dtype=bool)
-    table["scaler"] = fit_scaler(spec.scale, matrix.reshape(-1, skip.size), skip=skip)
-    table["feature_names"] = [name for c in columns for name in c["outputs"]]
-    return table
+    matrix = table_matrix({"columns": columns}, train)
+    skip = table_skip(columns)
+    return table_recipe(common, columns, spec,
+                        fit_scaler(spec.scale, matrix.reshape(-1, skip.size), skip=skip))
 
 
 def save_preprocess(folder: str | Path, preprocess: dict) -> None:

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-__all__ = ["fit_scaler", "fit_scaler_chunks", "apply_scaler", "SCALERS"]
+__all__ = ["fit_scaler", "fit_scaler_chunks", "fit_scaler_columns", "apply_scaler", "SCALERS"]
 
 SCALERS = ("none", "standard", "minmax")
 
@@ -76,6 +76,39 @@ def fit_scaler_chunks(method: str, chunks: Callable[[], Iterable[np.ndarray]], *
     spread = sum((((_columns(chunk, axis) - center) ** 2).sum(axis=0) for chunk in chunks()),
                  start=np.zeros_like(center))
     return _scaler(method, center, np.sqrt(spread / count), None)
+
+
+def fit_scaler_columns(method: str, columns: Iterable[np.ndarray | None], *, width: int,
+                       skip: np.ndarray | None = None) -> dict:
+    """:func:`fit_scaler` of a ``(N, width)`` table given one column at a time, to the last bit.
+
+    Args:
+        method: ``"none"``, ``"standard"`` or ``"minmax"``.
+        columns: Each column's ``(N,)`` float64 values in order, or ``None`` for one that
+            ``skip`` leaves as it is.
+        width: The number of columns.
+        skip: As :func:`fit_scaler`.
+
+    NumPy sums a C-ordered ``(N, F)`` array down its rows one row after another when ``F`` is
+    2 or more, but a single column pairwise: each column is therefore summed beside a column of
+    zeros (alone when the table has one column), which gives the very sums of the whole table.
+    """
+    if method not in SCALERS:
+        raise ValueError(f"unknown scaling {method!r}; choose one of: {', '.join(SCALERS)}")
+    if method == "none":
+        return {"method": "none"}
+    center, scale = np.zeros(width), np.ones(width)
+    for i, values in enumerate(columns):
+        if values is None:
+            continue
+        block = np.zeros((len(values), 1 if width == 1 else 2))
+        block[:, 0] = values
+        if method == "standard":
+            center[i], scale[i] = block.mean(axis=0)[0], block.std(axis=0)[0]
+        else:
+            center[i] = block.min(axis=0)[0]
+            scale[i] = block.max(axis=0)[0] - center[i]
+    return _scaler(method, center, scale, skip)
 
 
 def _columns(values: np.ndarray, axis: int) -> np.ndarray:

@@ -12,6 +12,7 @@ from honed.spec.schema import DataSpec
 from .arrays import NPY_INPUTS, raw_from_arrays, read_npy_folder, read_npz
 from .image_transform import image_transform
 from .images import read_image_folder, read_image_list
+from .parquet_rows import PARQUET_SUFFIXES, read_parquet_rows
 from .raw import RawData
 from .registry import load_builtin
 from .tables import read_table, table_raw, table_suffix
@@ -46,9 +47,27 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
     """
     raw = _read(spec, base_dir)
     if spec.stream is True and not raw.stream:
-        raise DataError(f"data.stream: true streams image files and .npy arrays (3-D or 4-D); "
-                        f"{spec.source} is read into memory: set data.stream to auto or false")
+        raise DataError(_no_stream(spec, base_dir))
+    if raw.stream and raw.kind == "table":
+        return raw  # its columns were checked one at a time as they were read
     return take_text_columns(raw, spec.text, spec.features)
+
+
+def _no_stream(spec: DataSpec, base_dir: str | Path | None) -> str:
+    """Why ``data.stream: true`` cannot stream this source, in one line."""
+    source = spec.source
+    suffix = "" if source.startswith("builtin:") or is_memory_source(source) else \
+        table_suffix(resolve_path(source, base_dir))
+    if suffix == ".csv":
+        return (f"data.stream: true cannot stream {source}: a CSV has no row groups to read a "
+                "batch from; convert it to Parquet (pandas: read_csv(...).to_parquet(...)) or "
+                "set data.stream to auto or false")
+    if suffix in PARQUET_SUFFIXES:
+        reason = "text columns (data.text)" if spec.text else "a time series (forecasting)"
+        return (f"data.stream: true streams a Parquet table's number and category columns; "
+                f"{source} holds {reason}, read into memory: set data.stream to auto or false")
+    return (f"data.stream: true streams image files, .npy arrays (3-D or 4-D) and Parquet "
+            f"tables; {source} is read into memory: set data.stream to auto or false")
 
 
 def _read(spec: DataSpec, base_dir: str | Path | None) -> RawData:
@@ -94,6 +113,11 @@ def _read(spec: DataSpec, base_dir: str | Path | None) -> RawData:
     if suffix in TABLE_SUFFIXES:
         if spec.task == "forecasting":
             return read_series(path, target=spec.target, features=spec.features)
+        if suffix in PARQUET_SUFFIXES and spec.text is None and spec.stream is not False:
+            streamed = read_parquet_rows(path, target=spec.target, features=spec.features,
+                                         stream=spec.stream, workers=spec.workers)
+            if streamed is not None:
+                return streamed
         return read_table(path, target=spec.target, features=spec.features)
     if suffix == ".npz":
         _no_table_keys(spec, path)

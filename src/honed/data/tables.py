@@ -14,7 +14,7 @@ from .csv_engine import read_csv
 from .raw import RawData
 
 __all__ = ["read_table", "read_frame", "column_values", "table_raw", "table_suffix",
-           "COMPRESSIONS"]
+           "input_columns", "target_values", "COMPRESSIONS"]
 
 # pandas infers each of these from the file name and decompresses while reading
 COMPRESSIONS = (".gz", ".bz2", ".xz")
@@ -42,32 +42,47 @@ def table_raw(frame: pd.DataFrame, *, origin: str, target: str | None,
     frame.columns = [str(c) for c in frame.columns]
     if len(frame) == 0:
         raise DataError(f"{origin} has no data rows")
-    listed = ", ".join(frame.columns)
+    features = input_columns(list(frame.columns), origin=origin, target=target,
+                             features=features)
+    x = pd.DataFrame({name: column_values(frame[name], origin=origin, name=name)
+                      for name in features})
+    y = target_values(frame[target], origin=origin, target=target)
+    dtypes = {name: str(frame[name].dtype) for name in [*features, target]}
+    # A CSV's integer column is as likely a count as a label: only a few values make classes.
+    return RawData(x=x, y=y, kind="table", target=target, origin=origin,
+                   extra={"dtypes": dtypes}, max_classes=20)
+
+
+def input_columns(columns: list[str], *, origin: str, target: str | None,
+                  features: list[str] | None) -> list[str]:
+    """The input columns a table gives the model: ``data.features``, or every column but the
+    target (the checks of :func:`read_table`)."""
+    listed = ", ".join(columns)
     if target is None:
         raise DataError(f"{origin}: set data.target to the label column; columns: {listed}")
-    if target not in frame.columns:
+    if target not in columns:
         raise DataError(f"{origin} has no column '{target}' (data.target); columns: {listed}")
     if features is None:
-        features = [c for c in frame.columns if c != target]
-    missing = [c for c in features if c not in frame.columns]
+        features = [c for c in columns if c != target]
+    missing = [c for c in features if c not in columns]
     if missing:
         raise DataError(f"{origin} has no column '{missing[0]}' (data.features); columns: {listed}")
     features = list(dict.fromkeys(c for c in features if c != target))
     if not features:
         raise DataError(f"{origin} has no input columns besides the target '{target}'")
-    x = pd.DataFrame({name: column_values(frame[name], origin=origin, name=name)
-                      for name in features})
-    y = column_values(frame[target], origin=origin, name=target)
+    return features
+
+
+def target_values(column: pd.Series, *, origin: str, target: str) -> np.ndarray:
+    """The target column as :func:`read_table` keeps it; integer labels stay integers."""
+    y = column_values(column, origin=origin, name=target)
     absent = np.flatnonzero(pd.isna(y))
     if absent.size:
         raise DataError(f"{origin}: row {absent[0] + 1} has no value in target column '{target}'")
-    dtypes = {name: str(frame[name].dtype) for name in [*features, target]}
     y = np.asarray(y)
-    if pd.api.types.is_integer_dtype(frame[target]) or pd.api.types.is_bool_dtype(frame[target]):
+    if pd.api.types.is_integer_dtype(column) or pd.api.types.is_bool_dtype(column):
         y = y.astype(np.int64)  # integer labels stay integers: they may be class codes
-    # A CSV's integer column is as likely a count as a label: only a few values make classes.
-    return RawData(x=x, y=y, kind="table", target=target, origin=origin,
-                   extra={"dtypes": dtypes}, max_classes=20)
+    return y
 
 
 def column_values(column: pd.Series, *, origin: str, name: str) -> pd.Series:

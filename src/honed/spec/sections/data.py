@@ -170,11 +170,12 @@ class DataSpec(Section):
     # the schema says what the validator below accepts: true, false or auto
     stream: Annotated[bool | str, WithJsonSchema({"anyOf": [{"type": "boolean"},
                                                             {"const": "auto"}]})] = Field(
-        "auto", description="Image files and `.npy` arrays: `true` decodes (or memory-maps) "
-                            "each batch when it is needed, through `workers` DataLoader "
-                            "processes; `false` reads the whole set into memory first; `auto`: "
-                            "stream when the decoded data would take more than a quarter of "
-                            "the memory available. Both give the same numbers on CPU.")
+        "auto", description="Image files, `.npy` arrays and Parquet tables: `true` decodes "
+                            "(memory-maps, or reads from the table's row groups) each batch "
+                            "when it is needed, through `workers` DataLoader processes; "
+                            "`false` reads the whole set into memory first; `auto`: stream "
+                            "when the decoded data would take more than a quarter of the "
+                            "memory available. Both give the same numbers on CPU.")
     workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = Field(
         "auto", description="Streaming: DataLoader worker processes that decode batches ahead "
                             "of the model (0: in the training process); `auto`: one less than "

@@ -32,7 +32,7 @@ import multiprocessing
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import optuna
@@ -43,10 +43,13 @@ from search_speed import test_accuracy
 
 from honed.search import tune
 from honed.search.objective import trial_dir
+from honed.search.storage import sqlite_url
 from honed.spec import spec_from_dict
 
 SPACE_DIR = Path(__file__).parent / "spaces"
 MARKS = (120, 300, 600, 1200)
+STARTED_FILE = "started.txt"
+GRACE_S = 5.0  # past the budget, before the search process is stopped
 
 #: each peer as a user would write it, as honed's ``search:`` section
 PEERS = {
@@ -89,9 +92,19 @@ def one_search(space_name: str, peer: str, seed: int, budget: float, data_dir: s
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(keep or scratch) / name
         out.mkdir(parents=True)
-        started = time.time()
-        study = tune(spec_from_dict(raw), out_dir=out, progress=False).study
-        wall = time.time() - started
+        # the search runs in its own process, stopped at the budget: honed's timeout stops
+        # starting trials but lets the running one finish, and one slow draw (a wide GRU at
+        # batch 16 takes 20 minutes on one thread) would hold a lane for far past the budget;
+        # a trial that completes after the budget does not count here anyway
+        search_process = multiprocessing.get_context("spawn").Process(
+            target=_tune, args=(raw, str(out)))
+        search_process.start()
+        search_process.join(budget + GRACE_S)
+        if search_process.is_alive():
+            search_process.terminate()
+            search_process.join()
+        started = float((out / STARTED_FILE).read_text())
+        study = optuna.load_study(study_name=name, storage=sqlite_url(out / "study"))
         complete = sorted((t.datetime_complete.timestamp() - started, t.value, t.number)
                           for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE)
         incumbents, best = [], float("-inf")
@@ -101,10 +114,15 @@ def one_search(space_name: str, peer: str, seed: int, budget: float, data_dir: s
                 test = test_accuracy(trial_dir(out / "study", number))
                 incumbents.append([round(at, 2), value, test])
     return {"space": space_name, "peer": peer, "seed": seed, "budget": budget,
-            "target": target, "wall": round(wall, 1), "trials": len(study.trials),
+            "target": target, "trials": len(study.trials),
             "complete": [[round(at, 2), value] for at, value, _ in complete],
             "incumbents": incumbents,
             "finished_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
+
+
+def _tune(raw: dict, out: str) -> None:
+    (Path(out) / STARTED_FILE).write_text(repr(time.time()))
+    tune(spec_from_dict(raw), out_dir=out, progress=False)
 
 
 def jobs_for(spaces: list[str], peers: list[str], seeds: range) -> list[tuple[str, str, int]]:
@@ -138,9 +156,10 @@ def run(args: argparse.Namespace) -> None:
     print(f"{len(jobs)} searches of {args.budget:.0f}s, {args.lanes} lane(s), "
           f"{len(done)} already in {out}", flush=True)
     with ProcessPoolExecutor(args.lanes, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(one_search, space, peer, seed, args.budget, args.data_dir,
-                               args.keep) for space, peer, seed in jobs]
-        for (space, peer, seed), future in zip(jobs, futures, strict=True):
+        futures = {pool.submit(one_search, space, peer, seed, args.budget, args.data_dir,
+                               args.keep): (space, peer, seed) for space, peer, seed in jobs}
+        for future in as_completed(futures):
+            space, peer, seed = futures[future]
             try:
                 row = future.result()
             except Exception as error:  # report it and go on: the other searches still count

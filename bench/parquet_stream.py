@@ -31,6 +31,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from capped import cap_above_now, memory_error, status
 
 BATCH = 512
 
@@ -116,8 +117,8 @@ def child(path: str, stream: str, limit: int) -> None:
     setting = {"true": True, "false": False}.get(stream, stream)
     warm = prepare(str(Path(path).with_name("warm.parquet")), True, 0)
     fit(mlp(warm.input_shape[0]), warm, epochs=1, batch_size=BATCH, threads=1, probes=False)
-    rss_before = _status("VmRSS")
-    resource.setrlimit(resource.RLIMIT_AS, (_status("VmSize") + limit, resource.RLIM_INFINITY))
+    rss_before = status("VmRSS")
+    cap_above_now(limit)
     prepare_s = epoch_s = 0.0
     try:
         start = time.perf_counter()
@@ -131,11 +132,7 @@ def child(path: str, stream: str, limit: int) -> None:
         streamed = type(data.train.x).__name__ == "LazyInputs"
         ok, error = len(outputs) == len(data.test), ""
     except MemoryError as failure:
-        import traceback
-
-        where = traceback.extract_tb(failure.__traceback__)[-1]
-        ok, streamed = False, None
-        error = f"MemoryError {failure} at {Path(where.filename).name}:{where.lineno}"
+        ok, streamed, error = False, None, memory_error(failure)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     print(json.dumps({"ok": ok, "streamed": streamed, "error": error, "peak_rss": own,
                       "rss_before": rss_before, "prepare_s": prepare_s, "epoch_s": epoch_s}),
@@ -163,13 +160,6 @@ def part_epoch(args, tmp: Path) -> dict:
               f"{BATCH}, {args.group} rows a group), x{seconds / medians['memory']:.1f} of "
               "in memory", flush=True)
     return {"rows": args.epoch_rows, "group": args.group, "seconds": times, "median": medians}
-
-
-def _status(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(key)
 
 
 def main() -> None:

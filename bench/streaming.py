@@ -38,6 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from capped import cap_above_now, memory_error, status
 
 from honed.train.callbacks import Callback
 
@@ -209,19 +210,14 @@ def child(folder: str, stream: str, limit: int) -> None:
 
     run(folder + "_warm", small_cnn())  # every lazy import done before the cap
     model = small_cnn()
-    rss_before = _rss()
-    size = _vm_size()
-    resource.setrlimit(resource.RLIMIT_AS, (size + limit, resource.RLIM_INFINITY))
+    rss_before = status("VmRSS")
+    cap_above_now(limit)
     try:
         data, outputs = run(folder, model)
         streamed = type(data.train.x).__name__ == "LazyInputs"
         ok, error = len(outputs) == len(data.test), ""
     except MemoryError as failure:
-        import traceback
-
-        where = traceback.extract_tb(failure.__traceback__)[-1]
-        ok, streamed = False, None
-        error = f"MemoryError {failure} at {Path(where.filename).name}:{where.lineno}"
+        ok, streamed, error = False, None, memory_error(failure)
     own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
     workers = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
     print(json.dumps({"ok": ok, "streamed": streamed, "error": error, "peak_rss": own,
@@ -292,21 +288,6 @@ def part_speed(args, tmp: Path) -> dict:
         f"{k} {medians[k]:.3f} ({ratios[k]:.2f}x)" for k in options)
         + f"; first epoch with compile {statistics.median(first['compile']):.1f}s")
     return {"seconds": seconds, "first": first, "medians": medians, "ratios": ratios}
-
-
-def _rss() -> int:
-    return _status("VmRSS")
-
-
-def _vm_size() -> int:
-    return _status("VmSize")
-
-
-def _status(key: str) -> int:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(key + ":"):
-            return int(line.split()[1]) * 1024
-    raise RuntimeError(key)
 
 
 def main() -> None:

@@ -59,7 +59,7 @@ def read_parquet_rows(path: Path, *, target: str | None, features: list[str] | N
         values = column_values(column, origin=origin, name=name)
         if values.dtype == object:  # a category column, or free text (refused here as in memory)
             take_text_columns(RawData(x=values.to_frame(name), y=None, kind="table",
-                                      origin=origin), None, None)
+                                      origin=origin), None)
             table.text.append(name)
     column = table.read_column(target)
     dtypes[target] = str(column.dtype)

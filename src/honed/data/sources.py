@@ -50,7 +50,7 @@ def load_source(spec: DataSpec, *, base_dir: str | Path | None = None) -> RawDat
         raise DataError(_no_stream(spec, base_dir))
     if raw.stream and raw.kind == "table":
         return raw  # its columns were checked one at a time as they were read
-    return take_text_columns(raw, spec.text, spec.features)
+    return take_text_columns(raw, spec.text)
 
 
 def _no_stream(spec: DataSpec, base_dir: str | Path | None) -> str:

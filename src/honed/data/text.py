@@ -104,8 +104,7 @@ def looks_like_free_text(column: pd.Series) -> bool:
     return float(words.mean()) >= _FREE_TEXT_WORDS
 
 
-def take_text_columns(raw: RawData, columns: list[str] | None,
-                      features: list[str] | None) -> RawData:
+def take_text_columns(raw: RawData, columns: list[str] | None) -> RawData:
     """Apply ``data.text`` to a source: its columns become the text input, or none is free text.
 
     Without ``data.text``, a table column that looks like free text stops the run. With it, the

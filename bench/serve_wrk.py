@@ -3,8 +3,8 @@
     python bench/serve_wrk.py BUNDLE --baseline-src /tmp/main/src [--rounds 3]
         [--seconds 10] [--connections 64] [--server-cpu 0] [--wrk-cpu 1]
 
-Each round starts, loads and stops one server per variant, in turn, so that a shared
-machine's load swings hit every variant alike:
+Each round starts, loads and stops one server per variant, in turn (the first to go rotates
+from round to round), so that a shared machine's load swings hit every variant alike:
 
 - ``today``: the baseline source (``--baseline-src``, e.g. a ``git archive`` of main) with
   ``httptools`` and ``uvloop`` hidden, i.e. uvicorn on h11 and asyncio, as before they were
@@ -146,7 +146,8 @@ def main() -> None:
     results: dict[str, list[dict]] = {name: [] for name in chosen}
     for r in range(1, args.rounds + 1):
         row = {}
-        for name in chosen:
+        turn = (r - 1) % len(chosen)  # rotate who goes first, so no variant always runs last
+        for name in chosen[turn:] + chosen[:turn]:
             row[name] = measure(variants[name], args.bundle, variants[name]["script"], args)
             results[name].append(row[name])
         for name in chosen:

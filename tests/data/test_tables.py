@@ -115,6 +115,22 @@ def test_clip_methods(tmp_path, method, expected):
     assert data.train.x.max() == pytest.approx(min(want[1], 1000), rel=1e-6)
 
 
+@pytest.mark.parametrize("values,clipped", [
+    ([0.0] * 95 + [100.0] * 5, False),  # two values: an indicator, never clipped
+    ([7.0] * 100, False),  # one value
+    ([0.0] * 90 + [1.0] * 5 + [100.0] * 5, True),  # a third value makes 100 an outlier
+])
+def test_columns_of_at_most_two_values_are_not_clipped(tmp_path, values, clipped):
+    frame = pd.DataFrame({"a": values, "y": np.arange(100) % 2})
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    data = prepare_data(spec(tmp_path / "t.csv", target="y", scale="none",
+                             clean={"clip": "zscore", "clip_factor": 2.0},
+                             split={"val": 0.0, "test": 0.0}), seed=0)
+    bounds = columns_of(data)["a"]["clip"]
+    assert (bounds is not None) == clipped
+    assert (data.train.x.max() < max(values)) == clipped
+
+
 def test_ordinal_encoding_and_unseen(tmp_path):
     frame = pd.DataFrame({"size": ["s", "m", "l", "m"] * 10, "y": [0, 1] * 20})
     frame.to_csv(tmp_path / "t.csv", index=False)

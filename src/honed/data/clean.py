@@ -75,7 +75,7 @@ def _fit_numeric(name: str, column: pd.Series, dtype: str, impute: str, clip: st
 def _clip_bounds(values: np.ndarray, method: str, factor: float) -> tuple[float, float] | None:
     # Indicator columns (two values or fewer) have no outliers, and an IQR of zero (a column
     # that is mostly one value) would clip every other value onto it.
-    if method == "none" or np.unique(values).size <= 2:
+    if method == "none" or _at_most_two_values(values):
         return None
     if method == "iqr":
         q1, q3 = np.percentile(values, [25, 75])
@@ -87,6 +87,12 @@ def _clip_bounds(values: np.ndarray, method: str, factor: float) -> tuple[float,
         return (mean - factor * std, mean + factor * std) if std > 0 else None
     low, high = np.quantile(values, [factor / 100.0, 1.0 - factor / 100.0])
     return (low, high) if high > low else None
+
+
+def _at_most_two_values(values: np.ndarray) -> bool:
+    """``np.unique(values).size <= 2`` without sorting: every value is the minimum or maximum."""
+    low, high = values.min(), values.max()
+    return bool(np.all((values == low) | (values == high)))
 
 
 def _fit_categorical(name: str, column: pd.Series, dtype: str, encoding: str,

@@ -52,10 +52,14 @@ def split_indices(y: np.ndarray | None, n: int, *, val: float, test: float, seed
         return rows[:cut_val], rows[cut_val:cut_test], rows[cut_test:]
     labels = y if stratify and y is not None else None
     test_idx = _draw(rows, labels, n_test, np.random.default_rng([seed, _TEST]), keep=1)
-    rest = np.setdiff1d(rows, test_idx)
+    # what np.setdiff1d gives on these sorted, distinct positions, by a mask instead of a sort
+    free = np.ones(n, dtype=bool)
+    free[test_idx] = False
+    rest = rows[free]
     val_idx = _draw(rest, None if labels is None else labels[rest], n_val,
                     np.random.default_rng([seed, _VAL]), keep=1)
-    train_idx = np.setdiff1d(rest, val_idx)
+    free[val_idx] = False
+    train_idx = rows[free]
     for name, fraction, taken in (("test", test, test_idx), ("val", val, val_idx)):
         if fraction > 0 and taken.size == 0:
             raise DataError(f"too few rows for the split: {n} rows leave the {name} split empty")

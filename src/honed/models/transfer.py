@@ -4,6 +4,12 @@ Weights are read with safetensors only; nothing a user hands in is ever unpickle
 ``state_dict`` names (``body.0.weight``, ``head.bias``) and patterns are fnmatch patterns
 (``head.*``, ``*.bias``); a pattern also matches every parameter inside a module it names
 (``body`` covers ``body.0.weight``).
+
+A model of text beside table features (:class:`~honed.models.mixed.TextWithFeatures`) names
+its text model's parameters ``text.embed.embedding.weight``; patterns match them by that name
+and by the text model's own (``embed.*``), and its weights load from a text-only model's file
+(and the reverse) by the text model's names, so the same patterns and checkpoints serve both.
+Its own layers, ``features`` and the ``head`` reading both, are new to a text-only file.
 """
 
 from __future__ import annotations
@@ -19,9 +25,11 @@ from safetensors import safe_open
 from torch import nn
 
 from honed.errors import CheckpointError, ModelError
+from honed.models.mixed import TEXT_PREFIX, TextWithFeatures
 
 __all__ = ["WEIGHTS_FILE", "ALIASES_KEY", "load_weights", "read_weights", "weights_path",
-           "freeze", "unfreeze", "hold_frozen_norms", "backbone_names"]
+           "weight_names", "freeze", "unfreeze", "hold_frozen_norms", "backbone_names",
+           "pattern_errors"]
 
 WEIGHTS_FILE = "weights.safetensors"
 # safetensors refuses tensors that share memory, so tied weights are written once and the
@@ -44,18 +52,27 @@ def weights_path(path: str | os.PathLike) -> Path:
 
 def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Every tensor in a weights file (see :func:`weights_path`), tied names restored."""
+    return _read(path, tensors=True)
+
+
+def weight_names(path: str | os.PathLike) -> list[str]:
+    """The names :func:`read_weights` would return, without reading a tensor."""
+    return list(_read(path, tensors=False))
+
+
+def _read(path: str | os.PathLike, *, tensors: bool) -> dict[str, torch.Tensor | None]:
     file = weights_path(path)
     try:
         with safe_open(str(file), framework="pt") as handle:
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            found = {key: handle.get_tensor(key) if tensors else None for key in handle.keys()}
             aliases = json.loads((handle.metadata() or {}).get(ALIASES_KEY, "{}"))
     except Exception as error:  # safetensors raises several types for one cause: a bad file
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CheckpointError(f"cannot read weights from {file}: {reason}") from None
     for alias, kept in aliases.items():
-        if kept in tensors:
-            tensors[alias] = tensors[kept]
-    return tensors
+        if kept in found:
+            found[alias] = found[kept]
+    return found
 
 
 def load_weights(model: nn.Module, path: str | os.PathLike, *,
@@ -65,6 +82,8 @@ def load_weights(model: nn.Module, path: str | os.PathLike, *,
     Every name of the model's ``state_dict`` must be in the file with the same shape, and
     every name in the file must be in the model, except names matching an ``exclude``
     pattern, which keep the model's own init (for instance a new head: ``["head.*"]``).
+    A text-only model's weights fill the text part of a model of text beside table features,
+    and the reverse; that model's ``features`` and ``head`` are then new (exclude them).
 
     Args:
         model: the model to fill.
@@ -80,28 +99,55 @@ def load_weights(model: nn.Module, path: str | os.PathLike, *,
         ModelError: an ``exclude`` pattern matches no name in the model or the file.
     """
     file = weights_path(path)
-    tensors = read_weights(file)
     own = model.state_dict()
+    stored = read_weights(file)
+    tensors = _as_model_names(model, stored)
     exclude = [exclude] if isinstance(exclude, str) else list(exclude)
-    for pattern in exclude:
-        if not any(_matches(name, pattern) for name in [*own, *tensors]):
-            raise ModelError(f"exclude pattern {pattern!r} matches no weight; the model has "
-                             f"{_some(own)}")
-    keep = [name for name in own if not any(_matches(name, p) for p in exclude)]
+    errors = pattern_errors(model, exclude, [*own, *tensors], label="exclude pattern",
+                            noun="weight")
+    if errors:
+        raise ModelError("; ".join(errors))
+    new = set(_selected(model, exclude, own))
+    keep = [name for name in own if name not in new]
     problems = [f"missing key {name!r} in {file}, which the model expects"
                 for name in keep if name not in tensors]
     problems += [f"unexpected key {name!r} in {file}, which the model does not have"
                  for name in tensors
-                 if name not in own and not any(_matches(name, p) for p in exclude)]
+                 if name not in own and not _selected(model, exclude, [name])]
     problems += [f"{name} has shape {list(tensors[name].shape)} in {file}, the model expects "
                  f"{list(own[name].shape)}"
                  for name in keep if name in tensors and tensors[name].shape != own[name].shape]
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise CheckpointError(f"{problems[0]}{more}; exclude names that should keep the "
-                              f"model's own init, e.g. exclude=['head.*']")
+        raise CheckpointError(f"{problems[0]}{more}; {_hint(model, stored)}")
     model.load_state_dict({name: tensors[name] for name in keep}, strict=False)
     return keep
+
+
+def _as_model_names(model: nn.Module, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``tensors`` under ``model``'s names: a text-only model's weights under the ``text.``
+    names of a model of text beside table features, and the reverse; other names unchanged."""
+    own = model.state_dict()
+    mixed = isinstance(model, TextWithFeatures)
+
+    def rename(name: str) -> str:
+        if name in own:
+            return name
+        if mixed and TEXT_PREFIX + name in own and TEXT_PREFIX + name not in tensors:
+            return TEXT_PREFIX + name
+        short = name.removeprefix(TEXT_PREFIX)
+        return short if not mixed and short in own and short not in tensors else name
+    return {rename(name): tensor for name, tensor in tensors.items()}
+
+
+def _hint(model: nn.Module, stored: Iterable[str]) -> str:
+    mixed = isinstance(model, TextWithFeatures)
+    if mixed != any(name.startswith(TEXT_PREFIX) for name in stored):
+        # which side reads table features: its features layer and head are new to the other
+        side = ("the model reads table features beside the text, the file's did not" if mixed
+                else "the file's model read table features beside the text, this one does not")
+        return f"{side}: exclude its own layers, e.g. exclude=['head.*', 'features.*']"
+    return "exclude names that should keep the model's own init, e.g. exclude=['head.*']"
 
 
 def backbone_names(model: nn.Module, exclude: str | Iterable[str] = ()) -> list[str]:
@@ -111,9 +157,25 @@ def backbone_names(model: nn.Module, exclude: str | Iterable[str] = ()) -> list[
     the parameters an ``exclude`` pattern matches are the new *head*. Frozen or not makes no
     difference: a frozen backbone parameter unfrozen later trains at the backbone's rate.
     """
-    exclude = [exclude] if isinstance(exclude, str) else list(exclude)
-    return [name for name, _ in model.named_parameters()
-            if not any(_matches(name, p) for p in exclude)]
+    names = [name for name, _ in model.named_parameters()]
+    new = set(_selected(model, exclude, names))
+    return [name for name in names if name not in new]
+
+
+def pattern_errors(model: nn.Module, patterns: str | Iterable[str],
+                   names: Iterable[str] | None = None, *, label: str = "pattern",
+                   noun: str = "parameter") -> list[str]:
+    """One line for each of ``patterns`` that matches none of ``names`` (default: ``model``'s
+    parameters), the last naming a few of the model's; a name also matches by its text model's
+    own name when ``model`` reads text beside table features."""
+    params = [name for name, _ in model.named_parameters()]
+    names = params if names is None else list(names)
+    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
+    lines = [f"{label} {pattern!r} matches no {noun}"
+             for pattern in patterns if not _selected(model, [pattern], names)]
+    if lines:
+        lines[-1] += f"; the model has {_some(params)}"
+    return lines
 
 
 def freeze(model: nn.Module, patterns: str | Iterable[str]) -> list[str]:
@@ -163,13 +225,21 @@ def unfreeze(model: nn.Module, patterns: str | Iterable[str] | None = None) -> l
 
 
 def _select(model: nn.Module, patterns: str | Iterable[str]) -> list[str]:
-    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
     names = [name for name, _ in model.named_parameters()]
-    for pattern in patterns:
-        if not any(_matches(name, pattern) for name in names):
-            raise ModelError(f"pattern {pattern!r} matches no parameter; the model has "
-                             f"{_some(names)}")
-    return [name for name in names if any(_matches(name, p) for p in patterns)]
+    errors = pattern_errors(model, patterns, names)
+    if errors:
+        raise ModelError("; ".join(errors))
+    return _selected(model, patterns, names)
+
+
+def _selected(model: nn.Module, patterns: str | Iterable[str], names: Iterable[str]) -> list[str]:
+    """The ``names`` a pattern matches; ``text.embed.weight`` of a model of text beside table
+    features matches as itself and as ``embed.weight``, its text model's own name."""
+    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
+    mixed = isinstance(model, TextWithFeatures)
+    return [name for name in names
+            if any(_matches(spelling, pattern) for pattern in patterns
+                   for spelling in {name, name.removeprefix(TEXT_PREFIX) if mixed else name})]
 
 
 def _matches(name: str, pattern: str) -> bool:

@@ -9,7 +9,7 @@ models are exactly as before.
 The text model's parameters are named ``text.<its own name>``. Fine-tuning patterns and
 checkpoints also reach them by the text model's own names (``embed.*``, a text-only run's
 weights), so that the documented names mean the same with and without table features: see
-:mod:`honed.models.transfer`.
+:mod:`honed.models.names`.
 """
 
 from __future__ import annotations

@@ -1,15 +1,9 @@
 """Transfer learning: start from another model's weights, and freeze parts of a model by name.
 
-Weights are read with safetensors only; nothing a user hands in is ever unpickled. Names are
-``state_dict`` names (``body.0.weight``, ``head.bias``) and patterns are fnmatch patterns
-(``head.*``, ``*.bias``); a pattern also matches every parameter inside a module it names
-(``body`` covers ``body.0.weight``).
-
-A model of text beside table features (:class:`~honed.models.mixed.TextWithFeatures`) names
-its text model's parameters ``text.embed.embedding.weight``; patterns match them by that name
-and by the text model's own (``embed.*``), and its weights load from a text-only model's file
-(and the reverse) by the text model's names, so the same patterns and checkpoints serve both.
-Its own layers, ``features`` and the ``head`` reading both, are new to a text-only file.
+Weights are read with safetensors only; nothing a user hands in is ever unpickled. Names and
+patterns are ``state_dict`` names and fnmatch patterns, matched as :mod:`honed.models.names`
+says: ``body`` covers ``body.0.weight``, and a model of text beside table features answers to
+its text model's own names too (``embed.*``) and loads a text-only model's weights.
 """
 
 from __future__ import annotations
@@ -17,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 import torch
@@ -25,7 +18,7 @@ from safetensors import safe_open
 from torch import nn
 
 from honed.errors import CheckpointError, ModelError
-from honed.models.mixed import TEXT_PREFIX, TextWithFeatures
+from honed.models.names import as_model_names, exclude_hint, pattern_errors, selected
 
 __all__ = ["WEIGHTS_FILE", "ALIASES_KEY", "load_weights", "read_weights", "weights_path",
            "weight_names", "freeze", "unfreeze", "hold_frozen_norms", "backbone_names",
@@ -101,53 +94,28 @@ def load_weights(model: nn.Module, path: str | os.PathLike, *,
     file = weights_path(path)
     own = model.state_dict()
     stored = read_weights(file)
-    tensors = _as_model_names(model, stored)
+    tensors = as_model_names(model, stored)
     exclude = [exclude] if isinstance(exclude, str) else list(exclude)
     errors = pattern_errors(model, exclude, [*own, *tensors], label="exclude pattern",
                             noun="weight")
     if errors:
         raise ModelError("; ".join(errors))
-    new = set(_selected(model, exclude, own))
+    new = set(selected(model, exclude, own))
     keep = [name for name in own if name not in new]
-    problems = [f"missing key {name!r} in {file}, which the model expects"
-                for name in keep if name not in tensors]
-    problems += [f"unexpected key {name!r} in {file}, which the model does not have"
+    problems = {name: f"missing key {name!r} in {file}, which the model expects"
+                for name in keep if name not in tensors}
+    problems |= {name: f"unexpected key {name!r} in {file}, which the model does not have"
                  for name in tensors
-                 if name not in own and not _selected(model, exclude, [name])]
-    problems += [f"{name} has shape {list(tensors[name].shape)} in {file}, the model expects "
-                 f"{list(own[name].shape)}"
-                 for name in keep if name in tensors and tensors[name].shape != own[name].shape]
+                 if name not in own and not selected(model, exclude, [name])}
+    problems |= {name: f"{name} has shape {list(tensors[name].shape)} in {file}, the model "
+                       f"expects {list(own[name].shape)}"
+                 for name in keep if name in tensors and tensors[name].shape != own[name].shape}
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise CheckpointError(f"{problems[0]}{more}; {_hint(model, stored)}")
+        raise CheckpointError(f"{next(iter(problems.values()))}{more}; "
+                              f"{exclude_hint(model, stored, problems, exclude)}")
     model.load_state_dict({name: tensors[name] for name in keep}, strict=False)
     return keep
-
-
-def _as_model_names(model: nn.Module, tensors: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-    """``tensors`` under ``model``'s names: a text-only model's weights under the ``text.``
-    names of a model of text beside table features, and the reverse; other names unchanged."""
-    own = model.state_dict()
-    mixed = isinstance(model, TextWithFeatures)
-
-    def rename(name: str) -> str:
-        if name in own:
-            return name
-        if mixed and TEXT_PREFIX + name in own and TEXT_PREFIX + name not in tensors:
-            return TEXT_PREFIX + name
-        short = name.removeprefix(TEXT_PREFIX)
-        return short if not mixed and short in own and short not in tensors else name
-    return {rename(name): tensor for name, tensor in tensors.items()}
-
-
-def _hint(model: nn.Module, stored: Iterable[str]) -> str:
-    mixed = isinstance(model, TextWithFeatures)
-    if mixed != any(name.startswith(TEXT_PREFIX) for name in stored):
-        # which side reads table features: its features layer and head are new to the other
-        side = ("the model reads table features beside the text, the file's did not" if mixed
-                else "the file's model read table features beside the text, this one does not")
-        return f"{side}: exclude its own layers, e.g. exclude=['head.*', 'features.*']"
-    return "exclude names that should keep the model's own init, e.g. exclude=['head.*']"
 
 
 def backbone_names(model: nn.Module, exclude: str | Iterable[str] = ()) -> list[str]:
@@ -158,24 +126,8 @@ def backbone_names(model: nn.Module, exclude: str | Iterable[str] = ()) -> list[
     difference: a frozen backbone parameter unfrozen later trains at the backbone's rate.
     """
     names = [name for name, _ in model.named_parameters()]
-    new = set(_selected(model, exclude, names))
+    new = set(selected(model, exclude, names))
     return [name for name in names if name not in new]
-
-
-def pattern_errors(model: nn.Module, patterns: str | Iterable[str],
-                   names: Iterable[str] | None = None, *, label: str = "pattern",
-                   noun: str = "parameter") -> list[str]:
-    """One line for each of ``patterns`` that matches none of ``names`` (default: ``model``'s
-    parameters), the last naming a few of the model's; a name also matches by its text model's
-    own name when ``model`` reads text beside table features."""
-    params = [name for name, _ in model.named_parameters()]
-    names = params if names is None else list(names)
-    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
-    lines = [f"{label} {pattern!r} matches no {noun}"
-             for pattern in patterns if not _selected(model, [pattern], names)]
-    if lines:
-        lines[-1] += f"; the model has {_some(params)}"
-    return lines
 
 
 def freeze(model: nn.Module, patterns: str | Iterable[str]) -> list[str]:
@@ -229,26 +181,4 @@ def _select(model: nn.Module, patterns: str | Iterable[str]) -> list[str]:
     errors = pattern_errors(model, patterns, names)
     if errors:
         raise ModelError("; ".join(errors))
-    return _selected(model, patterns, names)
-
-
-def _selected(model: nn.Module, patterns: str | Iterable[str], names: Iterable[str]) -> list[str]:
-    """The ``names`` a pattern matches; ``text.embed.weight`` of a model of text beside table
-    features matches as itself and as ``embed.weight``, its text model's own name."""
-    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
-    mixed = isinstance(model, TextWithFeatures)
-    return [name for name in names
-            if any(_matches(spelling, pattern) for pattern in patterns
-                   for spelling in {name, name.removeprefix(TEXT_PREFIX) if mixed else name})]
-
-
-def _matches(name: str, pattern: str) -> bool:
-    # "body" and "body.0" select everything below them, as a module path would.
-    parts = name.split(".")
-    return any(fnmatchcase(".".join(parts[:end]), pattern) for end in range(1, len(parts) + 1))
-
-
-def _some(names: Iterable[str], limit: int = 6) -> str:
-    names = list(names)
-    shown = ", ".join(names[:limit])
-    return f"{shown}, ... ({len(names)} in all)" if len(names) > limit else shown or "(none)"
+    return selected(model, patterns, names)

@@ -25,7 +25,9 @@ from honed.models.transfer import (
     freeze,
     hold_frozen_norms,
     load_weights,
+    pattern_errors,
     unfreeze,
+    weight_names,
 )
 
 __all__ = [
@@ -44,4 +46,6 @@ __all__ = [
     "register_model",
     "save_model",
     "unfreeze",
+    "pattern_errors",
+    "weight_names",
 ]

@@ -5,6 +5,11 @@ A mixed input row is ``[token ids (T) | features (k)]`` in float32 (:mod:`honed.
 is swapped for an identity, so the model returns its pooled vector; a small linear layer reads
 the features, and a new head reads both. Without table features no wrapper is built, so text
 models are exactly as before.
+
+The text model's parameters are named ``text.<its own name>``. Fine-tuning patterns and
+checkpoints also reach them by the text model's own names (``embed.*``, a text-only run's
+weights), so that the documented names mean the same with and without table features: see
+:mod:`honed.models.names`.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from torch import nn
 
 from honed.errors import ModelError
 
-__all__ = ["TextWithFeatures"]
+__all__ = ["TEXT_PREFIX", "TextWithFeatures"]
+
+# the text model is the attribute ``text``: the prefix of its state_dict names
+TEXT_PREFIX = "text."
 
 
 class TextWithFeatures(nn.Module):

@@ -1,9 +1,9 @@
 """Transfer learning: start from another model's weights, and freeze parts of a model by name.
 
-Weights are read with safetensors only; nothing a user hands in is ever unpickled. Names are
-``state_dict`` names (``body.0.weight``, ``head.bias``) and patterns are fnmatch patterns
-(``head.*``, ``*.bias``); a pattern also matches every parameter inside a module it names
-(``body`` covers ``body.0.weight``).
+Weights are read with safetensors only; nothing a user hands in is ever unpickled. Names and
+patterns are ``state_dict`` names and fnmatch patterns, matched as :mod:`honed.models.names`
+says: ``body`` covers ``body.0.weight``, and a model of text beside table features answers to
+its text model's own names too (``embed.*``) and loads a text-only model's weights.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable
-from fnmatch import fnmatchcase
 from pathlib import Path
 
 import torch
@@ -19,9 +18,11 @@ from safetensors import safe_open
 from torch import nn
 
 from honed.errors import CheckpointError, ModelError
+from honed.models.names import as_model_names, exclude_hint, pattern_errors, selected
 
 __all__ = ["WEIGHTS_FILE", "ALIASES_KEY", "load_weights", "read_weights", "weights_path",
-           "freeze", "unfreeze", "hold_frozen_norms", "backbone_names"]
+           "weight_names", "freeze", "unfreeze", "hold_frozen_norms", "backbone_names",
+           "pattern_errors"]
 
 WEIGHTS_FILE = "weights.safetensors"
 # safetensors refuses tensors that share memory, so tied weights are written once and the
@@ -44,18 +45,27 @@ def weights_path(path: str | os.PathLike) -> Path:
 
 def read_weights(path: str | os.PathLike) -> dict[str, torch.Tensor]:
     """Every tensor in a weights file (see :func:`weights_path`), tied names restored."""
+    return _read(path, tensors=True)
+
+
+def weight_names(path: str | os.PathLike) -> list[str]:
+    """The names :func:`read_weights` would return, without reading a tensor."""
+    return list(_read(path, tensors=False))
+
+
+def _read(path: str | os.PathLike, *, tensors: bool) -> dict[str, torch.Tensor | None]:
     file = weights_path(path)
     try:
         with safe_open(str(file), framework="pt") as handle:
-            tensors = {key: handle.get_tensor(key) for key in handle.keys()}
+            found = {key: handle.get_tensor(key) if tensors else None for key in handle.keys()}
             aliases = json.loads((handle.metadata() or {}).get(ALIASES_KEY, "{}"))
     except Exception as error:  # safetensors raises several types for one cause: a bad file
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
         raise CheckpointError(f"cannot read weights from {file}: {reason}") from None
     for alias, kept in aliases.items():
-        if kept in tensors:
-            tensors[alias] = tensors[kept]
-    return tensors
+        if kept in found:
+            found[alias] = found[kept]
+    return found
 
 
 def load_weights(model: nn.Module, path: str | os.PathLike, *,
@@ -65,6 +75,8 @@ def load_weights(model: nn.Module, path: str | os.PathLike, *,
     Every name of the model's ``state_dict`` must be in the file with the same shape, and
     every name in the file must be in the model, except names matching an ``exclude``
     pattern, which keep the model's own init (for instance a new head: ``["head.*"]``).
+    A text-only model's weights fill the text part of a model of text beside table features,
+    and the reverse; that model's ``features`` and ``head`` are then new (exclude them).
 
     Args:
         model: the model to fill.
@@ -80,26 +92,28 @@ def load_weights(model: nn.Module, path: str | os.PathLike, *,
         ModelError: an ``exclude`` pattern matches no name in the model or the file.
     """
     file = weights_path(path)
-    tensors = read_weights(file)
     own = model.state_dict()
+    stored = read_weights(file)
+    tensors = as_model_names(model, stored)
     exclude = [exclude] if isinstance(exclude, str) else list(exclude)
-    for pattern in exclude:
-        if not any(_matches(name, pattern) for name in [*own, *tensors]):
-            raise ModelError(f"exclude pattern {pattern!r} matches no weight; the model has "
-                             f"{_some(own)}")
-    keep = [name for name in own if not any(_matches(name, p) for p in exclude)]
-    problems = [f"missing key {name!r} in {file}, which the model expects"
-                for name in keep if name not in tensors]
-    problems += [f"unexpected key {name!r} in {file}, which the model does not have"
+    errors = pattern_errors(model, exclude, [*own, *tensors], label="exclude pattern",
+                            noun="weight")
+    if errors:
+        raise ModelError("; ".join(errors))
+    new = set(selected(model, exclude, own))
+    keep = [name for name in own if name not in new]
+    problems = {name: f"missing key {name!r} in {file}, which the model expects"
+                for name in keep if name not in tensors}
+    problems |= {name: f"unexpected key {name!r} in {file}, which the model does not have"
                  for name in tensors
-                 if name not in own and not any(_matches(name, p) for p in exclude)]
-    problems += [f"{name} has shape {list(tensors[name].shape)} in {file}, the model expects "
-                 f"{list(own[name].shape)}"
-                 for name in keep if name in tensors and tensors[name].shape != own[name].shape]
+                 if name not in own and not selected(model, exclude, [name])}
+    problems |= {name: f"{name} has shape {list(tensors[name].shape)} in {file}, the model "
+                       f"expects {list(own[name].shape)}"
+                 for name in keep if name in tensors and tensors[name].shape != own[name].shape}
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise CheckpointError(f"{problems[0]}{more}; exclude names that should keep the "
-                              f"model's own init, e.g. exclude=['head.*']")
+        raise CheckpointError(f"{next(iter(problems.values()))}{more}; "
+                              f"{exclude_hint(model, stored, problems, exclude)}")
     model.load_state_dict({name: tensors[name] for name in keep}, strict=False)
     return keep
 
@@ -111,9 +125,9 @@ def backbone_names(model: nn.Module, exclude: str | Iterable[str] = ()) -> list[
     the parameters an ``exclude`` pattern matches are the new *head*. Frozen or not makes no
     difference: a frozen backbone parameter unfrozen later trains at the backbone's rate.
     """
-    exclude = [exclude] if isinstance(exclude, str) else list(exclude)
-    return [name for name, _ in model.named_parameters()
-            if not any(_matches(name, p) for p in exclude)]
+    names = [name for name, _ in model.named_parameters()]
+    new = set(selected(model, exclude, names))
+    return [name for name in names if name not in new]
 
 
 def freeze(model: nn.Module, patterns: str | Iterable[str]) -> list[str]:
@@ -163,22 +177,8 @@ def unfreeze(model: nn.Module, patterns: str | Iterable[str] | None = None) -> l
 
 
 def _select(model: nn.Module, patterns: str | Iterable[str]) -> list[str]:
-    patterns = [patterns] if isinstance(patterns, str) else list(patterns)
     names = [name for name, _ in model.named_parameters()]
-    for pattern in patterns:
-        if not any(_matches(name, pattern) for name in names):
-            raise ModelError(f"pattern {pattern!r} matches no parameter; the model has "
-                             f"{_some(names)}")
-    return [name for name in names if any(_matches(name, p) for p in patterns)]
-
-
-def _matches(name: str, pattern: str) -> bool:
-    # "body" and "body.0" select everything below them, as a module path would.
-    parts = name.split(".")
-    return any(fnmatchcase(".".join(parts[:end]), pattern) for end in range(1, len(parts) + 1))
-
-
-def _some(names: Iterable[str], limit: int = 6) -> str:
-    names = list(names)
-    shown = ", ".join(names[:limit])
-    return f"{shown}, ... ({len(names)} in all)" if len(names) > limit else shown or "(none)"
+    errors = pattern_errors(model, patterns, names)
+    if errors:
+        raise ModelError("; ".join(errors))
+    return selected(model, patterns, names)

@@ -6,7 +6,6 @@ is checked before the first file is written, so bad input leaves nothing behind.
 
 from __future__ import annotations
 
-import fnmatch
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +16,7 @@ import torch
 from honed.data import make_augment, prepare_data
 from honed.data.dataset import PreparedData
 from honed.data.preprocess import save_preprocess
-from honed.errors import UserInputError
+from honed.errors import SpecError, UserInputError
 from honed.io import atomic_write_json, atomic_write_text
 from honed.models import (
     backbone_names,
@@ -25,8 +24,11 @@ from honed.models import (
     create_model,
     freeze,
     load_weights,
+    pattern_errors,
     save_model,
+    weight_names,
 )
+from honed.models.mixed import TEXT_PREFIX
 from honed.models.tokens import TOKEN_WEIGHTS
 from honed.rundir import RunDir
 from honed.spec.memory import MEMORY_PREFIX
@@ -185,8 +187,9 @@ def build_model(spec: Spec, data: PreparedData) -> torch.nn.Module:
     model = create_model(spec.model.family, input_shape=data.input_shape,
                          num_outputs=data.num_outputs, task=data.task,
                          **spec.model.knobs(), **data.model_knobs)
+    _check_patterns(spec, model)
     if spec.model.init_from:
-        _same_tokens(spec, data)
+        _same_tokens(spec, data, model)
         load_weights(model, spec.model.init_from, exclude=spec.model.init_exclude)
     if spec.model.freeze:
         freeze(model, spec.model.freeze)
@@ -202,9 +205,23 @@ def transfer_options(spec: Spec, model: torch.nn.Module) -> dict[str, Any]:
     return {"unfreeze_after": spec.model.unfreeze_after, "backbone": backbone}
 
 
-def _same_tokens(spec: Spec, data: PreparedData) -> None:
+def _check_patterns(spec: Spec, model: torch.nn.Module) -> None:
+    """Every ``model.freeze`` pattern names a parameter, and every ``model.init_exclude``
+    pattern a weight of the model or of ``model.init_from``; else one spec error lists each
+    pattern that does not, before any weight is read."""
+    errors = pattern_errors(model, spec.model.freeze, label="model.freeze pattern")
+    if spec.model.init_from:
+        names = [*model.state_dict(), *weight_names(spec.model.init_from)]
+        errors += pattern_errors(model, spec.model.init_exclude, names, noun="weight",
+                                 label="model.init_exclude pattern")
+    if errors:
+        raise SpecError(errors)
+
+
+def _same_tokens(spec: Spec, data: PreparedData, model: torch.nn.Module) -> None:
     """Token embeddings transfer only with the tokenizer whose ids they were trained on."""
-    excluded = any(fnmatch.fnmatchcase(TOKEN_WEIGHTS, p) for p in spec.model.init_exclude)
+    filled = backbone_names(model, spec.model.init_exclude)  # by the text model's names too
+    excluded = TOKEN_WEIGHTS not in {name.removeprefix(TEXT_PREFIX) for name in filled}
     if data.kind == "text" and spec.data.tokenizer.file is None and not excluded:
         raise UserInputError("model.init_from on text: set data.tokenizer.file to the "
                              "checkpoint run's tokenizer.json, so that each token id means the "

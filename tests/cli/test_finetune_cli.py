@@ -45,6 +45,15 @@ def test_a_factor_needs_init_from_and_init_exclude(tmp_path, capsys, overrides):
              "the new ones model.init_exclude names; set both")
 
 
+@pytest.mark.parametrize("overrides, fragment", [
+    (["model.init_exclude=['head.*']"], "model.init_exclude ['head.*'] names what "
+     "model.init_from does not load, but init_from is not set"),
+    (["model.unfreeze_after=2"], "model.unfreeze_after 2 unfreezes what model.freeze froze, "
+     "but freeze is empty")])
+def test_a_transfer_knob_without_its_partner_is_refused(tmp_path, capsys, overrides, fragment):
+    _refused(tmp_path, capsys, overrides, fragment)
+
+
 def test_the_factor_is_a_search_dimension_like_any_float():
     raw = {"data": {"source": "builtin:iris"},
            "model": {"family": "mlp", "init_from": "a", "init_exclude": ["head.*"]},

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BeforeValidator, Field, model_validator
 
 from honed.spec.imports import checked_family
 from honed.spec.sections.common import Section
@@ -72,11 +72,25 @@ class ModelSpec(Section):
         None, description="Start from these weights: a `.safetensors` file or a run dir.")
     init_exclude: list[str] = Field(
         [], description="Name patterns (fnmatch) not taken from `init_from`, e.g. a new head; "
-                        "they train at the full rate under `train.backbone_lr_factor`.")
+                        "they train at the full rate under `train.backbone_lr_factor`. Needs "
+                        "`init_from`; on text beside table columns the text model's own names "
+                        "(`embed.*`) work too.")
     freeze: list[str] = Field(
         [], description="Parameter name patterns (fnmatch) kept frozen during training.")
     unfreeze_after: Annotated[int, Field(ge=1)] | None = Field(
-        None, description="Make frozen parameters trainable from this epoch on.")
+        None, description="Make frozen parameters trainable from this epoch on; needs `freeze`.")
+
+    @model_validator(mode="after")
+    def _transfer_knobs_need_their_partner(self) -> ModelSpec:
+        # refused, not ignored: a knob that does nothing hides a forgotten init_from or freeze
+        if self.init_exclude and not self.init_from:
+            raise ValueError(f"model.init_exclude {self.init_exclude} names what model.init_from "
+                             "does not load, but init_from is not set; set it or drop init_exclude")
+        if self.unfreeze_after is not None and not self.freeze:
+            raise ValueError(f"model.unfreeze_after {self.unfreeze_after} unfreezes what "
+                             "model.freeze froze, but freeze is empty; set it or drop "
+                             "unfreeze_after")
+        return self
 
     def knobs(self) -> dict:
         """The architecture knobs the user set, for ``create_model``."""

@@ -5,7 +5,8 @@ A launcher that starts several training processes on one machine (``honed tune -
 count through ``$HONED_LOCAL_PROCESSES`` (:func:`sharing_env`); whatever a process sizes by
 the cores (``train.threads`` through :mod:`honed.train.threads`, ``data.workers`` through
 :mod:`honed.data.loader_workers`) takes its :func:`core_share` of :func:`usable_cores`.
-Launchers nest: a search worker of N that starts a group of K ranks tells them N x K.
+Launchers nest: a search worker of N that starts a group of K ranks tells them N x K. Ranks
+that torchrun started count its ``$LOCAL_WORLD_SIZE``.
 """
 
 from __future__ import annotations
@@ -27,9 +28,13 @@ def usable_cores() -> int:
 
 
 def local_processes() -> int:
-    """Processes of this machine training at once with this one (1 when no launcher said)."""
-    value = os.environ.get(PROCESSES_VARIABLE, "").strip()
-    return int(value) if value.isdigit() and int(value) >= 1 else 1
+    """Processes of this machine training at once with this one: what honed's launcher said,
+    else torchrun's ``$LOCAL_WORLD_SIZE`` (its ranks on this node), else 1."""
+    for name in (PROCESSES_VARIABLE, "LOCAL_WORLD_SIZE"):
+        value = os.environ.get(name, "").strip()
+        if value.isdigit() and int(value) >= 1:
+            return int(value)
+    return 1
 
 
 def sharing_env(processes: int) -> dict[str, str]:

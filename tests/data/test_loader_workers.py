@@ -44,9 +44,15 @@ def test_a_number_is_kept_and_the_choice_says_why():
 
 def test_launchers_tell_their_processes_the_count_and_nest(monkeypatch):
     monkeypatch.delenv(PROCESSES_VARIABLE, raising=False)
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")  # a rank that torchrun started
+    assert local_processes() == 4
+    monkeypatch.delenv("LOCAL_WORLD_SIZE")
     assert local_processes() == 1 and sharing_env(3) == {PROCESSES_VARIABLE: "3"}
     monkeypatch.setenv(PROCESSES_VARIABLE, "3")  # a search worker of 3 that starts 2 ranks
     assert local_processes() == 3 and sharing_env(2) == {PROCESSES_VARIABLE: "6"}
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", "4")  # honed's count comes first
+    assert local_processes() == 3
+    monkeypatch.delenv("LOCAL_WORLD_SIZE")
     for bad in ("", "0", "-2", "x", "1.5"):
         monkeypatch.setenv(PROCESSES_VARIABLE, bad)
         assert local_processes() == 1

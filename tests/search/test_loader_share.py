@@ -48,5 +48,5 @@ def test_two_search_workers_share_the_cores_for_their_loaders(tmp_path):
     assert expected.reason.endswith(", 2 processes")
     logs = sorted((tmp_path / "run" / "study" / "workers").iterdir())
     said = [log.read_text().splitlines().count(expected.describe()) for log in logs]
-    assert said == [1, 1] or sorted(said) == [0, 1], said  # once per worker that trained
-    assert sum(said) >= 1
+    # once per worker process that trained, however many trials it ran (one may have run both)
+    assert len(said) == 2 and max(said) == 1 and sum(said) >= 1, said

@@ -19,8 +19,9 @@ import pandas as pd
 
 from honed.errors import DataError
 
+from .loader_workers import pick_workers
 from .raw import RawData
-from .streaming import MEMORY_SHARE, _workers, memory_budget, should_stream
+from .streaming import MEMORY_SHARE, memory_budget, should_stream
 from .tables import column_values, input_columns, target_values
 from .text import take_text_columns
 
@@ -50,7 +51,7 @@ def read_parquet_rows(path: Path, *, target: str | None, features: list[str] | N
         return None
     if rows == 0:
         raise DataError(f"{origin} has no data rows")
-    share = MEMORY_SHARE * memory_budget() / (1 + _workers(workers))
+    share = MEMORY_SHARE * memory_budget() / (1 + pick_workers(workers).workers)
     table = ParquetRows(path, columns, text=[], cache_bytes=int(min(CACHE_BYTES, share)))
     dtypes = {}
     for name in columns:

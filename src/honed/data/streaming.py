@@ -68,7 +68,8 @@ class LazyInputs:
             those rows as an array (an :class:`honed.data.images.ImageFiles`, a memory map).
         rows: The source rows of this split, in split order.
         preprocess: The fitted recipe of :func:`honed.data.transform.apply_preprocess`.
-        workers: DataLoader worker processes that compute training batches (``data.workers``).
+        workers: ``data.workers``, DataLoader worker processes that compute training batches;
+            ``auto`` is resolved where the loader starts (:mod:`honed.data.loader_workers`).
         prefetch: Batches each worker computes ahead (``data.prefetch``).
     """
 
@@ -77,7 +78,7 @@ class LazyInputs:
     def __init__(self, source: Any, rows: np.ndarray, preprocess: Mapping[str, Any], *,
                  workers: int | str = "auto", prefetch: int = 2) -> None:
         self.source, self.rows, self.preprocess = source, np.asarray(rows), dict(preprocess)
-        self.workers = _workers(workers)
+        self.workers = workers if workers == "auto" else int(workers)
         self.prefetch = int(prefetch)
         self.shape = (len(self.rows), *self.preprocess["input_shape"])
 
@@ -132,12 +133,6 @@ class _Reopen:
 
     def __init__(self, path: str) -> None:
         self.path = path
-
-
-def _workers(setting: int | str) -> int:
-    if setting == "auto":
-        return max(0, min(4, (os.cpu_count() or 1) - 1))
-    return int(setting)
 
 
 def _meminfo(key: str) -> int | None:

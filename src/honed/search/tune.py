@@ -13,6 +13,7 @@ from pathlib import Path
 import optuna
 from rich.console import Console
 
+from honed.cpu import sharing_env
 from honed.data import prepare_data
 from honed.errors import HonedError, UserInputError
 from honed.io import atomic_write_text, remove_stale_temp_files
@@ -217,8 +218,9 @@ def _finish(setup: StudySetup, study: optuna.Study, reason: str, began: float,
 
 
 def worker_command(setup: StudySetup, template: SpecTemplate, *, threads: int,
-                   deadline: float | None) -> tuple[list[str], dict[str, str]]:
-    """The ``honed worker`` command line and environment for one local worker (add --index).
+                   deadline: float | None, processes: int = 1) -> tuple[list[str], dict[str, str]]:
+    """The ``honed worker`` command line and environment for one local worker (add --index),
+    one of ``processes`` that share this machine's cores (``data.workers: auto`` divides them).
 
     The storage URL travels in the environment, not the command line: a PostgreSQL URL may
     hold a password, and every user of the machine can read a process's arguments.
@@ -233,7 +235,7 @@ def worker_command(setup: StudySetup, template: SpecTemplate, *, threads: int,
     if deadline is not None:
         command += ["--deadline", str(deadline)]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
-           STORAGE_VARIABLE: setup.url}
+           STORAGE_VARIABLE: setup.url, **sharing_env(processes)}
     return command, env
 
 
@@ -254,7 +256,8 @@ def _run_workers(setup: StudySetup, deadline: float | None, template: SpecTempla
         return  # a finished study run again: no worker to start
     count = min(setup.search.workers, setup.search.trials)
     threads = pick_threads(template.default.train.threads, workers=count).threads
-    command, env = worker_command(setup, template, threads=threads, deadline=deadline)
+    command, env = worker_command(setup, template, threads=threads, deadline=deadline,
+                                  processes=count)
     placed = place_workers(count, visible_gpus(), setup.search.gpus_per_trial)
     logs = setup.study_dir / "workers"
     logs.mkdir(exist_ok=True)

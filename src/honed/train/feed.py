@@ -22,6 +22,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 import torch
 
+from honed.data.loader_workers import pick_workers
 from honed.data.streaming import LazyInputs
 
 __all__ = ["epoch_batches", "make_feed", "MemoryFeed", "LoaderFeed", "to_device"]
@@ -91,7 +92,9 @@ class LoaderFeed:
     def __init__(self, x: LazyInputs, y=None, *, device: torch.device,
                  channels_last: bool = False) -> None:
         self.rows = _Rows(x, None if y is None else np.asarray(y))
-        self.workers, self.prefetch = x.workers, x.prefetch
+        # resolved here, in the process that trains, with the processes it shares cores with
+        self.choice = pick_workers(x.workers)
+        self.workers, self.prefetch = self.choice.workers, x.prefetch
         self.sampler = _IndexBatches()
         self.loader = None
         self.device, self.channels_last = device, channels_last

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from torch import nn
 
 from honed.data.dataset import PreparedData
+from honed.data.loader_workers import tell_once
 from honed.errors import CheckpointError, SpecError
 from honed.spec.schema import TrainSpec
 from honed.spec.validate import format_error
@@ -109,6 +110,9 @@ def fit(model: nn.Module, data: PreparedData, *, train: TrainSpec | Mapping | No
     trainer = make(model, data, config, seed=seed, augment=augment, callbacks=chosen,
                    backbone=backbone)
     trainer.threads = pick_threads(config.threads)
+    trainer.data_workers = getattr(trainer.feed, "choice", None)  # a streamed split's loader
+    if trainer.data_workers is not None:
+        tell_once(trainer.data_workers, distributed.tag() if distributed is not None else None)
     if resume:
         last = checkpoint_folder(out_dir) / "last.safetensors" if out_dir is not None else None
         if last is None or not last.exists():

@@ -34,6 +34,7 @@ import numpy as np
 import torch
 import torch.distributed as dist
 
+from honed.cpu import sharing_env
 from honed.data import make_augment, prepare_data, prepare_folds
 from honed.data.dataset import PreparedData
 from honed.errors import DistributedError, UserInputError
@@ -112,7 +113,8 @@ def fit_in_group(model: torch.nn.Module, data: PreparedData, *, nproc: int, sour
     check_world(nproc, rows=len(data.train.y), batch_size=spec.train.batch_size,
                 unfreeze_after=options.get("unfreeze_after"),
                 local_norm=not cuda and has_batch_norm(model))
-    env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port())}
+    # rank 0 (this process, for the fit) and each child share this machine's cores
+    env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()), **sharing_env(nproc)}
     child = {key: value for key, value in options.items() if key not in _RANK0_ONLY}
     spawn = multiprocessing.get_context("spawn")
     children = [spawn.Process(target=_child, args=(rank, nproc, spec, source, child, env, timeout),

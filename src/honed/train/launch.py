@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from honed.cpu import sharing_env
 from honed.errors import DistributedError, HonedError, UserInputError
 from honed.rundir import RunDir
 from honed.spec.schema import Spec
@@ -77,7 +78,7 @@ def train_distributed(spec: SpecTemplate | Spec, *, nproc: int, out_dir: str | P
                 local_norm=not cuda and has_batch_norm(model))
     del data, model
     env = {"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(_free_port()),
-           "WORLD_SIZE": str(nproc), "LOCAL_WORLD_SIZE": str(nproc)}
+           "WORLD_SIZE": str(nproc), "LOCAL_WORLD_SIZE": str(nproc), **sharing_env(nproc)}
     if spec.train.threads == "auto" and not os.environ.get("OMP_NUM_THREADS"):
         env["OMP_NUM_THREADS"] = str(pick_threads("auto", workers=nproc).threads)
     options = {"out_dir": str(out_dir), "resume": resume, "progress": progress,

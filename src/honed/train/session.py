@@ -151,7 +151,8 @@ def save_final_model(run: RunDir, spec: Spec, data: PreparedData, final: torch.n
 def runtime_record(trainer) -> dict[str, Any]:
     """Where a fit ran: ``{"device": "cpu", "precision": "fp32", "threads": 2}``.
 
-    With ``train.batch_size: auto``, also the batch it chose.
+    With ``train.batch_size: auto``, also the batch it chose; with streamed data, the
+    DataLoader workers (``data_workers``, ``data_workers_chosen``).
 
     Kept in ``metrics.json`` by ``honed train`` and by every search trial, whose record a
     ``honed run`` that keeps the trial's model carries over.
@@ -161,6 +162,8 @@ def runtime_record(trainer) -> dict[str, Any]:
     record = {"device": str(trainer.device), "precision": trainer.precision}
     if trainer.config.batch_size == "auto":  # what auto chose for this data
         record["batch_size"] = trainer.batch_size
+    if trainer.data_workers is not None:  # the loader of a streamed split
+        record.update(trainer.data_workers.record())
     if trainer.threads:
         return {**record, **trainer.threads.record()}
     return {**record, "threads": torch.get_num_threads()}

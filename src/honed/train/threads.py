@@ -5,7 +5,8 @@ barrier, so one thread descheduled by another process stalls all of them: on a 2
 at load 2, the default of one thread per core trained digits 3x slower than one thread, and a
 49k-row table 20x slower at load 12. ``auto`` (the default) therefore takes the cores this
 process may run on, less the load that other processes put on them, divided among the search
-workers that share them. It is chosen once per process (and worker count): a later fit would
+workers that share them (:mod:`honed.cpu`, which ``data.workers: auto`` shares too). It is
+chosen once per process (and worker count): a later fit would
 otherwise read the load that our own training has just added.
 """
 
@@ -14,6 +15,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from typing import Literal
+
+from honed.cpu import core_share, usable_cores  # usable_cores re-exported: callers use it here
 
 __all__ = ["ThreadChoice", "choose_threads", "pick_threads", "usable_cores", "other_load"]
 
@@ -65,13 +68,13 @@ def choose_threads(requested: Requested, *, cores: int, load: float | None, work
     if isinstance(requested, int) and not isinstance(requested, bool):
         return ThreadChoice(requested, "train.threads")
     if requested in (None, "all"):
-        return ThreadChoice(max(1, cores // workers), f"all: {cores} cores{per}")
+        return ThreadChoice(max(1, core_share(cores, workers)), f"all: {cores} cores{per}")
     if env_threads and env_threads.strip().isdigit() and int(env_threads) >= 1:
         given = int(env_threads)
         return ThreadChoice(max(1, given // workers), f"auto: OMP_NUM_THREADS={given}{per}")
     busy = max(0.0, load or 0.0)
     free = max(1.0, cores - busy) / workers
-    threads = max(1, min(cores // workers, round(free)))
+    threads = max(1, min(core_share(cores, workers), round(free)))
     known = "load unknown" if load is None else f"load {busy:.1f}"
     return ThreadChoice(threads, f"auto: {cores} cores, {known}{per}")
 
@@ -95,14 +98,6 @@ def pick_threads(requested: Requested = "auto", *, workers: int = 1,
                                       workers=workers,
                                       env_threads=os.environ.get("OMP_NUM_THREADS"))
     return _CHOSEN[key]
-
-
-def usable_cores() -> int:
-    """Cores this process may run on (a container's CPU set, not the host's count)."""
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 def other_load() -> float | None:

@@ -106,6 +106,7 @@ class Trainer:
         self.history: list[dict[str, Any]] = []
         self.stop_reason: str | None = None
         self.threads = None  # the ThreadChoice fit() made, for headers and metrics
+        self.data_workers = None  # a streamed split's WorkerChoice, for logs and metrics
 
     # ------------------------------------------------------------------ public
     def fit(self) -> FitResult:

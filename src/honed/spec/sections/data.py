@@ -178,8 +178,14 @@ class DataSpec(Section):
                             "memory available. Both give the same numbers on CPU.")
     workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = Field(
         "auto", description="Streaming: DataLoader worker processes that decode batches ahead "
-                            "of the model (0: in the training process); `auto`: one less than "
-                            "the cores, at most 4.")
+                            "of the model (0: in the training process); `auto`: this "
+                            "process's share of the cores it may run on (its CPU affinity "
+                            "mask), divided among the processes of the machine that train at "
+                            "once (`honed tune --workers`, `honed train --nproc`, "
+                            "`search.gpus_per_trial` ranks), less one for the training "
+                            "process, at most 4 and 0 when no core is left. Each training "
+                            "process logs its choice once (`data.workers 0 (auto: 2 cores, "
+                            "2 processes)`) and `metrics.json` keeps it.")
     prefetch: Annotated[int, Field(ge=1, le=64)] = Field(
         2, description="Streaming: batches each worker prepares ahead.")
 

@@ -79,6 +79,8 @@ def main() -> None:
             with torch.no_grad():
                 diff = (paths["new"](ids) - paths["old"](ids)).abs().max().item()
 
+            for forward in paths.values():  # warm up: first calls allocate and pick kernels
+                train_step(forward, ids)()
             ratios: dict[str, list[float]] = {"step": [], "predict": []}
             for round_ in range(args.rounds):
                 for kind, make in (("step", train_step), ("predict", predict)):

@@ -27,6 +27,7 @@ from torch.nn import functional as F
 
 __all__ = ["PADDED_CELLS", "final_states", "reverse_within"]
 
+# the kernels nn.RNN, nn.LSTM and nn.GRU call themselves; PyTorch has no public functional form
 _KERNELS = {"LSTM": _VF.lstm, "GRU": _VF.gru, "RNN_TANH": _VF.rnn_tanh,
             "RNN_RELU": _VF.rnn_relu}
 
@@ -56,7 +57,9 @@ def final_states(rnn: nn.RNNBase, x: torch.Tensor, lengths: torch.Tensor) -> tor
     """
     kernel = _KERNELS[rnn.mode]
     for layer in range(rnn.num_layers):
-        if layer and rnn.dropout and rnn.training:  # between layers, as nn.RNNBase does
+        # between layers, as nn.RNNBase does; not called at all when off: even a no-op
+        # dropout made the dynamo exporter fix the sequence axis of a two-layer model
+        if layer and rnn.dropout and rnn.training:
             x = F.dropout(x, rnn.dropout)
         forward = _direction(rnn, kernel, x, layer, "")
         backward = reverse_within(_direction(rnn, kernel, reverse_within(x, lengths), layer,
@@ -74,8 +77,7 @@ def _direction(rnn: nn.RNNBase, kernel, x: torch.Tensor, layer: int,
     state = x.new_zeros(1, x.shape[0], rnn.hidden_size)
     hx = (state, state) if rnn.mode == "LSTM" else state
     # one layer, no dropout, one direction, batch first
-    output = kernel(x, hx, weights, True, 1, 0.0, rnn.training, False, True)[0]
-    return output
+    return kernel(x, hx, weights, True, 1, 0.0, rnn.training, False, True)[0]
 
 
 class _FinalStates:

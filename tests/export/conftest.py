@@ -19,6 +19,26 @@ SPEC = {
     "train": {"epochs": 2, "batch_size": 16},
 }
 
+#: a model family (``branchy_family:build``) whose export fails verification
+BRANCHY = '''
+from torch import nn
+
+
+class Branchy(nn.Module):
+    """Branches on the batch size: torch.export fixes the batch, tracing keeps one branch."""
+
+    def __init__(self, inputs, outputs):
+        super().__init__()
+        self.head = nn.Linear(inputs, outputs)
+
+    def forward(self, x):
+        return self.head(x) if x.shape[0] == 2 else -self.head(x)
+
+
+def build(input_shape, num_outputs, *, task="classification"):
+    return Branchy(input_shape[0], num_outputs)
+'''
+
 
 @pytest.fixture(scope="session")
 def trained_run(tmp_path_factory) -> Path:

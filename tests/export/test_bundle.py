@@ -19,7 +19,7 @@ from honed.export import export_bundle, ort_session, read_bundle, run_session
 from honed.export.card import file_sha256
 from honed.spec.validate import validate_point
 
-from .conftest import SPEC, copy_of, tree
+from .conftest import BRANCHY, SPEC, copy_of, tree
 
 SPEC_CSV = {**SPEC, "train": {"epochs": 1, "batch_size": 16}}
 
@@ -180,26 +180,6 @@ def test_a_run_dir_without_a_model_is_refused_before_any_write(trained_run, tmp_
     with pytest.raises(UserInputError, match="opset must be between 13 and 23; got 5"):
         export_bundle(run, opset=5)
     assert tree(run) == before
-
-
-BRANCHY = '''
-from torch import nn
-
-
-class Branchy(nn.Module):
-    """Branches on the batch size: torch.export fixes the batch, tracing keeps one branch."""
-
-    def __init__(self, inputs, outputs):
-        super().__init__()
-        self.head = nn.Linear(inputs, outputs)
-
-    def forward(self, x):
-        return self.head(x) if x.shape[0] == 2 else -self.head(x)
-
-
-def build(input_shape, num_outputs, *, task="classification"):
-    return Branchy(input_shape[0], num_outputs)
-'''
 
 
 def test_a_model_that_fails_verification_writes_nothing(trained_run, tmp_path, monkeypatch):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
+import textwrap
 
 import pytest
 
 from honed.cli.main import main
 
-from .conftest import copy_of, tree
+from .conftest import BRANCHY, copy_of, tree
 
 SPEC = """\
 name: iris-run
@@ -72,3 +74,32 @@ def test_honed_run_exports_and_skips_the_export_the_second_time(tmp_path, capsys
     shutil.rmtree(run / "bundle")
     assert main(["run", str(spec), "--out", str(run), "--quiet"]) == 0
     assert not (run / "bundle").exists()
+
+
+def test_a_failing_stage_of_honed_run_is_exit_1_in_one_line_and_resumes_there(tmp_path, capsys,
+                                                                           monkeypatch):
+    (tmp_path / "branchy_family.py").write_text(textwrap.dedent(BRANCHY))
+    monkeypatch.syspath_prepend(str(tmp_path))
+    spec = tmp_path / "spec.yaml"
+    spec.write_text(SPEC.replace("family: mlp, hidden: 8", "family: 'branchy_family:build'")
+                    .replace("format: triton, max_batch_size: 16", ""))
+    run = tmp_path / "run"
+    command = ["run", str(spec), "--out", str(run), "--quiet", "--allow-import"]
+    try:
+        assert main(command) == 1
+        lines = capsys.readouterr().err.strip().splitlines()
+        assert "Traceback" not in "\n".join(lines)
+        assert lines[-1].startswith("honed run: ONNX Runtime differs from eager PyTorch by ")
+        assert lines[-1].endswith("the export is not written")
+        assert not any(line.startswith("honed run") for line in lines[:-1])
+        # the trained model and its metrics stay; no bundle, nor a half-written one
+        before = tree(run)
+        assert "model/weights.safetensors" in before and "metrics.json" in before
+        assert not any(name.startswith(("bundle", ".")) or "tmp" in name for name in before)
+        # the same command picks up at the stage that failed, without training again
+        assert main(command) == 1
+        err = capsys.readouterr().err
+        assert "refit: already done" in err and err.strip().splitlines()[-1] == lines[-1]
+        assert tree(run) == before
+    finally:
+        sys.modules.pop("branchy_family", None)

@@ -12,7 +12,7 @@ import pytest
 import torch
 
 from honed.data.tokenize import encode_texts, fit_tokenizer
-from honed.errors import BundleError, ExportError
+from honed.errors import BundleError
 from honed.export.card import read_bundle
 from honed.export.onnx import export_onnx
 from honed.export.runtime import ort_session
@@ -62,16 +62,6 @@ def test_every_text_family_exports_int64_ids_equal_to_eager(family, knobs, token
             expected = model(torch.from_numpy(x)).numpy()
         got = session.run(None, {"input": x})[0]
         np.testing.assert_allclose(got, expected, atol=1e-5)
-
-
-@pytest.mark.parametrize("family", ["lstm", "gru"])
-def test_a_bidirectional_text_model_says_why_it_cannot_export(family, tmp_path):
-    model = create_model(family, input_shape=(MAX_LENGTH,), num_outputs=2, vocab_size=20,
-                         embedding_dim=4, hidden=4, bidirectional=True)
-    with pytest.raises(ExportError, match="bidirectional recurrent text model .* "
-                                          "model.bidirectional: false"):
-        export_onnx(model, (MAX_LENGTH,), tmp_path / "m.onnx", vocab_size=20)
-    assert not (tmp_path / "m.onnx").exists()
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,9 @@
 
 Every kind is read as a sequence of steps: a sequence ``(B, T, C)`` as it is, an image
 ``(B, C, H, W)`` row by row as ``(B, H, W * C)``, a table ``(B, F)`` one feature per step as
-``(B, F, 1)``, and token ids ``(B, T)`` one embedded token per step, packed to each text's
-length so that padding is never read.
+``(B, F, 1)``, and token ids ``(B, T)`` one embedded token per step, read up to each text's
+own length so that padding is never read (both ways: with
+:mod:`honed.models.bidirectional`, which exports to ONNX as packing does not).
 
 The head reads the final hidden state of the last layer, not the mean over time: the state is
 what the recurrence was trained to carry, the latest steps (which matter most when forecasting)
@@ -19,6 +20,7 @@ import torch
 from torch import nn
 
 from honed.models._checks import boolean, fraction, input_kind, positive_int
+from honed.models.bidirectional import PADDED_CELLS
 from honed.models.layers import init_weights
 from honed.models.tokens import TokenEmbedding, embedding_width, lengths
 
@@ -45,20 +47,14 @@ class Recurrent(nn.Module):
         self.directions = 2 if bidirectional else 1
         # PyTorch's own dropout acts between layers only (and warns with one layer); the
         # extra Dropout below gives the knob a meaning at depth 1 too.
-        self.rnn = CELLS[cell](step_size, hidden, num_layers=depth, batch_first=True,
+        # text read both ways: the same module, whose forward(x, lengths) stops at each text's
+        # own length without packing, which does not export (honed.models.bidirectional)
+        cells = PADDED_CELLS if self.kind == "text" and bidirectional else CELLS
+        self.rnn = cells[cell](step_size, hidden, num_layers=depth, batch_first=True,
                                dropout=dropout if depth > 1 else 0.0,
                                bidirectional=bidirectional)
         self.dropout = nn.Dropout(dropout)
         self.head = nn.Linear(hidden * self.directions, num_outputs)
-
-    @property
-    def onnx_blocker(self) -> str | None:
-        """Why this model cannot be exported to ONNX, or None (read by ``export_onnx``)."""
-        if self.kind == "text" and self.directions == 2:
-            return ("a bidirectional recurrent text model packs each text to its own length "
-                    "(pack_padded_sequence), which neither PyTorch ONNX exporter supports; "
-                    "set model.bidirectional: false to deploy it")
-        return None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if self.kind == "image":
@@ -74,9 +70,8 @@ class Recurrent(nn.Module):
                 last = (lengths(mask) - 1).to(output.device)
                 picked = output[torch.arange(output.shape[0], device=output.device), last]
                 return self.head(self.dropout(picked))
-            # Packed: the backward direction must start at each text's own last token.
-            x = nn.utils.rnn.pack_padded_sequence(x, lengths(mask), batch_first=True,
-                                                  enforce_sorted=False)
+            # the backward direction starts at each text's own last token
+            return self.head(self.dropout(self.rnn(x, lengths(mask))))
         _, state = self.rnn(x)
         hidden = state[0] if isinstance(state, tuple) else state  # LSTM also returns the cell
         # (layers * directions, B, H): keep the last layer's directions, side by side.

@@ -64,13 +64,14 @@ def _ort_outputs(path: Path, batches: dict[str, np.ndarray], num_outputs: int
         try:
             y = run_session(session, x)
         except Exception as exc:  # ORT's own error classes (shape mismatch, ...)
-            raise ExportError(f"ONNX Runtime failed on {name} ({len(x)} samples): "
+            raise ExportError(f"ONNX Runtime failed on a batch of {len(x)}: "
                               f"{str(exc).strip().splitlines()[0]}") from None
         if y.shape != (len(x), num_outputs):
-            raise ExportError(f"ONNX Runtime gave shape {list(y.shape)} on {name}; expected "
+            raise ExportError(f"ONNX Runtime gave shape {list(y.shape)} on a batch of {len(x)}; "
+                              "expected "
                               f"{[len(x), num_outputs]}")
         if not np.isfinite(y).all():
-            raise ExportError(f"ONNX Runtime gave non-finite outputs on {name}")
+            raise ExportError(f"ONNX Runtime gave non-finite outputs on a batch of {len(x)}")
         outputs[name] = y
     return outputs
 
@@ -109,8 +110,9 @@ def verify_parity(model: nn.Module, path: str | Path, x: np.ndarray, *,
         diffs[name] = float(np.abs(ort[name] - _eager(model, batch)).max())
     worst = max(diffs, key=diffs.get)
     if diffs[worst] > tolerance:
-        raise ExportError(f"ONNX Runtime differs from eager PyTorch by {diffs[worst]:.3g} on "
-                          f"{worst} (allowed: {tolerance:g}); the export is not written")
+        raise ExportError(f"ONNX Runtime differs from eager PyTorch by {diffs[worst]:.3g} on a "
+                          f"batch of {len(batches[worst])} (allowed: {tolerance:g}); the export "
+                          "is not written")
     return {"method": "parity", "checker": "passed", "tolerance": tolerance,
             "batches": [len(b) for b in batches.values()], "max_abs_diff": diffs,
             "passed": True}

@@ -17,6 +17,9 @@ def test_global_explanation_prints_a_ranking_and_writes_three_files(runs, tmp_pa
     assert main(["explain", str(runs["known"]), "--out", str(out), "--quiet"]) == 0
     text = capsys.readouterr().out
     assert "test accuracy drop when shuffled" in text and "sanity:" in text
+    # the column header fits on its own line (a wrapped header splits across two)
+    assert any(line.startswith("  input ") and line.endswith(" mean 95% interval")
+               for line in text.splitlines()), text
     assert all(len(line) <= 80 for line in text.splitlines() if not line.startswith("wrote"))
     assert sorted(p.name for p in out.iterdir()) == ["attributions.npz", "explain.html",
                                                     "importance.json"]

@@ -64,13 +64,13 @@ def _print_global(console, summary: dict) -> None:
     text = "how" in importance  # each token deleted once, an interval over the texts
     done = ("deleted or shuffled" if "columns" in importance else
             "deleted" if text else "shuffled")
-    console.print(f"importance: test {importance['metric']} drop when {done} (base {importance['baseline']:.4g}, "
-                  f"{importance['rows']} rows)")
+    console.print(f"importance: test {importance['metric']} drop when {done} "
+                  f"(base {importance['baseline']:.4g}, {importance['rows']} rows)")
+    console.print("95% interval " + ("over the texts" if text else
+                                     f"over the {importance.get('interval', 'repeats')} "
+                                     f"({importance['repeats']} repeats)"), highlight=False)
     header = "token or column" if "columns" in importance else "token" if text else "input"
-    console.print(f"  {header:<36} {'mean':>8} 95% interval "
-                  + ("over the texts" if text else f"over the {importance.get('interval', 'repeats')}"
-                     f" ({importance['repeats']} repeats)"),
-                  highlight=False)
+    console.print(f"  {header:<36} {'mean':>8} 95% interval", highlight=False)
     for item in importance["importances"][:_SHOWN]:
         span = ("" if item["low"] is None else
                 f"[{item['low']:+.3f}, {item['high']:+.3f}]")

@@ -101,8 +101,15 @@ def load_pool(path: Path, space: str | None = None, budget: float = 0.0) -> Pool
                 max(len(row["values"]) for row in rows), target, Path(space).stem)
 
 
-def replay_one(pool: Pool, snapper: Snapper, setting: str, index: int, budget: float) -> dict:
-    """One search of ``budget`` seconds under ``setting``, replayed from the pool."""
+def replay_one(pool: Pool, snapper: Snapper, setting: str, index: int, budget: float, *,
+               trace: bool = False) -> dict:
+    """One search of ``budget`` seconds under ``setting``, replayed from the pool.
+
+    The row is search_quality_summary's, with ``complete`` holding only the completions that
+    raised the best value (all that the time to a validation target needs), and the trials'
+    count, the snaps' median distance and misses; ``trace=True`` adds each trial's
+    ``[config, seed, state]`` (thousands of replays would hold millions of them otherwise).
+    """
     search = spec_from_dict({**pool.template.raw,
                              "search": SETTINGS[setting]}).default.search
     dims = pool.template.dimensions
@@ -115,7 +122,7 @@ def replay_one(pool: Pool, snapper: Snapper, setting: str, index: int, budget: f
         enqueue_default(study, dims)
     picks = np.random.default_rng([index, PICK_STREAM])
     clock, best, refused, ask_s = 0.0, -math.inf, 0, 0.0
-    trials, snaps, complete, incumbents = [], [], [], []
+    trials, snaps, complete, incumbents, finished = [], [], [], [], 0
     while clock < budget and refused < MAX_REFUSED:
         began = time.process_time()
         trial = study.ask()
@@ -141,13 +148,17 @@ def replay_one(pool: Pool, snapper: Snapper, setting: str, index: int, budget: f
             study.tell(trial, state=optuna.trial.TrialState[state])
             continue
         study.tell(trial, run["value"])
-        complete.append([round(clock, 2), run["value"]])
+        finished += 1
         if run["value"] > best:
             best = run["value"]
+            complete.append([round(clock, 2), run["value"]])
             incumbents.append([round(clock, 2), run["value"], run["test"]])
+    distances = [d for d, _ in snaps]
     return {"space": pool.space, "peer": setting, "seed": index, "budget": budget,
             "target": pool.target, "complete": complete, "incumbents": incumbents,
-            "trials": trials, "snaps": snaps, "ask_s": round(ask_s, 4)}
+            "asked": len(trials), "finished": finished, "ask_s": round(ask_s, 4),
+            "snap": statistics.median(distances) if distances else math.nan,
+            "off_path": sum(not on for _, on in snaps), **({"trials": trials} if trace else {})}
 
 
 def _feed(trial: optuna.Trial, run: dict, budget: float, clock: float) -> tuple[str, float]:
@@ -198,18 +209,18 @@ def replay_all(args: argparse.Namespace) -> list[dict]:
             done = list(ex.map(replay_many, *jobs))
     rows = [row for chunk_rows, _ in done for row in chunk_rows]
     print("\nper setting, medians over replays: trials asked, trials complete, snapping "
-          "distance; share of snaps off the path; CPU ms per replay and per ask (+ suggest)")
+          "distance (a replay's median); share of snaps off the path; CPU ms per replay and "
+          "per ask (+ suggest)")
     print(f"{'setting':14s} {'trials':>6s} {'complete':>8s} {'snap med':>8s} "
           f"{'off path':>8s} {'ms/replay':>9s} {'ms/ask':>7s}")
     for setting in settings:
         mine = [r for r in rows if r["peer"] == setting]
         cpu = sum(w for (s, _), (_, w) in zip(chunks, done, strict=True) if s == setting)
-        asks = sum(len(r["trials"]) for r in mine)
-        snaps = [d for r in mine for d in r["snaps"]]
-        print(f"{setting:14s} {statistics.median(len(r['trials']) for r in mine):6.0f} "
-              f"{statistics.median(len(r['complete']) for r in mine):8.0f} "
-              f"{statistics.median(d for d, _ in snaps) if snaps else math.nan:8.3f} "
-              f"{sum(not on for _, on in snaps) / max(1, len(snaps)):8.3f} "
+        asks = sum(r["asked"] for r in mine)
+        print(f"{setting:14s} {statistics.median(r['asked'] for r in mine):6.0f} "
+              f"{statistics.median(r['finished'] for r in mine):8.0f} "
+              f"{statistics.median(r['snap'] for r in mine):8.3f} "
+              f"{sum(r['off_path'] for r in mine) / max(1, asks):8.3f} "
               f"{1000 * cpu / len(mine):9.1f} "
               f"{1000 * sum(r['ask_s'] for r in mine) / max(1, asks):7.2f}")
     return rows

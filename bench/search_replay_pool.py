@@ -43,6 +43,7 @@ from search_speed import test_accuracy
 
 from honed.data import prepare_data
 from honed.errors import UserInputError
+from honed.io import append_line, atomic_write_text
 from honed.search import prepare_study, tune
 from honed.search.default_first import default_params
 from honed.search.objective import trial_dir
@@ -166,6 +167,9 @@ def build_pool(space_name: str, *, configs: int, seeds: int, out: Path, lanes: i
     space["data"] = {**space["data"], **materialize(space_name, Path(data_dir))}
     points = pool_configs(spec_from_dict(pool_spec(space, name="pool", seed=0)), configs,
                           draw_seed=draw_seed)
+    text = out.read_text() if out.exists() else ""
+    if not text.endswith("\n") and text:  # a line cut short by a kill: drop it, run it again
+        atomic_write_text(out, text[:text.rfind("\n") + 1])
     done = set()
     for row in read_pool(out):
         if row["space"] != space_name or (row["config"] < len(points)
@@ -186,8 +190,7 @@ def build_pool(space_name: str, *, configs: int, seeds: int, out: Path, lanes: i
             continue
         row.update(commit=commit, finished_utc=datetime.datetime.now(
             datetime.UTC).isoformat(timespec="seconds"))
-        with out.open("a") as handle:  # one line per run, appended whole
-            handle.write(json.dumps(row) + "\n")
+        append_line(out, row)  # one line per run, appended whole and fsynced
         ran += 1
         print(f"config {config:4d} seed {seed}: {row['state']} val {row['value']} test "
               f"{row['test']} ({sum(row['seconds']):.1f}s + {row['setup']:.1f}s)", flush=True)

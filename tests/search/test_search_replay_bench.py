@@ -76,7 +76,8 @@ def test_same_replay_index_pairs_the_seed_streams(pool):
     snapper = loaded.snapper
 
     def seeds(setting, index):
-        return [t[1] for t in replay_one(loaded, snapper, setting, index, 60)["trials"]]
+        row = replay_one(loaded, snapper, setting, index, 60, trace=True)
+        return [t[1] for t in row["trials"]]
 
     runs = {s: seeds(s, 3) for s in ("random-none", "random-auto", "honed-median+d")}
     for stream in runs.values():  # the same picks, however many trials each setting asked
@@ -84,7 +85,7 @@ def test_same_replay_index_pairs_the_seed_streams(pool):
         assert stream[:shortest] == runs["random-none"][:shortest]
     assert seeds("random-none", 4) != runs["random-none"]
     # the same sampler seed: random draws are the same configs with or without a pruner
-    none, auto = (replay_one(loaded, snapper, s, 3, 60)["trials"]
+    none, auto = (replay_one(loaded, snapper, s, 3, 60, trace=True)["trials"]
                   for s in ("random-none", "random-auto"))
     assert [t[0] for t in none] == [t[0] for t in auto][:len(none)]
 
@@ -109,8 +110,8 @@ def test_default_point_goes_first_only_when_asked(pool):
     loaded = load_pool(path, str(space))
     snapper = loaded.snapper
     for setting in ("honed-none+d", "tpe-median+d", "random-auto+d"):
-        assert replay_one(loaded, snapper, setting, 5, 30)["trials"][0][0] == 0
-    firsts = {replay_one(loaded, snapper, "random-none", i, 5)["trials"][0][0]
+        assert replay_one(loaded, snapper, setting, 5, 30, trace=True)["trials"][0][0] == 0
+    firsts = {replay_one(loaded, snapper, "random-none", i, 5, trace=True)["trials"][0][0]
               for i in range(8)}
     assert firsts != {0}
 
@@ -119,7 +120,7 @@ def test_pruning_cuts_time(pool):
     path, space = pool
     loaded = load_pool(path, str(space))
     snapper = loaded.snapper
-    none, auto = (replay_one(loaded, snapper, s, 1, 100)["trials"]
+    none, auto = (replay_one(loaded, snapper, s, 1, 100, trace=True)["trials"]
                   for s in ("random-none", "random-auto"))
     assert any(t[2] == "PRUNED" for t in auto) and all(t[2] == "COMPLETE" for t in none[:-1])
     assert len(auto) > len(none)  # the time the cut trials saved went to more trials
@@ -133,6 +134,10 @@ def test_tiny_build_writes_lines_and_resumes(tmp_path):
     assert build_pool("digits_smoke", configs=2, seeds=2, **options) == 2
     assert out.read_text().startswith(first)  # the lines already there stay as they were
     assert build_pool("digits_smoke", configs=2, seeds=2, **options) == 0
+    whole = out.read_text()
+    out.write_text(whole[:-20])  # killed while it wrote its last line
+    assert build_pool("digits_smoke", configs=2, seeds=2, **options) == 1
+    assert out.read_text().count("\n") == 4
     rows = read_pool(out)
     assert sorted((r["config"], r["seed"]) for r in rows) == [(0, 0), (0, 1), (1, 0), (1, 1)]
     for row in rows:
@@ -167,7 +172,7 @@ def test_a_capped_run_holds_the_lane_to_the_end(pool):
     loaded = load_pool(path, str(space), 100.0)
     snapper = loaded.snapper
     for index in range(4):
-        row = replay_one(loaded, snapper, "random-none", index, 100)
+        row = replay_one(loaded, snapper, "random-none", index, 100, trace=True)
         reached = [t for t in row["trials"] if t[0] == 1]
         assert len(reached) <= 1 and (not reached or row["trials"][-1] == reached[0])
         assert all(test < 0.9 for _, _, test in row["incumbents"])

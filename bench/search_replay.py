@@ -40,7 +40,7 @@ import optuna
 import yaml
 from search_quality import MARKS, PEERS, load_space
 from search_quality_summary import summarize
-from search_replay_pool import build_pool, read_pool
+from search_replay_pool import PoolError, build_pool, read_pool
 from search_replay_snap import Snapper
 
 from honed.errors import UserInputError
@@ -78,7 +78,7 @@ def load_pool(path: Path, space: str | None = None, budget: float = 0.0) -> Pool
     """The pool's lines grouped by config, and the space they were drawn from."""
     rows = read_pool(path)
     if not rows:
-        raise SystemExit(f"{path}: no pool lines; run build first")
+        raise PoolError(f"{path}: no pool lines; run build first")
     space = space or rows[0]["space"]
     raw = (yaml.safe_load(Path(space).read_text()) if Path(space).is_file()
            else load_space(space))
@@ -92,11 +92,11 @@ def load_pool(path: Path, space: str | None = None, budget: float = 0.0) -> Pool
         runs[row["config"]].append(row)
     cap = min(row.get("cap", math.inf) for row in rows)
     if budget > cap:
-        raise SystemExit(f"{path}: the pool stopped runs at {cap:.0f}s (--cap), so it cannot "
+        raise PoolError(f"{path}: the pool stopped runs at {cap:.0f}s (--cap), so it cannot "
                          f"replay a {budget:.0f}s budget; rebuild with a larger --cap")
     missing = [c for c, r in enumerate(runs) if not r]
     if missing:
-        raise SystemExit(f"{path}: configs {missing[:5]} have no line; finish the build first")
+        raise PoolError(f"{path}: configs {missing[:5]} have no line; finish the build first")
     return Pool(template, [r[0]["params"] for r in runs], runs,
                 max(len(row["values"]) for row in rows), target, Path(space).stem)
 
@@ -193,7 +193,7 @@ def replay_all(args: argparse.Namespace) -> list[dict]:
     settings = list(SETTINGS) if args.settings == ["all"] else args.settings
     unknown = [s for s in settings if s not in SETTINGS]
     if unknown:
-        raise SystemExit(f"unknown setting(s) {unknown}; known: {sorted(SETTINGS)}")
+        raise PoolError(f"unknown setting(s) {unknown}; known: {sorted(SETTINGS)}")
     pool = load_pool(Path(args.pool), args.space, args.budget)
     print(f"{len(pool.configs)} configs, {sum(map(len, pool.runs))} runs, {pool.epochs} epochs; "
           f"{args.replays} replays of {args.budget:.0f}s per setting, {args.workers} worker(s)",
@@ -226,7 +226,16 @@ def replay_all(args: argparse.Namespace) -> list[dict]:
     return rows
 
 
-def main(argv: list[str] | None = None) -> None:
+def main(argv: list[str] | None = None) -> int:
+    try:
+        run(argv)
+    except PoolError as error:
+        print(f"search_replay.py: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def run(argv: list[str] | None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     build = sub.add_parser("build", help="train the pool (resumable)")

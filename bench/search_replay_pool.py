@@ -52,10 +52,14 @@ from honed.search.study import create_or_load_study
 from honed.spec import spec_from_dict
 from honed.spec.template import SpecTemplate
 
-__all__ = ["pool_configs", "pool_spec", "build_pool", "read_pool"]
+__all__ = ["pool_configs", "pool_spec", "build_pool", "read_pool", "PoolError"]
 
 METRIC = "accuracy"
 _LANE = {"runs": 0}  # runs this lane (process) has trained
+
+
+class PoolError(Exception):
+    """Bad input (a pool drawn otherwise, an unfinished one): one line, exit status 2."""
 
 
 class Capped(BaseException):
@@ -174,7 +178,7 @@ def build_pool(space_name: str, *, configs: int, seeds: int, out: Path, lanes: i
     for row in read_pool(out):
         if row["space"] != space_name or (row["config"] < len(points)
                                           and row["params"] != points[row["config"]]):
-            raise SystemExit(f"{out}: config {row['config']} was drawn with other settings "
+            raise PoolError(f"{out}: config {row['config']} was drawn with other settings "
                              f"(space, --draw-seed); use another --out")
         done.add((row["config"], row["seed"]))
     jobs = [(c, s) for s in range(seeds) for c in range(configs) if (c, s) not in done]

@@ -13,7 +13,7 @@ BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
 from search_replay import SETTINGS, load_pool, main, replay_one  # noqa: E402
-from search_replay_pool import build_pool, read_pool  # noqa: E402
+from search_replay_pool import PoolError, build_pool, read_pool  # noqa: E402
 from search_replay_snap import Snapper  # noqa: E402
 
 SPACE = """
@@ -59,8 +59,8 @@ def pool(tmp_path) -> tuple[Path, Path]:
 def test_every_setting_replays_and_summarizes(pool, tmp_path, capsys):
     path, space = pool
     rows = tmp_path / "rows.jsonl"
-    main(["replay", "--pool", str(path), "--space", str(space), "--replays", "2",
-          "--budget", "40", "--marks", "20,40", "--out", str(rows)])
+    assert main(["replay", "--pool", str(path), "--space", str(space), "--replays", "2",
+                 "--budget", "40", "--marks", "20,40", "--out", str(rows)]) == 0
     out = read_pool(rows)
     assert sorted({r["peer"] for r in out}) == sorted(SETTINGS) and len(out) == 2 * 18
     printed = capsys.readouterr().out
@@ -176,5 +176,13 @@ def test_a_capped_run_holds_the_lane_to_the_end(pool):
         reached = [t for t in row["trials"] if t[0] == 1]
         assert len(reached) <= 1 and (not reached or row["trials"][-1] == reached[0])
         assert all(test < 0.9 for _, _, test in row["incumbents"])
-    with pytest.raises(SystemExit, match="--cap"):
+    with pytest.raises(PoolError, match="--cap"):
         load_pool(path, str(space), 200.0)
+
+
+def test_bad_input_is_one_line_and_exit_2(pool, capsys):
+    path, space = pool
+    assert main(["replay", "--pool", str(path), "--space", str(space),
+                 "--settings", "tpe-median,bogus"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "bogus" in err and "honed-auto+d" in err and len(err.splitlines()) == 1

@@ -23,8 +23,8 @@ are paired. The summary is bench/search_quality_summary.py's, one replay standin
 The cost is the samplers': a TPE ask costs 7-25 ms of CPU at 80-230 trials, so one 20-minute
 replay of a 15-second-trial space costs 0.6-4.7 CPU seconds under TPE (0.1-0.7 under random),
 about 30 CPU seconds for all 18 settings: 2,000 replays of every setting are CPU-hours
-(``--workers`` splits them over cores), a few hundred of the TPE settings are enough for
-intervals far narrower than what the pool itself leaves uncertain.
+(``--workers`` splits them over cores). More replays narrow the interval over replays only:
+every replay draws from the same pool, whose own sampling noise no replay count removes.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ import signal
 import subprocess
 import tempfile
 import time
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import Any
 
@@ -188,7 +188,8 @@ def build_pool(space_name: str, *, configs: int, seeds: int, out: Path, lanes: i
     ran = 0
     calls = [(train_one, space_name, c, points[c], s, data_dir, epochs, keep, cap)
              for c, s in jobs]
-    for (config, seed), row in zip(jobs, _lanes(calls, lanes), strict=True):
+    for index, row in _lanes(calls, lanes):
+        config, seed = jobs[index]
         if isinstance(row, Exception):  # report it and go on: the other runs still count
             print(f"config {config} seed {seed}: failed: {row!r}", flush=True)
             continue
@@ -202,18 +203,19 @@ def build_pool(space_name: str, *, configs: int, seeds: int, out: Path, lanes: i
 
 
 def _lanes(calls: list[tuple], lanes: int):
-    """Each call's result (or its exception), in order: one lane is this process, more are
-    long-lived spawned processes."""
+    """(index, result or exception) of each call as it ends: one lane is this process, more
+    are long-lived spawned processes."""
     if lanes == 1:
-        for function, *args in calls:
+        for index, (function, *args) in enumerate(calls):
             try:
-                yield function(*args)
+                yield index, function(*args)
             except Exception as error:
-                yield error
+                yield index, error
         return
     with ProcessPoolExecutor(lanes, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for future in [pool.submit(*call) for call in calls]:
+        futures = {pool.submit(*call): index for index, call in enumerate(calls)}
+        for future in as_completed(futures):
             try:
-                yield future.result()
+                yield futures[future], future.result()
             except Exception as error:
-                yield error
+                yield futures[future], error

@@ -110,7 +110,10 @@ def test_default_point_goes_first_only_when_asked(pool):
     loaded = load_pool(path, str(space))
     snapper = loaded.snapper
     for setting in ("honed-none+d", "tpe-median+d", "random-auto+d"):
-        assert replay_one(loaded, snapper, setting, 5, 30, trace=True)["trials"][0][0] == 0
+        row = replay_one(loaded, snapper, setting, 5, 30, trace=True)
+        assert row["trials"][0][0] == 0
+        first = row["incumbents"][0]  # shipped after one trial of 4 epochs and its set-up
+        assert first[0] == pytest.approx(4.5) and first[2] == pytest.approx(0.785, abs=0.006)
     firsts = {replay_one(loaded, snapper, "random-none", i, 5, trace=True)["trials"][0][0]
               for i in range(8)}
     assert firsts != {0}

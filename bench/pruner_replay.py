@@ -64,15 +64,20 @@ def load_trials(folder: Path, dataset: str, methods: list[str], seeds: int,
             name = study_name(dataset, method, seed)
             study_dir = folder / name / "study"
             study = optuna.load_study(study_name=name, storage=sqlite_url(study_dir))
-            for trial in study.get_trials(states=[optuna.trial.TrialState.COMPLETE]):
-                lines = (trial_dir(study_dir, trial.number) / "history.jsonl").read_text()
-                epochs = [json.loads(line) for line in lines.splitlines() if line.strip()]
-                seconds = tuple(e["seconds"] for e in epochs)
-                wall = (trial.datetime_complete - trial.datetime_start).total_seconds()
-                trials.append(Trial(tuple(e["val"][metric] for e in epochs), seconds,
-                                    max(0.0, wall - sum(seconds)), trial.value,
-                                    tuple(sorted(trial.params.items()))))
+            trials += [as_ran(study_dir, trial, metric) for trial in
+                       study.get_trials(states=[optuna.trial.TrialState.COMPLETE])]
     return trials
+
+
+def as_ran(study_dir: Path, trial: optuna.trial.FrozenTrial, metric: str) -> Trial:
+    """A finished trial as it ran, from its ``history.jsonl``: set-up is its wall time less
+    its epochs' seconds."""
+    lines = (trial_dir(study_dir, trial.number) / "history.jsonl").read_text()
+    epochs = [json.loads(line) for line in lines.splitlines() if line.strip()]
+    seconds = tuple(e["seconds"] for e in epochs)
+    wall = (trial.datetime_complete - trial.datetime_start).total_seconds()
+    return Trial(tuple(e["val"][metric] for e in epochs), seconds,
+                 max(0.0, wall - sum(seconds)), trial.value, tuple(sorted(trial.params.items())))
 
 
 def replay(stream: list[Trial], pruner: optuna.pruners.BasePruner, target: float,

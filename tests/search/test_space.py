@@ -65,8 +65,21 @@ def test_grid_enumerates_and_refuses_continuous_dimensions():
 def test_every_sampler_builds(name):
     dimensions = find_dimensions({"a": {"choice": [1, 2]}, "b": {"int": [1, 3]}})
     sampler = create_sampler(SamplerSpec(name=name), dimensions=dimensions, seed=0)
-    assert sampler is None if name == "default" else isinstance(sampler,
-                                                                  optuna.samplers.BaseSampler)
+    assert isinstance(sampler, optuna.samplers.BaseSampler)
+
+
+def test_optunas_default_sampler_is_its_own_tpe_seeded_by_the_search():
+    dimensions = find_dimensions({"a": {"float": [0.0, 1.0]}})
+    draws = []
+    for _ in range(2):
+        sampler = create_sampler(SamplerSpec(name="default"), dimensions=dimensions, seed=7)
+        study = optuna.create_study(sampler=sampler)
+        study.optimize(lambda t: t.suggest_float("a", 0.0, 1.0), n_trials=12)
+        draws.append([t.params["a"] for t in study.trials])
+    assert draws[0] == draws[1]  # the same seed searches the same points
+    unasked = optuna.create_study().sampler  # what Optuna picks when given none
+    assert type(sampler) is type(unasked)
+    assert (sampler._multivariate, sampler._group) == (unasked._multivariate, unasked._group)
 
 
 def test_auto_is_the_default_multivariate_tpe_or_nsga2_for_several_objectives():

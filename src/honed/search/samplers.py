@@ -19,7 +19,7 @@ _SAMPLERS: Registry = Registry("sampler")
 
 def create_sampler(spec: SamplerSpec, *, dimensions: list[Dimension], seed: int,
                    objectives: int = 1) -> optuna.samplers.BaseSampler | None:
-    """The sampler ``spec`` names; None lets Optuna pick its default (TPE, NSGA-II for many)."""
+    """The sampler ``spec`` names, seeded with ``seed`` (``default``: Optuna's own choice)."""
     return _SAMPLERS.get(spec.name)(spec, dimensions=dimensions, seed=seed, objectives=objectives)
 
 
@@ -33,10 +33,12 @@ def _auto(spec, *, seed, objectives, **_):
     return _nsga2(spec, seed=seed) if objectives > 1 else _tpe(spec, seed=seed)
 
 
-@_SAMPLERS.register("default", description="Optuna's default: independent TPE, or NSGA-II for "
-                    "several objectives")
-def _default(spec, **_):
-    return None
+@_SAMPLERS.register("default", description="Optuna's default: TPESampler() at Optuna's "
+                    "settings (multivariate, ungrouped; independent for several), seeded")
+def _default(spec, *, seed, **_):
+    # what optuna.create_study picks when given no sampler (Optuna 5: TPESampler() for one
+    # objective or several), with the search's seed, so the same spec searches the same points
+    return optuna.samplers.TPESampler(seed=seed)
 
 
 @_SAMPLERS.register("tpe", description="Tree-structured Parzen estimator (Bayesian); "

@@ -12,13 +12,13 @@ __all__ = ["SearchSpec", "SamplerSpec", "PrunerSpec"]
 
 
 class SamplerSpec(Section):
-    """An Optuna sampler by name, with its main knobs (null leaves Optuna's default);
+    """An Optuna sampler by name, with its main knobs, seeded by the search's seed;
     ``sampler: tpe`` stands for ``sampler: {name: tpe}``."""
 
     name: Literal["auto", "default", "grid", "random", "tpe", "gp", "cmaes", "qmc",
                   "nsga2"] = Field(
         "auto", description="`auto`: multivariate TPE, NSGA-II for several objectives; "
-                            "`default`: Optuna's own (see `honed list samplers`).")
+                            "`default`: Optuna's own choice at its settings, seeded (see `honed list samplers`).")
     n_startup_trials: Annotated[int, Field(ge=0)] | None = Field(
         None, description="`tpe`, `gp`, `cmaes`: random trials before the model takes over.")
     multivariate: bool = Field(True, description="`tpe`: model the parameters jointly.")

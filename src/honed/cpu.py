@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import os
 
+from honed.cgroups import cpu_quota
+
 __all__ = ["PROCESSES_VARIABLE", "usable_cores", "local_processes", "sharing_env", "core_share"]
 
 #: processes of this machine that train at once, as the launcher of this one counted them
@@ -20,11 +22,15 @@ PROCESSES_VARIABLE = "HONED_LOCAL_PROCESSES"
 
 
 def usable_cores() -> int:
-    """Cores this process may run on (a container's CPU set, not the host's count)."""
+    """Cores this process may run on: its CPU set (not the host's count), and no more than
+    its control groups' CPU quota allows, rounded down, at least 1 (a container started with
+    ``--cpus 2``, or a pod with ``limits.cpu: 2``, sees every core of its host but gets 2)."""
     try:
-        return len(os.sched_getaffinity(0))
+        cores = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
         return os.cpu_count() or 1
+    quota = cpu_quota()
+    return cores if quota is None else max(1, min(cores, int(quota)))
 
 
 def local_processes() -> int:

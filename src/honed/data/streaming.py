@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from honed.cgroups import memory_room
+
 __all__ = ["LazyInputs", "should_stream", "memory_budget", "row_chunks", "MEMORY_SHARE",
            "CHUNK_BYTES"]
 
@@ -35,10 +37,7 @@ def memory_budget() -> int:
     """Bytes this process can still take: the least of free memory (``MemAvailable``), the
     cgroup's limit less its use, and the address-space limit (``ulimit -v``) less its size."""
     limits = [_meminfo("MemAvailable") or _pages("SC_AVPHYS_PAGES")]
-    cgroup = Path("/sys/fs/cgroup")
-    limit, used = _read_int(cgroup / "memory.max"), _read_int(cgroup / "memory.current")
-    if limit is not None and used is not None:
-        limits.append(max(limit - used, 0))
+    limits.append(memory_room())
     soft, _ = resource.getrlimit(resource.RLIMIT_AS)
     if soft != resource.RLIM_INFINITY:
         limits.append(max(soft - (_status_kb("VmSize") or 0) * 1024, 0))
@@ -160,11 +159,3 @@ def _pages(name: str) -> int | None:
         return os.sysconf(name) * os.sysconf("SC_PAGE_SIZE")
     except (ValueError, OSError):
         return None
-
-
-def _read_int(path: Path) -> int | None:
-    try:
-        text = path.read_text().strip()
-    except OSError:
-        return None
-    return int(text) if text.isdigit() else None

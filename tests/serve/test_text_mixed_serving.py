@@ -98,6 +98,7 @@ def test_serve_answers_records_of_text_and_columns(run, server):
     assert [p["class"] for p in got] == [p["class"] for p in expected]
     assert got[0]["probabilities"] == pytest.approx(expected[0]["probabilities"])
     meta = client.get("/v1/metadata").json()["input"]
+    assert meta["shape"] == [3]  # what a record holds, not the model's [ids | features]
     assert meta["columns"] == [{"name": "review", "type": "text"},
                                {"name": "stars", "type": "numeric"},
                                {"name": "genre", "type": "categorical",

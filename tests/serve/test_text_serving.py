@@ -94,7 +94,7 @@ def test_serve_answers_raw_strings(run, server):
     assert [p["truncated"] for p in got] == [False, False, True]
     assert got[0]["probabilities"] == pytest.approx(expected[0]["probabilities"])
     meta = client.get("/v1/metadata").json()["input"]
-    assert meta == {"kind": "text", "shape": [10], "columns": [{"name": "review",
+    assert meta == {"kind": "text", "shape": [1], "columns": [{"name": "review",
                                                                 "type": "text"}],
                     "max_length": 10}
     example = client.get("/openapi.json").json()["paths"]["/v1/predict"]["post"][

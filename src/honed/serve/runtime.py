@@ -212,8 +212,9 @@ class Runtime:
         """What a client needs to call the model: schema, classes, metrics."""
         card = self.bundle.card
         # the shape a client sends: raw columns for a table (one-hot encoding happens here)
-        shape = [len(self.preprocess["columns"])] if self.kind == "table" else self.input_shape
-        schema: dict[str, Any] = {"kind": self.kind, "shape": list(shape)}
+        # and for text (strings by text column, and the columns beside them), not the model's
+        # own input (token ids and encoded features)
+        schema: dict[str, Any] = {"kind": self.kind, "shape": list(self.input_shape)}
         if self.kind == "text":
             text = self.preprocess["text"]
             schema["columns"] = [{"name": name, "type": "text"} for name in text["columns"]]
@@ -222,6 +223,8 @@ class Runtime:
             schema["max_length"] = text["max_length"]
         if self.kind == "table":
             schema["columns"] = _table_schema(self.preprocess["columns"])
+        if "columns" in schema:
+            schema["shape"] = [len(schema["columns"])]
         return {"name": card.get("name"), "task": self.task, "variant": card.get("variant"),
                 "input": schema, "output": card.get("output"), "class_names": self.class_names,
                 "metrics": card.get("metrics"), "parameters": card.get("parameters"),

@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
+# A runner started in the background by a non-interactive shell (`.ci/run &`) has SIGINT
+# ignored, and every process it starts inherits that: honed would then never see the Ctrl-C
+# the tests send it. A handler (unlike SIG_IGN) is reset to the default in a started process.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
 _IGNORED = {"__pycache__", ".pytest_cache", ".ruff_cache", ".venv", "venv", ".git"}
 
 

@@ -26,12 +26,11 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from capped import cap_above_now, memory_error, status
+from capped import add_child_options, cap_above_now, memory_error, run_parts, status
 
 BATCH = 512
 
@@ -171,24 +170,9 @@ def main() -> None:
     parser.add_argument("--epoch-rows", type=int, default=40_000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--child-timeout", type=int, default=900)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--child-stream", help=argparse.SUPPRESS)
-    parser.add_argument("--child-limit", type=int, help=argparse.SUPPRESS)
+    add_child_options(parser)
     args = parser.parse_args()
-    if args.child:
-        child(args.child, args.child_stream, args.child_limit)
-        return
-    parts = {"a": part_limit, "b": part_epoch}
-    chosen = list(parts) if args.part == "all" else [args.part]
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in chosen:
-            out[name] = parts[name](args, Path(tmp))
-    if args.json:
-        from honed.io import atomic_write_json
-
-        atomic_write_json(args.json, out)
+    run_parts(args, {"a": part_limit, "b": part_epoch}, child)
 
 
 if __name__ == "__main__":

@@ -33,12 +33,11 @@ import resource
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
-from capped import cap_above_now, memory_error, status
+from capped import add_child_options, cap_above_now, memory_error, run_parts, status
 
 from honed.train.callbacks import Callback
 
@@ -297,24 +296,9 @@ def main() -> None:
     parser.add_argument("--limit-images", type=int, default=4000)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--workers", type=int, default=1)
-    parser.add_argument("--json", type=Path)
-    parser.add_argument("--child", help=argparse.SUPPRESS)
-    parser.add_argument("--child-stream", help=argparse.SUPPRESS)
-    parser.add_argument("--child-limit", type=int, help=argparse.SUPPRESS)
+    add_child_options(parser)
     args = parser.parse_args()
-    if args.child:
-        child(args.child, args.child_stream, args.child_limit)
-        return
-    parts = {"a": part_throughput, "b": part_limit, "c": part_small, "d": part_speed}
-    chosen = list(parts) if args.part == "all" else [args.part]
-    out = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        for name in chosen:
-            out[name] = parts[name](args, Path(tmp))
-    if args.json:
-        from honed.io import atomic_write_json
-
-        atomic_write_json(args.json, out)
+    run_parts(args, {"a": part_throughput, "b": part_limit, "c": part_small, "d": part_speed}, child)
 
 
 if __name__ == "__main__":

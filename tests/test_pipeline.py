@@ -149,3 +149,70 @@ def test_a_resumed_run_removes_the_temp_files_of_killed_writers_only(tmp_path):
     finally:
         live.kill()
         live.wait()
+
+
+class Failing(Recorder):
+    """A stage whose run raises ``error``."""
+
+    def __init__(self, name: str, log: list[str], error: BaseException):
+        super().__init__(name, log)
+        self.error = error
+
+    def run(self, context):
+        raise self.error
+
+
+class Salvager(Recorder):
+    """A later stage that records the failures it is told of (or fails itself)."""
+
+    def __init__(self, name: str, log: list[str], *, broken: bool = False, on: bool = True):
+        super().__init__(name, log, on=on)
+        self.failures: list = []
+        self.broken = broken
+
+    def after_failure(self, context, failure):
+        if self.broken:
+            raise OSError("disk full")
+        self.failures.append(failure)
+
+
+def test_a_failed_stage_lets_the_later_ones_salvage_then_raises_as_it_came(tmp_path):
+    from honed.errors import CompressError
+    from honed.pipeline import StageFailure
+
+    log: list[str] = []
+    error = CompressError("no variant stays within\n the budget")
+    later, off = Salvager("report", log), Salvager("off", log, on=False)
+    stages = [Recorder("a", log, done=True), Failing("compress", log, error), later, off]
+    with pytest.raises(CompressError) as raised:
+        run_pipeline(context(tmp_path), stages)
+    assert raised.value is error and log == []  # nothing after the failed stage ran
+    assert later.failures == [StageFailure("compress", "no variant stays within the budget")]
+    assert off.failures == []  # an off stage is not asked
+    # an unexpected error is named by its type
+    assert StageFailure.of("x", KeyError("k")) == StageFailure("x", "KeyError: 'k'")
+
+
+def test_a_failed_first_stage_or_an_interruption_salvages_nothing(tmp_path):
+    log: list[str] = []
+    later = Salvager("report", log)
+    with pytest.raises(UserInputError):  # nothing before it: nothing to show
+        run_pipeline(context(tmp_path), [Recorder("off", log, on=False),
+                                         Failing("tune", log, UserInputError("bad")), later])
+    with pytest.raises(KeyboardInterrupt):  # Ctrl-C, SIGTERM: stop, resumable, as before
+        run_pipeline(context(tmp_path), [Recorder("a", log, done=True),
+                                         Failing("tune", log, KeyboardInterrupt()), later])
+    assert later.failures == []
+
+
+def test_a_salvage_that_fails_is_one_note_and_the_first_error_goes_on(tmp_path):
+    from honed.errors import ExportError
+
+    ctx = context(tmp_path)
+    log: list[str] = []
+    error = ExportError("parity failed")
+    with pytest.raises(ExportError) as raised:
+        run_pipeline(ctx, [Recorder("a", log), Failing("export", log, error),
+                           Salvager("report", log, broken=True)])
+    assert raised.value is error
+    assert ctx.cache["notes"] == ["report: not written after export failed: OSError: disk full"]

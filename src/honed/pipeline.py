@@ -5,7 +5,11 @@ A stage is a small object with a ``name`` and three methods:
 - ``enabled(context)``: whether the spec asks for it at all (tuning needs search dimensions);
 - ``done(context)``: whether its output is already in the run dir *and still belongs to the
   inputs it was made from*, so an interrupted or repeated ``honed run`` picks up where it stopped;
-- ``run(context)``: make the output, writing only into the run dir.
+- ``run(context)``: make the output, writing only into the run dir;
+- ``after_failure(context, failure)`` (optional): an earlier stage raised; salvage what can be
+  made from the run dir as it is (the report stage writes report.html with a banner naming the
+  failed stage). The error then goes on as it came, so the exit code and message stay the same;
+  an interruption (Ctrl-C, SIGTERM) is no failure and calls nothing.
 
 Stages talk through the run dir (``context.cache`` only saves reloading the study): ``refit``
 writes ``model/`` and a ``metrics.json`` holding ``refit`` (a record with a ``fingerprint`` of
@@ -42,8 +46,8 @@ from honed.spec.template import SpecTemplate
 if TYPE_CHECKING:
     import optuna
 
-__all__ = ["run", "RunOutcome", "Stage", "RunContext", "StageReport", "run_pipeline",
-           "default_stages"]
+__all__ = ["run", "RunOutcome", "Stage", "RunContext", "StageReport", "StageFailure",
+           "run_pipeline", "default_stages"]
 
 
 class Stage:
@@ -62,6 +66,12 @@ class Stage:
     def run(self, context: RunContext) -> None:
         """Produce the stage's output in ``context.run``."""
         raise NotImplementedError
+
+    def after_failure(self, context: RunContext, failure: StageFailure) -> None:
+        """An earlier stage failed: make what can be made without it (default: nothing).
+
+        Its output must not count as ``done``, so that the next run makes it again in full.
+        """
 
 
 @dataclass
@@ -141,6 +151,23 @@ class StageReport:
     status: Literal["ran", "skipped", "off"]
 
 
+@dataclass(frozen=True)
+class StageFailure:
+    """A stage that raised: its name and the error on one line (as the command line shows it)."""
+
+    stage: str
+    error: str
+
+    @classmethod
+    def of(cls, stage: str, exc: Exception) -> StageFailure:
+        from honed.errors import HonedError
+
+        text = " ".join(str(exc).split())
+        if not isinstance(exc, HonedError):  # the type says what an unexpected error is
+            text = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+        return cls(stage, text)
+
+
 def default_stages() -> list[Stage]:
     """The stages of ``honed run``, in order; later stages are appended here."""
     from honed.stages import Compress, Explain, Export, Refit, Report, Test, Tune
@@ -161,17 +188,38 @@ def run_pipeline(context: RunContext, stages: Sequence[Stage] | None = None) -> 
     _check_ours(context.run)
     # the leftovers of writes that a kill cut short (each stage's own output stays as it was)
     remove_stale_temp_files(context.run.root)
-    reports = []
-    for stage in default_stages() if stages is None else stages:
+    reports: list[StageReport] = []
+    stages = default_stages() if stages is None else list(stages)
+    for index, stage in enumerate(stages):
         if not stage.enabled(context):
             reports.append(StageReport(stage.name, "off"))
-        elif stage.done(context):
-            context.note(f"{stage.name}: already done in {context.run.root}, skipped")
-            reports.append(StageReport(stage.name, "skipped"))
-        else:
-            stage.run(context)
-            reports.append(StageReport(stage.name, "ran"))
+            continue
+        try:
+            reports.append(_run_stage(stage, context))
+        except Exception as exc:  # not KeyboardInterrupt: an interrupted run only stops
+            if any(report.status != "off" for report in reports):  # something to show
+                _after_failure(context, stages[index + 1:], StageFailure.of(stage.name, exc))
+            raise
     return reports
+
+
+def _run_stage(stage: Stage, context: RunContext) -> StageReport:
+    if stage.done(context):
+        context.note(f"{stage.name}: already done in {context.run.root}, skipped")
+        return StageReport(stage.name, "skipped")
+    stage.run(context)
+    return StageReport(stage.name, "ran")
+
+
+def _after_failure(context: RunContext, later: Sequence[Stage], failure: StageFailure) -> None:
+    """Let the stages after a failed one salvage what they can; their own errors are notes."""
+    for stage in later:
+        try:
+            if stage.enabled(context):
+                stage.after_failure(context, failure)
+        except Exception as exc:  # the failed stage's error is the one the user must see
+            context.note(f"{stage.name}: not written after {failure.stage} failed: "
+                         f"{StageFailure.of(stage.name, exc).error}")
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import json
 import shutil
 import sys
@@ -10,6 +11,7 @@ import textwrap
 import pytest
 
 from honed.cli.main import main
+from honed.report.html import failed_stage_of
 
 from .conftest import BRANCHY, copy_of, tree
 
@@ -96,10 +98,26 @@ def test_a_failing_stage_of_honed_run_is_exit_1_in_one_line_and_resumes_there(tm
         before = tree(run)
         assert "model/weights.safetensors" in before and "metrics.json" in before
         assert not any(name.startswith(("bundle", ".")) or "tmp" in name for name in before)
+        # the report shows what the search and the refit made, under a banner naming export
+        page = run / "report.html"
+        assert failed_stage_of(page) == "export"
+        assert "<b>export failed</b>: ONNX Runtime differs from eager PyTorch" in page.read_text()
+        assert f"note: report: export failed; {page} shows the stages before it" in lines
         # the same command picks up at the stage that failed, without training again
         assert main(command) == 1
         err = capsys.readouterr().err
         assert "refit: already done" in err and err.strip().splitlines()[-1] == lines[-1]
+        assert "report: already done" not in err and failed_stage_of(page) == "export"
         assert tree(run) == before
+        # once the cause is fixed, the run exports and the full report replaces the banner
+        sys.modules.pop("branchy_family", None)
+        (tmp_path / "branchy_family.py").write_text(textwrap.dedent(BRANCHY).replace(
+            "self.head(x) if x.shape[0] == 2 else -self.head(x)", "self.head(x)"))
+        importlib.invalidate_caches()
+        assert main(command) == 0
+        err = capsys.readouterr().err
+        assert "refit: already done" in err and "export: base model written" in err
+        assert (run / "bundle" / "card.json").is_file() and failed_stage_of(page) is None
+        assert "failed</b>" not in page.read_text()
     finally:
         sys.modules.pop("branchy_family", None)

@@ -39,8 +39,8 @@ def run(args: argparse.Namespace) -> int:
                           "tuning: it trains the spec as honed train does, then tests once")
     try:
         outcome = run_pipeline(template, out_dir=out, **search_options(args),
-                               note=lambda text: err_console.print(f"note: {text}",
-                                                                   markup=False))
+                               note=lambda text: err_console.print(
+                                   f"note: {text}", markup=False, soft_wrap=True))
     except KeyboardInterrupt:
         err_console.print("\nhoned run: interrupted; finished stages and the study are kept, "
                           "run the same command to continue", markup=False)

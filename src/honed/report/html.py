@@ -1,11 +1,16 @@
 """``write_report``: one self-contained HTML page per run dir (plotly inlined, no network).
 
 Every section either renders or says what the run dir lacks for it: a half-written run, a run
-without a study, compression or bundle still gets a page.
+without a study, compression or bundle still gets a page. When a stage of ``honed run`` failed,
+the page opens with a banner naming the stage and its error, and says so in a ``<meta>`` tag
+near the top of the file (:func:`failed_stage_of`), so that the report stage does not count that
+page as done.
 """
 
 from __future__ import annotations
 
+import html
+import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -27,7 +32,7 @@ from honed.report.figures import (
 )
 from honed.report.figures.base import esc, missing
 
-__all__ = ["write_report", "render_report", "SECTION_IDS", "REPORT_NAME"]
+__all__ = ["write_report", "render_report", "failed_stage_of", "SECTION_IDS", "REPORT_NAME"]
 
 REPORT_NAME = "report.html"
 #: the sections of every report, in page order (the Chromium test checks each id); a text
@@ -35,9 +40,20 @@ REPORT_NAME = "report.html"
 SECTION_IDS = ("summary", "doctor", "curves", "study", "evaluation", "explain", "compression",
                "export", "environment")
 
+#: the ``<meta>`` of a report written after a failed stage, within the file's first bytes
+_FAILED_META = "honed-failed-stage"
+_MARKER_WITHIN = 4096
 
-def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Path:
+
+def write_report(run_dir: str | Path, *, out: str | Path | None = None,
+                 failed_stage: str | None = None, error: str = "") -> Path:
     """Write ``RUN_DIR/report.html`` (or ``out``) and return its path.
+
+    Args:
+        run_dir: the run dir to read.
+        out: where to write; ``RUN_DIR/report.html`` when None.
+        failed_stage: the stage of ``honed run`` that failed, whose ``error`` (one line) the
+            page opens with; None for a run that did not fail.
 
     Raises:
         UserInputError: ``run_dir`` is not a run dir.
@@ -46,14 +62,15 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Path:
         >>> write_report("runs/digits")  # then open runs/digits/report.html
     """
     evidence = load_evidence(run_dir)
-    page = render_report(evidence)
+    page = render_report(evidence, failed_stage=failed_stage, error=error)
     path = Path(out) if out is not None else evidence.root / REPORT_NAME
     atomic_write_text(path, page)
     return path
 
 
-def render_report(evidence: Evidence) -> str:
-    """The report page as one HTML string."""
+def render_report(evidence: Evidence, *, failed_stage: str | None = None,
+                  error: str = "") -> str:
+    """The report page as one HTML string (see :func:`write_report` for ``failed_stage``)."""
     from plotly.offline import get_plotlyjs
 
     from honed.report.summary import section as summary_section
@@ -71,12 +88,33 @@ def render_report(evidence: Evidence) -> str:
     nav = " · ".join(f'<a href="#{s.id}">{esc(s.title)}</a>' for s in sections)
     body = "\n".join(_render(s) for s in sections)
     made = time.strftime("%Y-%m-%d %H:%M:%S %Z")
-    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+    marker, banner = "", ""
+    if failed_stage is not None:  # first in the head: failed_stage_of() reads no further
+        marker = f'<meta name="{_FAILED_META}" content="{esc(failed_stage)}">'
+        reason = f": {error}" if error else ""
+        banner = (f'<p class="failed" role="alert"><b>{esc(failed_stage)} failed</b>'
+                  f"{esc(reason)}; this report shows the stages before it. Fix the cause and "
+                  "run the same command again to finish the run.</p>")
+    return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">{marker}'
             f'<meta name="viewport" content="width=device-width, initial-scale=1">'
             f"<title>{esc(title)}</title><style>{_CSS}</style>"
             f'<script type="text/javascript">{get_plotlyjs()}</script></head>'
             f"<body><header><h1>{esc(title)}</h1><p>{esc(evidence.root)} · made {made}</p>"
-            f"<nav>{nav}</nav></header><main>{body}</main></body></html>\n")
+            f"<nav>{nav}</nav></header><main>{banner}{body}</main></body></html>\n")
+
+
+def failed_stage_of(page: str | Path) -> str | None:
+    """The failed stage a report page names in its banner, or None (a full report, or none).
+
+    Reads only the head of the file, where :func:`render_report` puts the marker.
+    """
+    try:
+        with open(page, "rb") as file:
+            head = file.read(_MARKER_WITHIN).decode("utf-8", "replace")
+    except OSError:
+        return None
+    found = re.search(rf'<meta name="{_FAILED_META}" content="([^"]*)">', head)
+    return html.unescape(found.group(1)) if found else None
 
 
 def _safe(evidence: Evidence, section_id: str, title: str,
@@ -136,7 +174,8 @@ border-radius:6px;margin:18px 0;padding:8px 18px 14px}h2{font-size:18px;color:#1
 table{border-collapse:collapse;margin:10px 0;font-size:13px}caption{text-align:left;
 font-weight:600;padding:4px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}
 th{background:#f1f4f8}.missing{color:#8a6d3b;background:#fcf8e3;padding:6px 10px;
-border-radius:4px}.ok{color:#2a7a3b;font-weight:600}.finding{border-left:4px solid #e76f51;
+border-radius:4px}.failed{color:#fff;background:#b02a37;padding:10px 14px;
+border-radius:6px;margin:18px 0}.ok{color:#2a7a3b;font-weight:600}.finding{border-left:4px solid #e76f51;
 padding:2px 12px;margin:10px 0}.finding h3{margin:6px 0;font-size:15px}code{background:#f3f3f3;
 padding:1px 4px;border-radius:3px}pre{background:#f6f6f6;padding:8px;overflow:auto}
 """

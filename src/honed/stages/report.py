@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from honed.pipeline import RunContext, Stage
+from honed.pipeline import RunContext, Stage, StageFailure
 
 __all__ = ["Report", "report_inputs"]
 
@@ -31,14 +31,18 @@ class Report(Stage):
 
     Always on. Done when report.html is newer
     than every file it reads, so a stage that changed the model, the study, the compression
-    table or the bundle makes it again.
+    table or the bundle makes it again. When an earlier stage fails, the page is written from
+    what the run dir holds, with a banner naming that stage and its error; such a page is never
+    done, so the run that gets past the failure writes the full report over it.
     """
 
     name = "report"
 
     def done(self, context: RunContext) -> bool:
+        from honed.report.html import failed_stage_of
+
         page = context.run.root / "report.html"
-        if not page.is_file():
+        if not page.is_file() or failed_stage_of(page) is not None:
             return False
         made = page.stat().st_mtime_ns
         return all(path.stat().st_mtime_ns <= made for path in report_inputs(context.run.root))
@@ -47,3 +51,9 @@ class Report(Stage):
         from honed.report.html import write_report
 
         write_report(context.run.root)  # honed run prints its path at the end
+
+    def after_failure(self, context: RunContext, failure: StageFailure) -> None:
+        from honed.report.html import write_report
+
+        path = write_report(context.run.root, failed_stage=failure.stage, error=failure.error)
+        context.note(f"report: {failure.stage} failed; {path} shows the stages before it")

@@ -92,7 +92,8 @@ def measure(run_dir: Path, overrides: list[str], *, threads: int, rounds: int) -
         if row["name"] not in paths:
             continue
         figures = {"name": row["name"], "accuracy": row["test"]["accuracy"],
-                   "drop": row["drop"] or 0.0, "mac_ratio": base["macs"] / row["macs"],
+                   "drop": row["test_drop"] or 0.0, "val_drop": row["drop"] or 0.0,
+                   "mac_ratio": base["macs"] / row["macs"],
                    "chosen": row["name"] == table["chosen"], "honed_latency": row["latency_ms"]}
         for b in (1, 64):
             own, ref = samples[b][row["name"]], samples[b]["baseline"]

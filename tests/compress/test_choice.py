@@ -14,7 +14,8 @@ def _rows(samples, budget=None):
     for name in samples[64]:
         latency, speedup = latency_and_speedup(samples, name, "baseline")
         rows.append({"name": name, "latency_ms": latency, "speedup": speedup, "kept": True,
-                     "within_budget": (budget or {}).get(name, True), "drop": 0.0})
+                     "within_budget": (budget or {}).get(name, True), "drop": 0.0,
+                     "se": 0.0})
     return rows[0], rows[1:]
 
 
@@ -59,9 +60,10 @@ def test_the_largest_speedup_at_batch_64_within_budget_is_chosen():
 def test_why_none_names_the_budget_when_nothing_is_within_it():
     samples = {1: {"baseline": [1.0], "a": [0.5]}, 64: {"baseline": [1.0], "a": [0.5]}}
     baseline, rows = _rows(samples, budget={"a": False})
-    rows[0]["drop"] = 0.3
+    rows[0]["drop"], rows[0]["se"] = 0.3, 0.05
     assert choose(baseline, rows) is None
-    assert why_none(rows).startswith("no variant is within the accuracy budget (the closest, a")
+    assert why_none(rows) == ("no variant is within the budget on val (the closest, a, drops "
+                              "0.3000 ± 0.0500 there)")
 
 
 def test_int8_slower_than_its_float_model_is_not_offered():

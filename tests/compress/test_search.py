@@ -25,7 +25,11 @@ def test_search_keeps_the_feasible_pareto_set_as_ready_variants(wine_run, sample
     # the prune section builds its own variant, and sets the search's fine-tuning
     assert names == ["magnitude-50", *(f"search-{t['number']:03d}" for t in pareto)]
     for row in report.table["variants"][1:]:
-        assert set(row["settings"]) >= {"prune", "quantize", "trial", "val"}
+        assert set(row["settings"]) >= {"prune", "quantize", "trial", "objectives"}
+        # the trial's val metric is the row's, measured again for the table
+        assert row["settings"]["objectives"]["val_metric"] == pytest.approx(
+            row["val"]["accuracy"], abs=1e-6)
+        assert row["within_budget"]  # feasible in the search: the same rule on the same val
         if not row["kept"]:  # int8 slower than its float model here: shown, not offered
             assert row["note"].startswith("not kept: slower than its float model")
             continue
@@ -44,7 +48,7 @@ def test_search_over_distillation_settings(wine_run):
     assert all(2.0 <= t["params"]["temperature"] <= 4.0 for t in trials)
     # with a budget this loose every trial is feasible; the plain student, trained alone and
     # distilled, comes first
-    assert report.table["budget"] == {"max_drop": 1.0}
+    assert report.table["budget"]["max_drop"] == 1.0
     names = [r["name"] for r in report.table["variants"]]
     assert names[:2] == ["student-alone", "distilled"]
     for row in report.table["variants"][2:]:  # pruned students save as students

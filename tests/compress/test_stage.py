@@ -24,6 +24,19 @@ def test_stage_runs_after_test_and_is_skipped_when_done(tmp_path):
     assert [r["name"] for r in table["variants"]] == ["structured-50"]
     again = run(spec_from_dict(RAW), out_dir=out, progress=False)
     assert ("compress", "skipped") in [(s.name, s.status) for s in again.stages]
+    # a version-1 table chose on the test split: it is not done, and its choice is not shipped
+    from honed.pipeline import RunContext
+    from honed.rundir import RunDir
+    from honed.spec.template import load_spec
+    from honed.stages import Compress
+    from honed.stages.export import chosen_variant
+
+    context = RunContext(load_spec(out / "spec.yaml"), RunDir(out))
+    assert Compress().done(context)
+    path = out / "compress" / "compress.json"
+    path.write_text(json.dumps({**table, "version": 1, "chosen": "structured-50"}))
+    assert not Compress().done(context)
+    assert chosen_variant(out, table["model"]) is None
 
 
 def test_stage_is_off_without_a_compress_section(tmp_path):

@@ -20,7 +20,8 @@ from .conftest import copy_of, tree
 
 def _row(name: str, kind: str) -> dict:
     return {"name": name, "kind": kind, "method": "test", "settings": {},
-            "test": {"accuracy": 0.9}, "drop": 0.0, "parameters": 123, "size_bytes": 1,
+            "val": {"accuracy": 0.95}, "test": {"accuracy": 0.9}, "drop": 0.0, "se": 0.0,
+            "test_drop": 0.0, "parameters": 123, "size_bytes": 1,
             "macs": None, "latency_ms": {"batch1": 0.01, "batch64": 0.1},
             "runtime": "onnxruntime", "within_budget": True, "kept": True, "note": ""}
 
@@ -53,7 +54,7 @@ def compressed_run(bundled_run, tmp_path_factory):
     for name in ("model.json", "preprocess.json"):
         shutil.copy(run / "model" / name, compress / "int8" / name)
     atomic_write_json(compress / "compress.json", {
-        "format": "honed.compress", "version": 1, "model": None, "metric": "accuracy",
+        "format": "honed.compress", "version": 2, "model": None, "metric": "accuracy",
         "budget": None, "threads": 1, "baseline": {}, "chosen": "int8",
         "variants": [_row("halved", "torch"), _row("int8", "onnx"),
                      {**_row("dropped", "torch"), "kept": False}]})
@@ -66,7 +67,25 @@ def test_a_torch_variant_is_exported_and_matches(compressed_run, tmp_path):
     assert card["variant"] == "halved" and card["exporter"] == "dynamo"
     assert card["verification"]["method"] == "parity"
     assert max(card["verification"]["max_abs_diff"].values()) <= 1e-4
-    assert card["metrics"] == {"val": None, "test": {"accuracy": 0.9}}
+    assert card["metrics"] == {"val": {"accuracy": 0.95}, "test": {"accuracy": 0.9}}
+
+
+def test_a_version_1_table_still_exports_by_name_but_its_choice_is_not_shipped(
+        compressed_run, tmp_path):
+    # version 1 chose on the test split and its rows held no val metrics
+    run = copy_of(compressed_run, tmp_path)
+    path = run / "compress/compress.json"
+    table = json.loads(path.read_text())
+    old = [{k: v for k, v in row.items() if k not in ("val", "se", "test_drop")}
+           for row in table["variants"]]
+    path.write_text(json.dumps({**table, "version": 1, "variants": old}))
+    assert chosen_variant(run, None) is None
+    card = read_bundle(export_bundle(run, variant="halved")).card
+    assert card["variant"] == "halved" and card["metrics"] == {"val": None,
+                                                               "test": {"accuracy": 0.9}}
+    path.write_text(json.dumps({**table, "version": 3}))
+    with pytest.raises(UserInputError, match="has version 3; this honed reads versions 1 to 2"):
+        export_bundle(run, variant="halved")
 
 
 def test_an_int8_variant_is_copied_and_checked_for_agreement(compressed_run, tmp_path):

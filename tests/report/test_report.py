@@ -201,8 +201,25 @@ def test_report_of_a_compressed_and_exported_run(runs):
     found = sections(page.read_text())
     assert "baseline" in found["compression"] and "int8" in found["compression"]
     assert "accuracy against batch-1 latency" in found["compression"]
+    # the drop that chose is on val; test is shown for the record
+    assert "<th>val drop</th>" in found["compression"]
+    assert "<th>test drop</th>" in found["compression"]
+    assert "the choice reads the drop on val" in found["compression"]
     assert "parity" in found["export"] and "model.onnx" in found["export"]
     assert "<td>ok</td>" in found["export"]  # every bundle hash still matches
+
+
+def test_report_of_a_version_1_compress_table_says_it_chose_on_test(runs, tmp_path):
+    old = tmp_path / "old"
+    shutil.copytree(runs["shipped"], old)
+    path = old / "compress" / "compress.json"
+    table = json.loads(path.read_text())
+    rows = [{k: v for k, v in row.items() if k not in ("val", "se", "test_drop")}
+            for row in table["variants"]]
+    path.write_text(json.dumps({**table, "version": 1, "variants": rows}))
+    found = sections(write_report(old).read_text())
+    assert "compress.json version 1: drop and budget read on the test split" in found[
+        "compression"]
 
 
 def test_half_written_run_still_gets_a_report(runs, tmp_path):

@@ -29,7 +29,7 @@ def add_parser(commands) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from honed.compress.run import compress_run
-    from honed.compress.table import print_table
+    from honed.compress.view import print_table
     from honed.errors import UserInputError
 
     overrides = list(args.overrides)

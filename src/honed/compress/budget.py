@@ -13,8 +13,9 @@ deviation over the square root of the rows. The error shrinks as val grows, so t
 to the plain one: with no row gained back it forgives 4 rows lost of 270 (1.5 points), 10 of
 750 (1.3 points), 110 of 10,000 (1.1 points). Metrics other than accuracy are read strictly.
 
-This only steers the making of variants (how far pruning goes, which search trials count as
-feasible). A variant is still shipped only within the budget on test, read strictly.
+One rule decides everything: how far pruning goes, which search trials count as feasible, and
+which variants ``honed compress`` may choose (``within_budget`` of a compress.json row). The test
+split is never read to decide; it is measured once per row, for the report.
 """
 
 from __future__ import annotations
@@ -30,8 +31,8 @@ if TYPE_CHECKING:
 
     from honed.compress.candidates import Candidate, Source
 
-__all__ = ["Verdict", "paired_drop", "judge", "budget_check", "val_outputs", "val_metric",
-           "source_val", "STANDARD_ERRORS"]
+__all__ = ["Verdict", "paired_drop", "judge", "budget_check", "split_outputs", "split_metrics",
+           "val_metric", "source_val", "STANDARD_ERRORS"]
 
 #: standard errors of the paired drop forgiven beyond the budget on val
 STANDARD_ERRORS = 1.0
@@ -79,9 +80,10 @@ def paired_drop(baseline_right: np.ndarray, right: np.ndarray) -> tuple[float, f
     return float(diff.mean()), float(diff.std(ddof=1) / math.sqrt(len(diff)))
 
 
-def val_outputs(source: Source, candidate: Candidate) -> np.ndarray:
-    """Raw outputs of ``candidate`` (torch module or ONNX file) on the validation split."""
-    x = source.data.val.x
+def split_outputs(source: Source, candidate: Candidate, split: str = "val") -> np.ndarray:
+    """Raw outputs of ``candidate`` on one split: ONNX Runtime's for an ONNX file, eager
+    PyTorch's (:func:`~honed.train.evaluate.predict`, as ``evaluate_arrays``) for a module."""
+    x = getattr(source.data, split).x
     if candidate.kind == "onnx":
         from honed.compress.scoring import onnx_outputs
 
@@ -91,25 +93,32 @@ def val_outputs(source: Source, candidate: Candidate) -> np.ndarray:
     return predict(candidate.module, x).numpy()
 
 
-def _metric(source: Source, outputs: np.ndarray) -> float:
+def split_metrics(source: Source, outputs: np.ndarray, split: str = "val") -> dict[str, float]:
+    """Every numeric metric of the task for ``outputs`` on one split (as compress.json holds
+    them: ``val`` and ``test`` of each row)."""
     from honed.train.metrics import compute_metrics
 
     data = source.data
-    return float(compute_metrics(data.task, data.val.y, outputs,
-                                 target_scale=data.target_scale)[source.metric])
+    metrics = compute_metrics(data.task, getattr(data, split).y, outputs,
+                              target_scale=data.target_scale)
+    return {k: float(v) for k, v in metrics.items() if isinstance(v, (int, float))}
+
+
+def _metric(source: Source, outputs: np.ndarray) -> float:
+    return split_metrics(source, outputs)[source.metric]
 
 
 def val_metric(source: Source, candidate: Candidate) -> float:
     """The compared metric of ``candidate`` on the validation split (never test)."""
-    return _metric(source, val_outputs(source, candidate))
+    return _metric(source, split_outputs(source, candidate))
 
 
 def _baseline_outputs(source: Source) -> np.ndarray:
     from honed.compress.candidates import Candidate
 
     if source.baseline_outputs is None:
-        source.baseline_outputs = val_outputs(source, Candidate("baseline", "torch", "none",
-                                                                module=source.model))
+        source.baseline_outputs = split_outputs(source, Candidate("baseline", "torch", "none",
+                                                                  module=source.model))
     return source.baseline_outputs
 
 
@@ -118,10 +127,11 @@ def source_val(source: Source) -> float:
     return _metric(source, _baseline_outputs(source))
 
 
-def judge(source: Source, candidate: Candidate) -> Verdict:
-    """``candidate`` against the run's model on val (see the module's rule)."""
+def judge(source: Source, candidate: Candidate, outputs: np.ndarray | None = None) -> Verdict:
+    """``candidate`` against the run's model on val (see the module's rule); ``outputs``: its
+    val outputs when already computed."""
     base = _baseline_outputs(source)
-    outputs = val_outputs(source, candidate)
+    outputs = split_outputs(source, candidate) if outputs is None else outputs
     value, reference = _metric(source, outputs), _metric(source, base)
     drop = reference - value if source.higher_is_better else value - reference
     se = 0.0

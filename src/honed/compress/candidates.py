@@ -58,7 +58,7 @@ class Candidate:
     resized: bool = False  # its layers were narrowed (structured pruning)
     note: str = ""
     float_path: Path | None = None  # torch: its float32 ONNX export, made once when needed
-    val: float | None = None  # the compared metric on the validation split, when a choice used it
+    val: float | None = None  # its val metric, where making it chose on it (keep_better_student)
     kept: bool = True  # False: measured and shown, but not written, quantized or chosen
 
 

@@ -54,7 +54,8 @@ def prepare_source(run: RunDir, spec: Spec) -> Source:
     """Load the run's data and model and check the compress section against them.
 
     Raises:
-        UserInputError: structured pruning of a family it does not support, a teacher run dir
+        UserInputError: data without validation rows (the choice is made on val, never on
+            test), structured pruning of a family it does not support, a teacher run dir
             without a model, a student whose outputs do not fit, static quantization without
             training rows, a budget of the wrong kind for the task.
     """
@@ -78,6 +79,11 @@ def prepare_source(run: RunDir, spec: Spec) -> Source:
                              f"{', '.join(STRUCTURED_FAMILIES)}; this run's model is "
                              f"{record['family']!r}: use method magnitude")
     data = prepare_data(spec.data, seed=spec.seed)
+    if len(data.val) == 0:
+        # never fall back on test: a variant chosen on test reports a biased test figure
+        raise UserInputError(f"honed compress chooses its variant on the validation split, and "
+                             f"this run's data has none (data.split.val: {spec.data.split.val}); "
+                             f"train the run with data.split.val > 0, e.g. 0.15")
     if (compress.prune is not None and compress.prune.method == "structured"
             and data.kind == "text"):
         raise UserInputError(STRUCTURED_TEXT.format(family=record["family"]))

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from honed.compress.variants import COMPRESS_DIR, COMPRESS_FILE, FORMAT
+from honed.compress.variants import COMPRESS_DIR, COMPRESS_FILE, FORMAT, VERSION
 from honed.errors import UserInputError
 from honed.io import atomic_write_json
 from honed.rundir import RunDir
@@ -131,6 +131,7 @@ def compress_run(run_dir: str | Path, spec: CompressSpec | Mapping | Spec | None
 
 def _build(source, compress: CompressSpec, partial: Path, fingerprint: str | None,
            timing: dict, note: Callable[[str], None]) -> dict[str, Any]:
+    from honed.compress.budget import STANDARD_ERRORS
     from honed.compress.plan import build_candidates
     from honed.compress.table import choose, measure, time_rows, why_none, write_variant
 
@@ -156,8 +157,10 @@ def _build(source, compress: CompressSpec, partial: Path, fingerprint: str | Non
     max_drop = source.max_drop
     chosen = choose(base_row, rows)
     table = {
-        "format": FORMAT, "version": 1, "model": fingerprint, "metric": source.metric,
-        "budget": None if max_drop is None else {"max_drop": max_drop},
+        "format": FORMAT, "version": VERSION, "model": fingerprint, "metric": source.metric,
+        # the choice reads each row's drop on val, one standard error forgiven (budget.py)
+        "budget": None if max_drop is None else {"max_drop": max_drop, "split": "val",
+                                                 "standard_errors": STANDARD_ERRORS},
         "threads": source.threads, "baseline": base_row, "variants": rows,
         "chosen": chosen, "why": None if chosen else why_none(rows),
         "spec": compress.model_dump(mode="json"), **source.extra,

@@ -154,8 +154,10 @@ def compress_search(source: Source, compress: CompressSpec, scratch: Path, *,
         trial = study.trials[number]
         candidate.name = f"search-{number:03d}"
         candidate.settings = {**_plain(trial.params), "trial": number,
-                              "val": dict(zip(("metric", "relative_latency", "size_bytes"),
-                                              trial.values, strict=True))}
+                              # the trial's objectives (val metric, latency against the
+                              # baseline in the search's short rounds, size)
+                              "objectives": dict(zip(("val_metric", "relative_latency",
+                                                      "size_bytes"), trial.values, strict=True))}
         out.append(candidate)
     return out
 

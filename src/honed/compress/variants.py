@@ -5,7 +5,11 @@ Layout (written by :func:`honed.compress.run.compress_run`)::
     DIR/compress/compress.json     the table: baseline, every variant, the chosen one
     DIR/compress/NAME/model/       kind torch: loadable with honed.models.load_model
     DIR/compress/NAME/model.onnx   kind onnx (with model.json and preprocess.json beside it)
-    DIR/compress/NAME/metrics.json test metrics of the variant
+    DIR/compress/NAME/metrics.json val and test metrics of the variant, its drops
+
+Version 2 of compress.json reads each row's ``drop`` (and ``se``, ``within_budget``) on the
+validation split, which decides the choice, and keeps the test split's in ``test_drop``; version 1
+read them on test. Both versions load here; only the report shows which split a table chose on.
 """
 
 from __future__ import annotations
@@ -21,9 +25,12 @@ if TYPE_CHECKING:
     from torch import nn
 
 __all__ = ["Variant", "load_variant", "list_variants", "read_compress_json", "FORMAT",
-           "COMPRESS_DIR", "COMPRESS_FILE"]
+           "VERSION", "COMPRESS_DIR", "COMPRESS_FILE"]
 
 FORMAT = "honed.compress"
+#: 2: rows hold ``val`` and ``test`` metrics, ``drop``/``se``/``within_budget`` on val (the
+#: choice), ``test_drop`` for the record; 1: ``drop`` and ``within_budget`` were on test
+VERSION = 2
 COMPRESS_DIR = "compress"
 COMPRESS_FILE = "compress.json"
 
@@ -66,6 +73,10 @@ def read_compress_json(run_dir: str | Path) -> dict[str, Any]:
         raise UserInputError(f"cannot read {path}: {exc}") from None
     if not isinstance(table, dict) or table.get("format") != FORMAT:
         raise UserInputError(f"{path} is not a honed compress.json (format {FORMAT!r})")
+    version = table.get("version")
+    if not isinstance(version, int) or not 1 <= version <= VERSION:
+        raise UserInputError(f"{path} has version {version!r}; this honed reads versions 1 to "
+                             f"{VERSION}: run honed compress {run_dir} again")
     return table
 
 

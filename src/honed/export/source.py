@@ -102,7 +102,7 @@ def resolve_source(run_dir: str | Path, variant: str | None = None) -> ExportSou
 
     found = load_variant(run.root, variant)
     row = dict(found.record or {})
-    variant_metrics = {"val": None, "test": row.get("test")}
+    variant_metrics = {"val": row.get("val"), "test": row.get("test")}
     if found.kind == "torch":
         if found.module is None:
             raise UserInputError(f"variant {variant!r} in {run.root / 'compress'} has no model")

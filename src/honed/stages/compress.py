@@ -2,8 +2,9 @@
 
 On when the spec's ``compress`` section asks for something to build (``prune``, ``quantize``,
 ``distill`` or ``search``). Done when ``compress/compress.json`` was made from
-the current model (its ``"model"`` fingerprint) with the same compress section, so a new best
-trial or new compress settings rebuild the table.
+the current model (its ``"model"`` fingerprint) with the same compress section and in the current
+format, so a new best trial, new compress settings or a version-1 table (which chose on the test
+split) rebuild the table.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ class Compress(Stage):
             table = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return False
+        from honed.compress.variants import VERSION
+
         wanted = context.template.default.compress.model_dump(mode="json")
         return (isinstance(table, dict) and table.get("model") == context.model_fingerprint()
-                and table.get("spec") == wanted)
+                and table.get("spec") == wanted and table.get("version") == VERSION)
 
     def run(self, context: RunContext) -> None:
         from honed.compress.run import compress_run

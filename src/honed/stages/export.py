@@ -2,7 +2,8 @@
 
 On when the spec has an ``export`` section (``export: {}`` takes the defaults). The model
 exported is the variant ``honed compress`` chose (``"chosen"`` in ``DIR/compress/compress.json``,
-when that file belongs to the current model), else the run's own model. Done when
+when that file belongs to the current model and is of the current version: version 1 chose on
+the test split), else the run's own model. Done when
 ``bundle/card.json`` reads back as a valid bundle made from the current model (its ``"model"``
 fingerprint), of the same variant and with the formats the spec asks for.
 """
@@ -24,8 +25,12 @@ def chosen_variant(run_dir: Path, fingerprint: str | None) -> str | None:
         record: Any = json.loads((run_dir / "compress" / "compress.json").read_text("utf-8"))
     except (OSError, ValueError):
         return None
+    from honed.compress.variants import VERSION
+
     if not isinstance(record, dict) or record.get("model") != fingerprint:
         return None  # made from an older model: its variants are not of this one
+    if record.get("version") != VERSION:
+        return None  # chosen on test (version 1): not shipped; honed compress chooses again
     chosen = record.get("chosen")
     return chosen if isinstance(chosen, str) and chosen else None
 

@@ -87,6 +87,14 @@ def test_every_error_reported_at_once_with_path_rule_and_value():
     assert "data.split.val must be less than 1; got 2" in errors
 
 
+@pytest.mark.parametrize("split", ["val", "test"])
+def test_an_empty_val_or_test_split_is_refused_before_anything_runs(split):
+    # an empty split used to fail after training, in the metrics, with a traceback
+    raw = copy.deepcopy(BASE)
+    raw["data"]["split"] = {split: 0}
+    assert f"data.split.{split} must be greater than 0; got 0" in errors_of(raw)
+
+
 @pytest.mark.parametrize("dim, message", [
     ({"float": [1.0, 0.1]}, "inverted range"),
     ({"float": [0.5, 0.5]}, "empty range"),

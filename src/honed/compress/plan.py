@@ -79,11 +79,6 @@ def prepare_source(run: RunDir, spec: Spec) -> Source:
                              f"{', '.join(STRUCTURED_FAMILIES)}; this run's model is "
                              f"{record['family']!r}: use method magnitude")
     data = prepare_data(spec.data, seed=spec.seed)
-    if len(data.val) == 0:
-        # never fall back on test: a variant chosen on test reports a biased test figure
-        raise UserInputError(f"honed compress chooses its variant on the validation split, and "
-                             f"this run's data has none (data.split.val: {spec.data.split.val}); "
-                             f"train the run with data.split.val > 0, e.g. 0.15")
     if (compress.prune is not None and compress.prune.method == "structured"
             and data.kind == "text"):
         raise UserInputError(STRUCTURED_TEXT.format(family=record["family"]))

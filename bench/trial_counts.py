@@ -102,7 +102,7 @@ class Counts:
 
 def _storage_origin(frame) -> tuple[str, str]:
     """The storage method that committed, and its first caller outside Optuna's storages."""
-    method = "?"
+    method = "(own session)"  # a caller of _create_scoped_session outside the storage
     while frame is not None and _STORAGE not in frame.f_code.co_filename:
         frame = frame.f_back
     while frame is not None and (_STORAGE in frame.f_code.co_filename

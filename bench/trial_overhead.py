@@ -1,12 +1,14 @@
 """Framework overhead per trial, training excluded: what honed adds around each fit.
 
-    python bench/trial_overhead.py [--trials 30]
+    python bench/trial_overhead.py [--trials 30] [--count]
 
 Runs a study of tiny one-epoch fits (iris MLP, pruner none, SQLite storage in a temp folder)
 and, for each trial, subtracts the time spent inside the fit's epochs (train + validation, as
 recorded in the trial's history) from the trial's wall time in the storage. What is left is
 sampling, spec resolution and validation, model build, the trial's files (spec, history,
 weights, metrics; fsynced) and the storage round trips. Target: under 50 ms (median).
+``--count`` also prints, per trial, the SQL commits and fsyncs by where they come from
+(``bench/trial_counts.py``); the counting itself costs time, so take timings without it.
 """
 
 from __future__ import annotations
@@ -37,9 +39,17 @@ def overhead_spec(trials: int) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=30)
+    parser.add_argument("--count", action="store_true",
+                        help="print the SQL commits and fsyncs per trial, by origin")
     args = parser.parse_args()
     raw = overhead_spec(args.trials)
     with tempfile.TemporaryDirectory() as folder:
+        counts = None
+        if args.count:
+            from trial_counts import Counts
+
+            counts = Counts(Path(folder) / "run")
+            counts.start()
         outcome = tune(spec_from_dict(raw), out_dir=Path(folder) / "run", progress=False)
         overheads, walls = [], []
         for trial in outcome.study.trials:
@@ -55,6 +65,8 @@ def main() -> None:
     print(f"  trial wall time      median {statistics.median(walls) * 1e3:7.1f} ms")
     print(f"  overhead (no epochs) median {statistics.median(skip) * 1e3:7.1f} ms, "
           f"p90 {sorted(skip)[int(0.9 * (len(skip) - 1))] * 1e3:7.1f} ms (target < 50 ms)")
+    if counts is not None:
+        print(counts.table(len(outcome.study.trials)))
 
 
 if __name__ == "__main__":

@@ -7,7 +7,13 @@ import os
 
 import pytest
 
-from honed.io import append_line, atomic_write_bytes, atomic_write_json, read_lines
+from honed.io import (
+    append_line,
+    atomic_write_bytes,
+    atomic_write_json,
+    deferred_folder_syncs,
+    read_lines,
+)
 
 
 def test_atomic_write_leaves_only_the_file_with_the_umask_mode(tmp_path):
@@ -37,3 +43,36 @@ def test_read_lines_skips_a_line_torn_by_a_kill(tmp_path):
         handle.write('{"epoch": 3, "lo')
     assert read_lines(path) == [{"epoch": 1}, {"epoch": 2}]
     assert read_lines(tmp_path / "missing.jsonl") == []
+
+
+@pytest.fixture
+def fsynced(monkeypatch):
+    """The paths this process fsyncs, in order (the real os.fsync still runs)."""
+    synced: list[str] = []
+    real = os.fsync
+
+    def fsync(fd):
+        synced.append(os.readlink(f"/proc/self/fd/{fd}"))
+        return real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return synced
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to name fds")
+def test_deferred_folder_syncs_fsync_each_folder_once_at_the_end(tmp_path, fsynced):
+    with pytest.raises(KeyError):  # an error ends the block too: the folders are synced
+        with deferred_folder_syncs():
+            atomic_write_bytes(tmp_path / "a", b"1")
+            with deferred_folder_syncs():  # nested: the outer block syncs
+                atomic_write_bytes(tmp_path / "b", b"2")
+                atomic_write_bytes(tmp_path / "sub" / "c", b"3")
+            # the three files (by their temp names), no folder yet
+            assert len(fsynced) == 3
+            assert not {str(tmp_path), str(tmp_path / "sub")} & set(fsynced)
+            raise KeyError("stop")
+    assert fsynced[3:] == [str(tmp_path), str(tmp_path / "sub")]
+    assert (tmp_path / "b").read_bytes() == b"2" and (tmp_path / "sub" / "c").read_bytes() == b"3"
+    fsynced.clear()
+    atomic_write_bytes(tmp_path / "d", b"4")  # outside a block: the folder at once, as before
+    assert len(fsynced) == 2 and fsynced[1] == str(tmp_path)

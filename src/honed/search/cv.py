@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import optuna
 
-from honed.search.reporting import STEPS_ATTR, should_prune
+from honed.search.reporting import should_prune
 from honed.spec.schema import Spec
 
 if TYPE_CHECKING:
@@ -60,8 +60,7 @@ def cross_validate(objective: TrialObjective, trial: optuna.Trial, spec: Spec,
     k = int(objective.cv)
     folds = objective.folds(spec, k)
     report = any(o.metric is not None for o in objective.objectives)
-    if report:
-        trial.set_user_attr(STEPS_ATTR, {"unit": "fold", "total": k})
+    # the objective set the trial's STEPS_ATTR ({"unit": "fold", "total": k}) when it started
     outcomes: list[FitOutcome] = []
     for index, data in enumerate(folds):
         # each fold fits alone: the pruner sees folds, never epochs (see the module docstring)

@@ -19,11 +19,26 @@ from optuna.trial import FrozenTrial
 from honed.search.objectives import Objective
 from honed.train.callbacks.base import Callback
 
-__all__ = ["TrialReporter", "should_prune", "reported_steps", "last_report", "STEPS_ATTR"]
+__all__ = ["TrialReporter", "should_prune", "reported_steps", "last_report", "planned_steps",
+           "STEPS_ATTR"]
 
 #: trial user attribute: the steps it runs at most, ``{"unit": "epoch", "total": 20}`` (folds
 #: with ``search.cv``); set once when the trial starts, so a display can show "epoch 4/20"
 STEPS_ATTR = "honed.steps"
+
+
+def planned_steps(objectives: list[Objective], unit: str, total: int) -> dict[str, Any]:
+    """``{STEPS_ATTR: {"unit": unit, "total": total}}`` when the trial reports steps, else {}.
+
+    A trial reports (and so has steps to show) when one of its objectives is a metric.
+
+    Example:
+        >>> planned_steps([Objective("val.accuracy", "maximize")], "epoch", 20)
+        {'honed.steps': {'unit': 'epoch', 'total': 20}}
+    """
+    if not any(o.metric is not None for o in objectives):
+        return {}
+    return {STEPS_ATTR: {"unit": unit, "total": int(total)}}
 
 
 def last_report(trial: FrozenTrial) -> tuple[int, float] | None:
@@ -86,9 +101,11 @@ class TrialReporter(Callback):
         self._prune_at: int | None = None
 
     def on_fit_start(self, trainer) -> None:
-        if self.enabled:
-            self.trial.set_user_attr(STEPS_ATTR, {"unit": "epoch",
-                                                  "total": trainer.config.epochs})
+        # the objective sets it with the trial's other attributes when it starts; a commit
+        # here only when it did not (a reporter used on its own) or planned otherwise
+        steps = planned_steps(self.objectives, "epoch", trainer.config.epochs)
+        if steps and self.trial.user_attrs.get(STEPS_ATTR) != steps[STEPS_ATTR]:
+            self.trial.set_user_attr(STEPS_ATTR, steps[STEPS_ATTR])
         if self.measures is not None:
             self._fixed = self.measures(trainer.model)
 

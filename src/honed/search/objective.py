@@ -4,6 +4,8 @@ The objective resolves the spec with ``trial.suggest_*``, trains with the trial 
 callbacks, and returns the objectives at the best epoch (by the first validation objective).
 Every trial writes ``study/trials/NNNN/`` with its resolved ``spec.yaml`` (retrain it exactly
 with ``honed train``), ``history.jsonl``, ``metrics.json`` and, when complete, ``model/``.
+The trial's folders are fsynced once each when it ends (:func:`honed.io.deferred_folder_syncs`),
+before Optuna records it complete, so a complete trial's files are all on disk.
 With ``cv=k`` the value is the mean over k folds instead (see :mod:`honed.search.cv`).
 """
 

@@ -9,6 +9,9 @@ A SQLite study runs in write-ahead-log mode: each commit is one append and one f
 about a fifth of honed's overhead per trial (``bench/trial_overhead.py``). ``synchronous``
 stays at SQLite's default (FULL), so a committed trial survives a crash or a power cut as
 before. :func:`settle` folds the log back into ``study.db`` when a study ends.
+
+A trial's own writes are few: its start attributes (folder, worker, device, threads, planned
+steps) go in one commit through :func:`honed.search.trial_attrs.set_trial_user_attrs`.
 """
 
 from __future__ import annotations

@@ -1,9 +1,9 @@
 """Count a search's SQL commits and Python fsyncs, by where they come from (trial_overhead --count).
 
 :class:`Counts` listens to every SQLAlchemy engine's ``commit`` event and wraps ``os.fsync`` in
-this process only; it counts from the study's first new trial on (the run's setup is left out). Each commit is filed under the Optuna storage
-method that committed and the first caller outside the storage (a honed function, or Optuna's
-own trial loop); each is a *write* commit when its transaction ran an INSERT, UPDATE or DELETE
+this process only; it counts from the study's first new trial on (the run's setup is left
+out). Each commit is filed under the Optuna storage method that committed and the first caller
+outside the storage (a honed function, or Optuna's own trial loop); each is a *write* commit when its transaction ran an INSERT, UPDATE or DELETE
 (in write-ahead-log mode with ``synchronous=FULL`` each of those is one fsync of
 ``study.db-wal``, done inside SQLite's C code and so not seen by the ``os.fsync`` wrapper), else
 a read. Each fsync is filed under the file it synced (``trials/NNNN/`` folded into ``trial/``,

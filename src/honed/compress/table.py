@@ -3,9 +3,10 @@
 Every latency is ONNX Runtime's (a PyTorch variant is exported to ONNX first), at batch 1 and
 batch 64, with the same threads and inputs, so the rows compare like for like. The validation
 split decides (each row's drop against the baseline, and so whether it is within the budget);
-the test split is measured for the report only, never to choose. All rows are timed together, interleaved over rounds
-(:mod:`honed.compress.timing`), and each row's ``speedup`` is the median of its per-round
-ratios to the baseline. Folders follow the layout in :mod:`honed.compress.variants`.
+the test split is measured for the report only, never to choose. All rows are timed together,
+interleaved over rounds (:mod:`honed.compress.timing`), and each row's ``speedup`` is the
+median of its per-round ratios to the baseline. Folders follow the layout in
+:mod:`honed.compress.variants`.
 """
 
 from __future__ import annotations

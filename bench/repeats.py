@@ -1,0 +1,94 @@
+"""How many trials of a search repeat the parameters of an earlier complete trial.
+
+    python bench/repeats.py [--trials 36] [--seeds 2]
+
+Runs small real studies (iris MLP, one epoch, SQLite in a temp folder) over a space of a few
+choices and integers (48 points), and counts, per study, the trials whose parameters equal
+those of a trial that was already COMPLETE when they started (a repeat trains the same spec
+with the same seed again). Searches: honed's default for two objectives (``auto``: NSGA-II,
+population 50, and population 10 so that crossover and mutation start within the budget) and
+for one objective (``auto``: multivariate TPE), each with and without one float dimension.
+Prints one line per study and a total per search: repeats / trials, and the fit seconds the
+repeats spent (each repeat's own train seconds, from its metrics.json or history).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+from pathlib import Path
+
+from optuna.trial import TrialState
+
+from honed.search import tune
+from honed.spec import spec_from_dict
+
+DISCRETE = {"hidden": {"choice": [8, 16, 32]}, "depth": {"int": [1, 2]},
+            "activation": {"choice": ["relu", "tanh"]}, "dropout": {"choice": [0.0, 0.2]}}
+BATCH = {"choice": [16, 32]}
+
+
+def study_spec(trials: int, objectives: list[str], seed: int, *, population: int | None,
+               with_float: bool, sampler: str = "auto") -> dict:
+    lr = {"float": [1e-3, 1e-1], "log": True} if with_float else 0.01
+    sampler_spec: dict = {"name": sampler}
+    if population is not None:
+        sampler_spec["population_size"] = population
+    return {"name": "repeats", "seed": seed, "data": {"source": "builtin:iris"},
+            "model": {"family": "mlp", **DISCRETE},
+            "train": {"epochs": 1, "batch_size": BATCH, "threads": 1,
+                      "optimizer": {"name": "adamw", "lr": lr}},
+            "search": {"trials": trials, "sampler": sampler_spec, "pruner": "none",
+                       "objectives": objectives}}
+
+
+def count_repeats(study) -> tuple[int, int, float]:
+    """(repeats, counted trials, fit seconds of the repeats)."""
+    trials = [t for t in study.get_trials(deepcopy=False)
+              if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)]
+    repeats, seconds = 0, 0.0
+    for trial in trials:
+        earlier = [t for t in trials if t.state == TrialState.COMPLETE
+                   and t.datetime_complete <= trial.datetime_start and t.number != trial.number]
+        if any(t.params == trial.params for t in earlier):
+            repeats += 1
+            history = Path(trial.user_attrs.get("dir", "")) / "history.jsonl"
+            if history.is_file():
+                seconds += sum(json.loads(line)["seconds"]
+                               for line in history.read_text().splitlines())
+    return repeats, len(trials), seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", type=int, default=36)
+    parser.add_argument("--seeds", type=int, default=2)
+    args = parser.parse_args()
+    searches = [
+        ("nsga2 pop50, 2 objectives", ["val.accuracy:max", "params:min"], 50),
+        ("nsga2 pop10, 2 objectives", ["val.accuracy:max", "params:min"], 10),
+        ("tpe, 1 objective", ["val.accuracy:max"], None),
+    ]
+    for with_float in (False, True):
+        space = "48 discrete points" + (" + float lr" if with_float else "")
+        for label, objectives, population in searches:
+            total = [0, 0, 0.0]
+            for seed in range(args.seeds):
+                raw = study_spec(args.trials, objectives, seed, population=population,
+                                 with_float=with_float)
+                with tempfile.TemporaryDirectory() as folder:
+                    outcome = tune(spec_from_dict(raw), out_dir=Path(folder) / "run",
+                                   progress=False)
+                    got = count_repeats(outcome.study)
+                for i, value in enumerate(got):
+                    total[i] += value
+                print(f"{space:28s} {label:28s} seed {seed}: {got[0]:3d} / {got[1]} repeats "
+                      f"({got[2]:.2f} s of fits)", flush=True)
+            share = total[0] / max(total[1], 1)
+            print(f"{space:28s} {label:28s} TOTAL: {total[0]} / {total[1]} = {share:.0%} "
+                  f"({total[2]:.2f} s of fits)", flush=True)
+
+
+if __name__ == "__main__":
+    main()

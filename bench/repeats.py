@@ -8,14 +8,17 @@ those of a trial that was already COMPLETE when they started (a repeat trains th
 with the same seed again). Searches: honed's default for two objectives (``auto``: NSGA-II,
 population 50, and population 10 so that crossover and mutation start within the budget) and
 for one objective (``auto``: multivariate TPE), each with and without one float dimension.
-Prints one line per study and a total per search: repeats / trials, and the fit seconds the
-repeats spent (each repeat's own train seconds, from its metrics.json or history).
+Prints one line per study and a total per search: repeats / trials, how many of the repeats
+trained again (a folder with weights of their own; none since honed reuses the values of the
+trial a repeat repeats), and the seconds spent in the fits of the study's trials (their
+histories). Run it at an older commit for the figures with every repeat trained.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import tempfile
 from pathlib import Path
 
@@ -43,21 +46,32 @@ def study_spec(trials: int, objectives: list[str], seed: int, *, population: int
                        "objectives": objectives}}
 
 
-def count_repeats(study) -> tuple[int, int, float]:
-    """(repeats, counted trials, fit seconds of the repeats)."""
+def count_repeats(study) -> tuple[int, int, int, float, list[float], list[float]]:
+    """(repeats, of them trained again, ended trials, fit seconds of every trial that trained,
+    wall seconds of each trial that trained, wall seconds of each repeat that did not).
+
+    A trial trained when its own folder holds weights (a repeat that reused the values of the
+    trial it repeats has none).
+    """
     trials = [t for t in study.get_trials(deepcopy=False)
               if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)]
-    repeats, seconds = 0, 0.0
+    repeats = trained_again = 0
+    seconds = 0.0
+    walls: tuple[list[float], list[float]] = ([], [])
     for trial in trials:
+        wall = (trial.datetime_complete - trial.datetime_start).total_seconds()
+        folder = Path(trial.user_attrs.get("dir", "")).parent / f"{trial.number:04d}"
+        trained = (folder / "model" / "weights.safetensors").is_file()
+        if trained:
+            seconds += sum(json.loads(line)["seconds"]
+                           for line in (folder / "history.jsonl").read_text().splitlines())
         earlier = [t for t in trials if t.state == TrialState.COMPLETE
                    and t.datetime_complete <= trial.datetime_start and t.number != trial.number]
         if any(t.params == trial.params for t in earlier):
             repeats += 1
-            history = Path(trial.user_attrs.get("dir", "")) / "history.jsonl"
-            if history.is_file():
-                seconds += sum(json.loads(line)["seconds"]
-                               for line in history.read_text().splitlines())
-    return repeats, len(trials), seconds
+            trained_again += trained
+        walls[0 if trained else 1].append(wall)
+    return repeats, trained_again, len(trials), seconds, *walls
 
 
 def main() -> None:
@@ -73,7 +87,7 @@ def main() -> None:
     for with_float in (False, True):
         space = "48 discrete points" + (" + float lr" if with_float else "")
         for label, objectives, population in searches:
-            total = [0, 0, 0.0]
+            total: list = [0, 0, 0, 0.0, [], []]
             for seed in range(args.seeds):
                 raw = study_spec(args.trials, objectives, seed, population=population,
                                  with_float=with_float)
@@ -83,11 +97,13 @@ def main() -> None:
                     got = count_repeats(outcome.study)
                 for i, value in enumerate(got):
                     total[i] += value
-                print(f"{space:28s} {label:28s} seed {seed}: {got[0]:3d} / {got[1]} repeats "
-                      f"({got[2]:.2f} s of fits)", flush=True)
-            share = total[0] / max(total[1], 1)
-            print(f"{space:28s} {label:28s} TOTAL: {total[0]} / {total[1]} = {share:.0%} "
-                  f"({total[2]:.2f} s of fits)", flush=True)
+                print(f"{space:29s} {label:26s} seed {seed}: {got[0]:3d} / {got[2]} repeats, "
+                      f"{got[1]} trained again ({got[3]:.2f} s of fits)", flush=True)
+            trained, reused = (statistics.median(w) if w else float("nan") for w in total[4:])
+            share = total[0] / max(total[2], 1)
+            print(f"{space:29s} {label:26s} TOTAL: {total[0]} / {total[2]} = {share:.0%} repeats"
+                  f", {total[1]} trained again ({total[3]:.2f} s of fits); median trial wall "
+                  f"{trained * 1e3:.0f} ms trained, {reused * 1e3:.0f} ms reused", flush=True)
 
 
 if __name__ == "__main__":

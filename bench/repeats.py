@@ -70,7 +70,10 @@ def count_repeats(study) -> tuple[int, int, int, float, list[float], list[float]
         if any(t.params == trial.params for t in earlier):
             repeats += 1
             trained_again += trained
-        walls[0 if trained else 1].append(wall)
+            if not trained:
+                walls[1].append(wall)
+        if trained:
+            walls[0].append(wall)
     return repeats, trained_again, len(trials), seconds, *walls
 
 

@@ -4,6 +4,8 @@ The objective resolves the spec with ``trial.suggest_*``, trains with the trial 
 callbacks, and returns the objectives at the best epoch (by the first validation objective).
 Every trial writes ``study/trials/NNNN/`` with its resolved ``spec.yaml`` (retrain it exactly
 with ``honed train``), ``history.jsonl``, ``metrics.json`` and, when complete, ``model/``.
+A trial at the point of a complete trial reuses its values and writes nothing
+(:mod:`honed.search.repeats`).
 The trial's folders are fsynced once each when it ends (:func:`honed.io.deferred_folder_syncs`),
 before Optuna records it complete, so a complete trial's files are all on disk.
 With ``cv=k`` the value is the mean over k folds instead (see :mod:`honed.search.cv`).
@@ -29,6 +31,7 @@ from honed.errors import HonedError, NonFiniteLossError, UserInputError
 from honed.io import atomic_write_json, atomic_write_text, deferred_folder_syncs
 from honed.models import count_parameters, save_model
 from honed.search.objectives import Objective, measure_latency_ms, model_size_mb
+from honed.search.repeats import earlier_trial, repeat_attrs, repeat_value
 from honed.search.reporting import TrialReporter, planned_steps
 from honed.search.space import suggest
 from honed.search.trial_attrs import set_trial_user_attrs
@@ -128,6 +131,10 @@ class TrialObjective:
         except TrialFailed:
             set_trial_user_attrs(trial, self.attrs)
             raise
+        earlier = earlier_trial(trial)
+        if earlier is not None:  # trained already, with the same seed: reuse its values
+            set_trial_user_attrs(trial, {**self.attrs, **repeat_attrs(earlier)})
+            return repeat_value(earlier)
         folder = trial_dir(self.study_dir, trial.number)
         folder.mkdir(parents=True, exist_ok=True)
         atomic_write_text(folder / "spec.yaml", dump_spec(spec))

@@ -23,7 +23,9 @@ from rich.console import Console, Group
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
+from honed.search.repeats import repeat_count
 from honed.search.reporting import STEPS_ATTR, reported_steps
+from honed.search.results import best_trials
 from honed.search.study import SURPLUS, counted_trials, retried
 from honed.search.where import running_where
 
@@ -124,7 +126,9 @@ def _states(trials: Sequence[FrozenTrial]) -> str:
     requeued = sum(1 for t in uncounted if not t.user_attrs.get(SURPLUS))
     why = ", ".join(f"{n} {word}" for n, word in ((requeued, "requeued"),
                                                  (len(uncounted) - requeued, "surplus")) if n)
-    text = (f"complete {states[TrialState.COMPLETE]}  pruned {states[TrialState.PRUNED]}  "
+    repeats = repeat_count(trials)  # complete, at a point trained already: not trained
+    again = f" ({repeats} repeats)" if repeats else ""
+    text = (f"complete {states[TrialState.COMPLETE]}{again}  pruned {states[TrialState.PRUNED]}  "
             f"failed {states[TrialState.FAIL]}{f' ({why})' if why else ''}  "
             f"running {states[TrialState.RUNNING]}")
     if states[TrialState.WAITING]:
@@ -135,9 +139,12 @@ def _states(trials: Sequence[FrozenTrial]) -> str:
 def _best(study: optuna.Study, trials: Sequence[FrozenTrial]) -> str:
     if not any(t.state == TrialState.COMPLETE for t in trials):
         return ""
+    best = best_trials(study)  # each point once, by the trial that trained it
+    if not best:
+        return ""
     if len(study.directions) == 1:
-        return f"best {study.best_value:.5g} (trial {study.best_trial.number})"
-    return f"Pareto front {len(study.best_trials)}"
+        return f"best {best[0].values[0]:.5g} (trial {best[0].number})"
+    return f"Pareto front {len(best)}"
 
 
 def _running(trials: Sequence[FrozenTrial]) -> str:

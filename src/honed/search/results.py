@@ -5,26 +5,36 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+import numpy as np
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from honed.errors import UserInputError
 from honed.io import atomic_write_bytes, atomic_write_json
+from honed.search.mo_pruner import nondominated_ranks
 from honed.search.objectives import Objective
+from honed.search.repeats import distinct
 
 __all__ = ["write_results", "best_trials"]
 
 
 def best_trials(study: optuna.Study) -> list[FrozenTrial]:
-    """The best trial, or the Pareto front of a multi-objective study; only finite values."""
-    complete = [t for t in study.get_trials(deepcopy=False, states=[TrialState.COMPLETE])
-                if all(math.isfinite(v) for v in t.values)]
+    """The best trial, or the Pareto front of a multi-objective study; only finite values.
+
+    Each point once, by the trial that trained it (a repeat reused its values: see
+    :mod:`honed.search.repeats`).
+    """
+    complete = distinct([t for t in study.get_trials(deepcopy=False, states=[TrialState.COMPLETE])
+                         if all(math.isfinite(v) for v in t.values)])
     if not complete:
         return []
     if len(study.directions) == 1:
         sign = 1 if study.direction == optuna.study.StudyDirection.MINIMIZE else -1
         return [min(complete, key=lambda t: sign * t.values[0])]
-    return [t for t in study.best_trials if t in complete]
+    # the front of the distinct points: a point two workers trained at once (values a little
+    # apart) is on it by its earlier trial
+    ranks = nondominated_ranks(np.array([t.values for t in complete]), study.directions)
+    return [t for t, rank in zip(complete, ranks, strict=True) if rank == 0]
 
 
 def write_results(study: optuna.Study, study_dir: Path, objectives: list[Objective], *,

@@ -35,6 +35,7 @@ from honed.search.placement import (
 )
 from honed.search.progress import StudyProgress
 from honed.search.pruners import create_pruner
+from honed.search.repeats import describe_repeats
 from honed.search.results import write_results
 from honed.search.samplers import create_sampler, grid_points, trial_target
 from honed.search.stop import DeadlineNotice, describe_stop, stop_reason
@@ -211,6 +212,9 @@ def _finish(setup: StudySetup, study: optuna.Study, reason: str, began: float,
         "stop_reason": reason, "wall_seconds": round(wall, 3), "default_point": default})
     note(describe_stop(reason, done=finished_count(study), trials=setup.search.trials,
                        asked=setup.asked, wall_seconds=wall, timeout=setup.search.timeout))
+    repeats = describe_repeats(study.get_trials(deepcopy=False))
+    if repeats:
+        note(repeats)
     missing = describe_default_point(default)
     if missing and reason != "interrupted":
         note(missing)

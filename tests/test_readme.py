@@ -26,9 +26,10 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
+
+from tests.helpers import wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 README = ROOT / "README.md"
@@ -107,17 +108,12 @@ def serve_until_healthy(argv: list[str], cwd: Path) -> None:
     server = subprocess.Popen([*argv, "--port", str(port)], cwd=cwd, env=run_env(),
                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
-        deadline = time.monotonic() + 180
-        while True:
-            assert server.poll() is None, f"honed serve exited early:\n{server.stdout.read()}"
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert time.monotonic() < deadline, "honed serve never answered /health"
-            time.sleep(0.2)  # polling a condition, not waiting for time to pass
+        def healthy() -> bool:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=5) as r:
+                return r.status == 200
+
+        wait_until(healthy, what="honed serve to answer /health", timeout=180, interval=0.2,
+                   processes=[server], output=lambda p: p.stdout.read(), retry_on=(OSError,))
         server.send_signal(signal.SIGINT)
         out, _ = server.communicate(timeout=60)
         assert server.returncode == 0, f"honed serve exited {server.returncode}:\n{out}"

@@ -223,15 +223,16 @@ def test_ctrl_c_during_a_trial_exits_130_without_a_traceback_and_keeps_the_trial
     from optuna.trial import TrialState
 
     from honed.search.retry import INTERRUPTED_ATTR
-    from tests.search.test_crash_safety import running_with_epochs, trials_of, wait_for
+    from tests.helpers import wait_until
+    from tests.search.test_crash_safety import running_with_epochs, trials_of
 
     spec = write_spec(tmp_path).read_text().replace("epochs: 3", "epochs: 5000")
     (tmp_path / "spec.yaml").write_text(spec)
     run = tmp_path / "run"
     url = f"sqlite:///{run / 'study' / 'study.db'}"
     proc = honed_process.start("run", tmp_path / "spec.yaml", "--out", run, "--quiet")
-    wait_for("a trial in progress", lambda: running_with_epochs(url, "iris-run", epochs=1),
-             proc=proc, honed=honed_process)
+    wait_until(lambda: running_with_epochs(url, "iris-run", epochs=1), what="a trial in progress",
+               interval=0.1, processes=[proc], output=honed_process.stderr)
     proc.send_signal(signal.SIGINT)
     code, err = honed_process.wait(proc, timeout=120)
     assert code == 130, err

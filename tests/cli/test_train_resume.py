@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -15,6 +14,7 @@ import torch
 from safetensors.torch import load_file
 
 from honed.train.checkpoint import read_checkpoint
+from tests.helpers import wait_until
 
 SPEC = """\
 name: resume
@@ -49,9 +49,9 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
 
     straight = honed("train", str(spec), "--out", str(whole))
     victim = honed("train", str(spec), "--out", str(killed))
-    deadline = time.time() + 120
-    while epochs_done(killed) < 3 and time.time() < deadline and victim.poll() is None:
-        time.sleep(0.01)
+    wait_until(lambda: epochs_done(killed), until=lambda n: n >= 3,
+               what="3 epochs in the history", interval=0.01, processes=[victim],
+               output=lambda p: p.stderr.read().decode())
     victim.send_signal(signal.SIGKILL)
     victim.wait()
     assert victim.returncode == -signal.SIGKILL
@@ -82,9 +82,9 @@ def test_ctrl_c_or_sigterm_exits_130_and_the_same_command_resumes(tmp_path, sign
     spec.write_text(SPEC)
     run = tmp_path / "run"
     proc = honed("train", str(spec), "--out", str(run))
-    deadline = time.time() + 120
-    while epochs_done(run) < 3 and time.time() < deadline and proc.poll() is None:
-        time.sleep(0.01)
+    wait_until(lambda: epochs_done(run), until=lambda n: n >= 3,
+               what="3 epochs in the history", interval=0.01, processes=[proc],
+               output=lambda p: p.stderr.read().decode())
     proc.send_signal(signum)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err.decode()

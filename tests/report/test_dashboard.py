@@ -10,7 +10,6 @@ import socket
 import subprocess
 import sys
 import threading
-import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
@@ -18,6 +17,7 @@ from contextlib import contextmanager
 import pytest
 
 from honed.cli.main import main
+from tests.helpers import wait_until
 
 
 def _free_port() -> int:
@@ -53,15 +53,10 @@ def dashboard_process(*args: str, env: dict | None = None):
                                "--port", str(port)], env={**os.environ, **(env or {})},
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                call(port, "/health-of-the-socket")  # any answer, 401 and 404 included
-                break
-            except OSError:
-                assert server.poll() is None, server.communicate()
-                assert time.monotonic() < deadline, "the dashboard never answered"
-                time.sleep(0.3)
+        # any answer, 401 and 404 included
+        wait_until(lambda: call(port, "/health-of-the-socket"), what="the dashboard to answer",
+                   interval=0.3, processes=[server], output=lambda p: p.communicate()[1],
+                   retry_on=(OSError,))
         yield port
     finally:
         server.terminate()

@@ -19,6 +19,7 @@ from honed.search.results import best_trials
 from honed.search.storage import sqlite_url, with_driver
 from honed.search.study import counted_trials
 from honed.spec import load_spec
+from tests.helpers import wait_until
 from tests.search.conftest import descendants
 
 #: docs/search.md promises about 12 s: no trial of a dead worker stays RUNNING longer than this
@@ -59,20 +60,6 @@ def trials_of(url: str, name: str) -> list[optuna.trial.FrozenTrial]:
         return []
 
 
-def wait_for(what: str, check, *, proc=None, honed=None, timeout: float = 90.0):
-    """Poll ``check`` until it returns something true; fail with ``what`` after ``timeout``."""
-    end = time.time() + timeout
-    while time.time() < end:
-        found = check()
-        if found:
-            return found
-        if proc is not None and proc.poll() is not None:
-            pytest.fail(f"honed exited ({proc.returncode}) before {what}: "
-                        f"{honed.stderr(proc)[-2000:]}")
-        time.sleep(0.1)
-    pytest.fail(f"timed out waiting for {what}")
-
-
 def running_with_epochs(url, name, epochs=2):
     """A trial RUNNING in some worker that has reported ``epochs`` epochs already."""
     return next((t for t in trials_of(url, name) if t.state == TrialState.RUNNING
@@ -109,9 +96,9 @@ def test_a_worker_killed_mid_trial_is_swept_and_its_trial_retried(tmp_path, hone
         storage = ("--storage", url)
     coordinator = honed.start("tune", spec, "--workers", 2, *storage, "--out", tmp_path / "run",
                               "--quiet")
-    victim, pid = wait_for("a worker stopped mid-trial",
-                           lambda: frozen_mid_trial(url, "kill", coordinator),
-                           proc=coordinator, honed=honed)
+    victim, pid = wait_until(lambda: frozen_mid_trial(url, "kill", coordinator),
+                             what="a worker stopped mid-trial", interval=0.1,
+                             processes=[coordinator], output=honed.stderr)
     os.kill(pid, signal.SIGKILL)
     killed_at = time.time()
 
@@ -119,7 +106,7 @@ def test_a_worker_killed_mid_trial_is_swept_and_its_trial_retried(tmp_path, hone
         mine = [t for t in trials_of(url, "kill") if t.number == victim.number]
         return mine and mine[0].state != TrialState.RUNNING
 
-    wait_for("the killed worker's trial to leave RUNNING", swept, timeout=60)
+    wait_until(swept, what="the killed worker's trial to leave RUNNING", interval=0.1)
     stale_for = time.time() - killed_at
     assert stale_for < STALE_LIMIT_SECONDS, (
         f"trial {victim.number} stayed RUNNING {stale_for:.1f} s after its worker was killed")
@@ -151,8 +138,8 @@ def test_ctrl_c_exits_130_and_the_same_command_continues(tmp_path, honed):
         done = [t for t in trials if t.state == TrialState.COMPLETE]
         return len(done) >= 2 and running_with_epochs(url, "resume", epochs=1)
 
-    wait_for("two trials done and a third in progress", two_done_one_running, proc=first,
-             honed=honed)
+    wait_until(two_done_one_running, what="two trials done and a third in progress",
+               interval=0.1, processes=[first], output=honed.stderr)
     first.send_signal(signal.SIGINT)
     code, err = honed.wait(first, timeout=60)
     assert code == 130, err
@@ -185,8 +172,8 @@ def test_a_killed_coordinator_takes_its_workers_down_and_the_study_continues(tmp
     url = sqlite_url(run / "study")
     command = ("tune", spec, "--workers", 2, "--out", run, "--quiet")
     first = honed.start(*command)
-    wait_for("a trial in progress", lambda: running_with_epochs(url, "orphans"), proc=first,
-             honed=honed)
+    wait_until(lambda: running_with_epochs(url, "orphans"), what="a trial in progress",
+               interval=0.1, processes=[first], output=honed.stderr)
     workers = descendants(first.pid)
     assert len(workers) == 2
     first.send_signal(signal.SIGKILL)
@@ -195,7 +182,7 @@ def test_a_killed_coordinator_takes_its_workers_down_and_the_study_continues(tmp
     def gone():
         return not any(os.path.exists(f"/proc/{pid}") and _alive(pid) for pid in workers)
 
-    wait_for("the workers of the killed honed tune to exit", gone, timeout=30)
+    wait_until(gone, what="the workers of the killed honed tune to exit", interval=0.1)
     code, err = honed.run(*command)
     assert code == 0, err
     trials = trials_of(url, "orphans")

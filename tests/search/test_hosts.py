@@ -19,9 +19,10 @@ from optuna.trial import TrialState
 
 from honed.cli.main import main
 from honed.search.study import SURPLUS, counted_trials
+from tests.helpers import wait_until
 from tests.search.conftest import LocalServer, _bin_dir, _in_ci
 from tests.search.netns import SimulatedHosts, unavailable
-from tests.search.test_crash_safety import trials_of, wait_for
+from tests.search.test_crash_safety import trials_of
 
 SPEC = """\
 name: hosts
@@ -90,8 +91,8 @@ def test_a_host_killed_mid_trial_loses_no_trial(tmp_path, honed, hosts, database
              "node1": honed.start("worker", spec, "--storage", database[1], "--wait", "5m",
                                   "--out", tmp_path / "node1", prefix=on[1])}
     # whichever host runs a trial first loses its worker (SIGKILL) in the middle of it
-    victim, pid = wait_for("a host's worker stopped mid-trial",
-                           lambda: frozen_mid_trial(database[0]), timeout=180)
+    victim, pid = wait_until(lambda: frozen_mid_trial(database[0]),
+                             what="a host's worker stopped mid-trial", timeout=180, interval=0.1)
     lost = victim.user_attrs["host"]
     survivor = "node1" if lost == "node0" else "node0"
     assert pid == procs[lost].pid  # honed itself, started on that host

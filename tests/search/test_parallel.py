@@ -3,13 +3,12 @@ joining a running study, each worker process with its share of the cores."""
 
 from __future__ import annotations
 
-import time
-
 import optuna
 from optuna.trial import TrialState
 
 from honed.search.storage import open_storage
 from honed.search.study import SURPLUS, counted_trials
+from tests.helpers import wait_until
 
 SPEC = """\
 name: {name}
@@ -60,11 +59,9 @@ def test_a_worker_joins_a_running_study_from_elsewhere(tmp_path, honed, postgres
     spec = write_spec(tmp_path, "join", epochs=20)
     coordinator = honed.start("tune", spec, "--storage", postgres_url, "--trials", 8,
                               "--out", tmp_path / "here", "--quiet")
-    deadline = time.time() + 60
-    while "join" not in optuna.get_all_study_names(open_storage(postgres_url)):
-        assert coordinator.poll() is None, honed.stderr(coordinator)
-        assert time.time() < deadline, "honed tune never created the study"
-        time.sleep(0.2)
+    wait_until(lambda: optuna.get_all_study_names(open_storage(postgres_url)),
+               until=lambda names: "join" in names, what="honed tune to create the study",
+               interval=0.2, processes=[coordinator], output=honed.stderr)
     # no --trials: the worker follows the 8 that honed tune was given, not the spec's 20
     joined = honed.start("worker", spec, "--storage", postgres_url, "--out", tmp_path / "there")
     for proc in (coordinator, joined):

@@ -18,7 +18,7 @@ from honed.search.reporting import TrialReporter
 from honed.search.worker import work
 from honed.train import fit
 from honed.train.callbacks import Callback
-from tests.helpers import blobs, tiny_net
+from tests.helpers import blobs, tiny_net, wait_until
 
 
 class _CutShort(Exception):
@@ -47,13 +47,6 @@ def _train_part(trial: optuna.Trial, *, epochs: int, stop_after: int) -> None:
             callbacks=[reporter, _StopAfter(stop_after)])
 
 
-def _wait_for(what: str, condition, seconds: float = 120) -> None:
-    deadline = time.monotonic() + seconds
-    while not condition():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.05)
-
-
 def test_eta_and_the_running_trials_epoch_in_80_columns(tmp_path):
     study = _study(tmp_path)
     trial = study.ask()
@@ -67,8 +60,8 @@ def test_eta_and_the_running_trials_epoch_in_80_columns(tmp_path):
 
     console = Console(width=80, record=True, force_terminal=True, file=io.StringIO())
     with StudyProgress(study, 3, console=console, interval=0.05):
-        _wait_for("the bar to show the epoch", lambda: "epoch 2/4" in console.export_text(
-            clear=False))
+        wait_until(lambda: "epoch 2/4" in console.export_text(clear=False),
+                   what="the bar to show the epoch")
     # the recording keeps every refresh without the cursor moves; a frame is the bar and
     # the rows below it
     frames = ["trials " + part for part in console.export_text().split("trials ")[1:]]

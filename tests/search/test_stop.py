@@ -17,6 +17,7 @@ from honed.search.objectives import Objective, study_objectives
 from honed.search.retry import FAIL_REASON_ATTR
 from honed.search.storage import sqlite_url
 from honed.search.study import SURPLUS
+from tests.helpers import wait_until
 
 GRID = """\
 name: grid
@@ -119,9 +120,7 @@ def test_a_deadline_passing_while_a_trial_runs_says_that_it_is_being_finished(tm
     study = _study_with(tmp_path, complete=1, running=1)
     notes: list[str] = []
     with DeadlineNotice(study, time.time(), notes.append):
-        end = time.time() + 60
-        while not notes and time.time() < end:
-            time.sleep(0.05)
+        wait_until(lambda: notes, what="the deadline notice")
     assert notes == ["timeout reached: finishing trial 1 (Ctrl-C stops now; it runs again "
                      "later)"]
     quiet: list[str] = []

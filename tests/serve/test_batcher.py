@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 
 import pytest
 
 from honed.serve.batcher import BatcherClosed, MicroBatcher, QueueFull, RequestTimeout
+from tests.helpers import wait_until_async
 
 
 def doubled(payloads):
@@ -68,15 +68,19 @@ def test_a_full_queue_refuses_and_a_slow_call_times_out():
         batcher = MicroBatcher(slow, max_batch=1, window_ms=0, max_queue=2, timeout_s=0.2)
         await batcher.start()
         first = asyncio.ensure_future(batcher.submit([1], 1))
-        await _until(entered.is_set)  # the worker is blocked in the runtime call
+        # the worker is blocked in the runtime call
+        await wait_until_async(entered.is_set, what="the runtime call", interval=0.005)
         queued = [asyncio.ensure_future(batcher.submit([i], 1)) for i in (2, 3)]
-        await _until(lambda: batcher.queued_rows == 2)
+        await wait_until_async(lambda: batcher.queued_rows, until=lambda rows: rows == 2,
+                               what="two queued rows", interval=0.005)
         with pytest.raises(QueueFull):
             await batcher.submit([4], 1)
         # nothing can finish while the runtime call blocks: all three time out
         outcomes = await asyncio.gather(first, *queued, return_exceptions=True)
         release.set()
-        await _until(lambda: batcher.queued_rows == 0)  # the worker drops expired requests
+        # the worker drops expired requests
+        await wait_until_async(lambda: batcher.queued_rows, until=lambda rows: rows == 0,
+                               what="an empty queue", interval=0.005)
         after = await batcher.submit([5], 1)
         await batcher.close()
         return outcomes, after, batcher.queued_rows
@@ -84,14 +88,6 @@ def test_a_full_queue_refuses_and_a_slow_call_times_out():
     outcomes, after, left = run(main())
     assert [type(o) for o in outcomes] == [RequestTimeout] * 3
     assert after == [10] and left == 0
-
-
-async def _until(check, timeout: float = 30.0) -> None:
-    """Yield to the loop until ``check()`` holds (a generous deadline, not a sleep)."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.005)
 
 
 def test_errors_fail_only_their_request_and_close_drains():
@@ -103,7 +99,8 @@ def test_errors_fail_only_their_request_and_close_drains():
         await batcher.start()
         good = asyncio.ensure_future(batcher.submit([1], 1))
         bad = asyncio.ensure_future(batcher.submit(["x"], 1))
-        await _until(lambda: batcher.queued_rows == 2)
+        await wait_until_async(lambda: batcher.queued_rows, until=lambda rows: rows == 2,
+                               what="two queued rows", interval=0.005)
         await batcher.close()  # waits for the queued pair, although its window is still open
         with pytest.raises(BatcherClosed):
             await batcher.submit([3], 1)

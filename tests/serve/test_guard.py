@@ -14,7 +14,7 @@ import pytest
 from honed.errors import UserInputError
 from honed.serve.lograte import RateLimit
 from honed.serve.server import check_host
-from tests.serve.conftest import wait_until
+from tests.helpers import wait_until
 
 FD_LIMIT = 256  # as in the report: 400 idle sockets against a 256-descriptor limit
 SOCKETS = 400
@@ -69,8 +69,10 @@ def test_idle_and_trickling_sockets_are_closed_and_health_still_answers(bundles,
                 pass
         return all(_closed_by_server(sock) for sock in idle + trickling)
 
-    wait_until(health_answers, timeout=120)
-    wait_until(all_closed, timeout=120)
+    wait_until(health_answers, what="/health to answer", processes=[server.process],
+               output=lambda _: server.log())
+    wait_until(all_closed, what="the server to close every idle and trickling socket",
+               interval=0.02, processes=[server.process], output=lambda _: server.log())
     assert server.process.poll() is None
     assert health_answers()
     log = server.log()

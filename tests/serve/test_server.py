@@ -15,7 +15,8 @@ import numpy as np
 import pytest
 
 from honed.serve.runtime import load_runtime
-from tests.serve.conftest import honed, wait_until
+from tests.helpers import wait_until, wait_until_async
+from tests.serve.conftest import honed
 from tests.serve.test_runtime import IRIS_ROW
 
 
@@ -207,8 +208,10 @@ def test_full_queue_is_503_and_slow_prediction_is_504(bundles, start_server):
         async with httpx.AsyncClient(base_url=server.url, timeout=60) as client:
             first = asyncio.ensure_future(client.post("/v1/predict",
                                                       json={"records": [IRIS_ROW]}))
-            while _metric(server, "honed_queue_rows") < 1:  # the first one is queued
-                await asyncio.sleep(0.01)
+            await wait_until_async(lambda: _metric(server, "honed_queue_rows"),
+                                   until=lambda rows: rows >= 1,
+                                   what="the first request to be queued",
+                                   processes=[server.process], output=lambda _: server.log())
             rest = [await client.post("/v1/predict", json={"records": [IRIS_ROW]})
                     for _ in range(3)]
             return await first, rest
@@ -236,7 +239,9 @@ def test_sigterm_finishes_the_request_in_flight(bundles, start_server):
 
     thread = threading.Thread(target=call)
     thread.start()
-    wait_until(lambda: _metric(server, "honed_queue_rows") == 1, timeout=60)
+    wait_until(lambda: _metric(server, "honed_queue_rows"), until=lambda rows: rows == 1,
+               what="the request to be queued", processes=[server.process],
+               output=lambda _: server.log())
     server.process.send_signal(signal.SIGTERM)
     thread.join(60)
     assert not thread.is_alive() and result["answer"].status_code == 200

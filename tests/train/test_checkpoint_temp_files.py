@@ -6,12 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
-import pytest
 import torch
 
 from honed.train.checkpoint import read_checkpoint, write_checkpoint
+from tests.helpers import wait_until
 
 # a writer that stops right before its rename, says so, and waits to be killed
 _STUCK_WRITER = """\
@@ -32,12 +31,12 @@ write_checkpoint(sys.argv[1], {"model.w": torch.zeros(1000)}, {"epoch": 1})
 def _stuck_writer(path, ready):
     proc = subprocess.Popen([sys.executable, "-c", _STUCK_WRITER, str(path), str(ready)],
                             stdin=subprocess.DEVNULL)
-    end = time.time() + 120
-    while not ready.exists():
-        if proc.poll() is not None or time.time() > end:
-            proc.kill()
-            pytest.fail(f"the writer did not reach its rename (exit {proc.returncode})")
-        time.sleep(0.05)
+    try:
+        wait_until(ready.exists, what="the writer to reach its rename", processes=[proc])
+    except BaseException:  # pytest.fail's exception too: a stuck writer sleeps for 600 s
+        proc.kill()
+        proc.wait()
+        raise
     return proc, ready.read_text()
 
 

@@ -12,7 +12,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -24,6 +23,7 @@ from honed.cli.main import main
 from honed.spec import load_spec
 from honed.train.launch import train_distributed
 from honed.train.session import train_spec
+from tests.helpers import wait_until
 
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 DEADLINE = 240.0  # seconds: generous, for a loaded machine; only ever a bound on waiting
@@ -144,7 +144,8 @@ def test_a_killed_rank_takes_the_group_down(tmp_path):
     run = tmp_path / "run"
     processes = start_ranks([str(path), "--out", str(run), "--quiet"], tmp_path)
     try:
-        wait_for(lambda: (run / "checkpoints" / "last.safetensors").is_file(), processes)
+        wait_until(lambda: (run / "checkpoints" / "last.safetensors").is_file(),
+                   what="rank 0's first checkpoint", timeout=DEADLINE, processes=processes)
         processes[1].kill()
         code, _, err = finish(processes[:1])[0]
     finally:
@@ -162,7 +163,8 @@ def test_launcher_stops_the_others_and_names_the_rank(tmp_path):
                               env={**os.environ, "PYTHONPATH": SRC},
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
-        wait_for(lambda: (run / "history.jsonl").is_file(), [parent])
+        wait_until(lambda: (run / "history.jsonl").is_file(), what="the first epoch's history",
+                   timeout=DEADLINE, processes=[parent])
         ranks = [pid for pid in children(parent.pid) if b"resource_tracker" not in cmdline(pid)]
         assert len(ranks) == 2
         os.kill(ranks[1], signal.SIGKILL)
@@ -174,14 +176,6 @@ def test_launcher_stops_the_others_and_names_the_rank(tmp_path):
     assert parent.returncode == 1
     assert "was killed by SIGKILL; the other ranks were stopped" in err
     assert not any(Path(f"/proc/{pid}").exists() and b"honed" in cmdline(pid) for pid in ranks)
-
-
-def wait_for(condition, processes, deadline: float = DEADLINE) -> None:
-    end = time.monotonic() + deadline
-    while not condition():
-        dead = [p.returncode for p in processes if p.poll() is not None]
-        assert not dead and time.monotonic() < end, f"gave up waiting (exit codes {dead})"
-        time.sleep(0.05)
 
 
 def children(pid: int) -> list[int]:

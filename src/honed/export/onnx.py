@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from honed.errors import ExportError
+from honed.export.rnn_dispatch import fresh_rnn_dispatch
 from honed.io import atomic_write_bytes
 
 __all__ = ["OnnxExport", "export_onnx", "EXPORTERS"]
@@ -171,9 +172,10 @@ def _dynamo(model: nn.Module, example: torch.Tensor, target: Path, opset: int | 
     if sequence:
         axes[1] = torch.export.Dim("sequence", min=min(_MIN_SEQUENCE, example.shape[1]),
                                    max=example.shape[1])
-    program = torch.onnx.export(model, (example,), dynamo=True, input_names=["input"],
-                                output_names=["output"], dynamic_shapes=(axes,),
-                                opset_version=opset, verbose=False, report=False)
+    with fresh_rnn_dispatch():  # else a second LSTM/GRU export pins the sequence axis
+        program = torch.onnx.export(model, (example,), dynamo=True, input_names=["input"],
+                                    output_names=["output"], dynamic_shapes=(axes,),
+                                    opset_version=opset, verbose=False, report=False)
     program.save(str(target), external_data=False)
 
 

@@ -51,6 +51,7 @@ def summarize(rows: list[dict], *, reference: str, marks: list[float]) -> None:
             print("(none: seeds where it had no complete trial by then, so shipped nothing; the "
                   "paired difference leaves those seeds out)")
             print(f"{'peer':18s} {'seeds':>5s} {'none':>4s} {'median':>7s} {'mean diff':>10s} "
+                  f"{'med diff':>9s} "
                   f"{'95% CI':>18s} {'W/T/L':>8s} {'t/peer med':>10s} {'<=1/3':>6s} "
                   f"{'val>=' + str(target):>11s}")
             for peer, seeds in peers.items():
@@ -66,7 +67,10 @@ def summarize(rows: list[dict], *, reference: str, marks: list[float]) -> None:
                        f"{sum(d < 0 for d in diffs)}")
                 mean = statistics.fmean(diffs) if diffs else math.nan
                 none = sum(math.isnan(t) for t in tests)
+                # the median difference too: a seed where one side shipped a poor model moves the
+                # mean far (MNIST-1D: TPE + Median shipped 0.15 on one seed), the median little
                 print(f"{peer:18s} {len(seeds):5d} {none:4d} {_median(tests):7.4f} {mean:+10.4f} "
+                      f"{_median(diffs):+9.4f} "
                       f"[{low:+.4f}, {high:+.4f}] {wtl:>8s} {_median(ratios):10.2f} "
                       f"{sum(r <= 1 / 3 for r in ratios):3d}/{len(ratios):<2d} "
                       f"{_median(reach):7.0f}s {sum(r <= mark for r in reach)}/{len(reach)}")

@@ -96,6 +96,16 @@ class Spec(Section):
                           "explains when it is set; null: skipped.")
 
     @model_validator(mode="after")
+    def _val_and_test_rows(self) -> Spec:
+        # an empty split used to train, then fail in the metrics with a traceback
+        for part, why in (("val", "the best epoch, trial and compressed variant are picked on "
+                                  "it"), ("test", "the final model is reported on it")):
+            value = getattr(self.data.split, part)
+            if value == 0:
+                raise ValueError(f"data.split.{part} must be greater than 0; got {value} ({why})")
+        return self
+
+    @model_validator(mode="after")
     def _backbone_needs_a_split(self) -> Spec:
         # refused, not ignored: a factor that scales nothing would let a search spend trials on
         # a knob that does nothing, and would hide a forgotten init_from

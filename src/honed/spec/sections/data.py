@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BeforeValidator, Field, WithJsonSchema, field_validator, model_validator
 
 from honed.spec.memory import memory_source
-from honed.spec.sections.common import NonNegativeFloat, PositiveFloat, Section
+from honed.spec.sections.common import Fraction, NonNegativeFloat, PositiveFloat, Section
 from honed.spec.sections.text import TokenizerSpec, column_names
 
 __all__ = ["DataSpec", "SplitSpec", "CleanSpec", "AugmentSpec", "ImageSpec", "WindowSpec"]
@@ -19,13 +19,13 @@ Side = Annotated[int, Field(ge=1, le=4096)]
 class SplitSpec(Section):
     """How rows are divided; fractions of the whole table (test is never seen by search)."""
 
-    # neither may be 0: the best epoch, trial and compressed variant are picked on val, and
-    # the final model is reported on test (an empty split failed after training, in metrics)
-    val: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
-        0.15, description="Fraction of the rows held out for validation, above 0: the best "
-                          "epoch, trial and compressed variant are picked on it.")
-    test: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
-        0.15, description="Fraction of the rows held out for the final test, above 0.")
+    # a run needs both above 0 (honed.spec.schema.Spec checks it); a data section alone may
+    # split nothing off, to prepare a whole table
+    val: Fraction = Field(0.15, description="Fraction of the rows held out for validation; "
+                                            "above 0 in a run: the best epoch, trial and "
+                                            "compressed variant are picked on it.")
+    test: Fraction = Field(0.15, description="Fraction of the rows held out for the final "
+                                             "test; above 0 in a run.")
     stratify: bool = Field(True, description="Keep the class proportions in every split "
                                              "(classification).")
     shuffle: bool = Field(True, description="Shuffle the rows (seeded) before splitting; "

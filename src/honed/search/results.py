@@ -15,7 +15,14 @@ from honed.search.mo_pruner import nondominated_ranks
 from honed.search.objectives import Objective
 from honed.search.repeats import distinct
 
-__all__ = ["write_results", "best_trials"]
+__all__ = ["write_results", "best_trials", "trained_points"]
+
+
+def trained_points(study: optuna.Study) -> list[FrozenTrial]:
+    """Complete trials with finite values, each point once, by the trial that trained it (a
+    repeat reused its values: see :mod:`honed.search.repeats`)."""
+    return distinct([t for t in study.get_trials(deepcopy=False, states=[TrialState.COMPLETE])
+                     if all(math.isfinite(v) for v in t.values)])
 
 
 def best_trials(study: optuna.Study) -> list[FrozenTrial]:
@@ -24,8 +31,7 @@ def best_trials(study: optuna.Study) -> list[FrozenTrial]:
     Each point once, by the trial that trained it (a repeat reused its values: see
     :mod:`honed.search.repeats`).
     """
-    complete = distinct([t for t in study.get_trials(deepcopy=False, states=[TrialState.COMPLETE])
-                         if all(math.isfinite(v) for v in t.values)])
+    complete = trained_points(study)
     if not complete:
         return []
     if len(study.directions) == 1:

@@ -7,7 +7,6 @@ first objective (ties: the next objectives in order, then the earlier trial).
 
 from __future__ import annotations
 
-import math
 import warnings
 from pathlib import Path
 
@@ -20,8 +19,7 @@ from rich.table import Table
 
 from honed.errors import UserInputError
 from honed.search.progress import describe
-from honed.search.repeats import distinct
-from honed.search.results import best_trials
+from honed.search.results import best_trials, trained_points
 from honed.search.where import workers_table
 
 __all__ = ["show_study", "importances", "pick_best_trial", "open_study", "open_run_study"]
@@ -114,8 +112,7 @@ def show_study(study: optuna.Study, *, console: Console, top: int = 10) -> None:
                       "trials appear once one finishes")
         _print_workers(study, console)
         return
-    complete = distinct([t for t in study.get_trials(deepcopy=False, states=[TrialState.COMPLETE])
-                         if all(math.isfinite(v) for v in t.values)])  # each point once
+    complete = trained_points(study)  # each point once
     ranked = sorted(complete, key=lambda t: (*_signed(study, t), t.number))[:top]
     multi = len(study.directions) > 1
     title = f"best {len(ranked)} trials" + (f" by {names[0]}" if multi else "")

@@ -298,7 +298,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1)
     add_child_options(parser)
     args = parser.parse_args()
-    run_parts(args, {"a": part_throughput, "b": part_limit, "c": part_small, "d": part_speed}, child)
+    parts = {"a": part_throughput, "b": part_limit, "c": part_small, "d": part_speed}
+    run_parts(args, parts, child)
 
 
 if __name__ == "__main__":

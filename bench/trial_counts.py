@@ -3,10 +3,10 @@
 :class:`Counts` listens to every SQLAlchemy engine's ``commit`` event and wraps ``os.fsync`` in
 this process only; it counts from the study's first new trial on (the run's setup is left
 out). Each commit is filed under the Optuna storage method that committed and the first caller
-outside the storage (a honed function, or Optuna's own trial loop); each is a *write* commit when its transaction ran an INSERT, UPDATE or DELETE
-(in write-ahead-log mode with ``synchronous=FULL`` each of those is one fsync of
-``study.db-wal``, done inside SQLite's C code and so not seen by the ``os.fsync`` wrapper), else
-a read. Each fsync is filed under the file it synced (``trials/NNNN/`` folded into ``trial/``,
+outside the storage (a honed function, or Optuna's own trial loop); each is a *write* commit
+when its transaction ran an INSERT, UPDATE or DELETE (in write-ahead-log mode with
+``synchronous=FULL`` each of those is one fsync of ``study.db-wal``, done inside SQLite's C code
+and so not seen by the ``os.fsync`` wrapper), else a read. Each fsync is filed under the file it synced (``trials/NNNN/`` folded into ``trial/``,
 a temp file under the name it becomes) and the honed function that asked for it.
 """
 
@@ -107,8 +107,9 @@ def _storage_origin(frame) -> tuple[str, str]:
         frame = frame.f_back
     while frame is not None and (_STORAGE in frame.f_code.co_filename
                                  or frame.f_code.co_filename.endswith("contextlib.py")):
-        if _STORAGE in frame.f_code.co_filename and frame.f_code.co_name != "_create_scoped_session":
-            method = frame.f_code.co_name
+        code = frame.f_code
+        if _STORAGE in code.co_filename and code.co_name != "_create_scoped_session":
+            method = code.co_name
         frame = frame.f_back
     caller, above = _describe(frame), frame
     for _ in range(3):  # through Optuna's Trial API to the honed function that called it

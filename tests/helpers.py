@@ -60,7 +60,8 @@ class _Poll:
     the hang guard or once a watched process has exited."""
 
     def __init__(self, condition: Callable[[], T], *, what: str,
-                 until: Callable[[T], object] = bool, timeout: float = HANG_GUARD_S, processes: Sequence[subprocess.Popen] = (),
+                 until: Callable[[T], object] = bool, timeout: float = HANG_GUARD_S,
+                 processes: Sequence[subprocess.Popen] = (),
                  output: Callable[[subprocess.Popen], str] = lambda _: "(output not captured)",
                  retry_on: tuple[type[BaseException], ...] = ()):
         self.condition, self.until, self.what, self.timeout = condition, until, what, timeout

@@ -135,5 +135,6 @@ def test_the_printed_table_shows_the_val_drop_and_the_test_metric_in_80_columns(
     assert max(len(line) for line in out.splitlines()) <= 80
     assert "val drop" in out and "test" in out
     for text in ("+0.0111", "0.9778", "+0.0519", "-0.0037", "0.9852", "12.34", "4.94 MB",
-                 "structured-50+int8-dynamic", "student-alone+int8-dynamic", "chosen", "over budget", "not kept", "1.235 ms at batch 64"):
+                 "structured-50+int8-dynamic", "student-alone+int8-dynamic", "chosen",
+                 "over budget", "not kept", "1.235 ms at batch 64"):
         assert text in out, text

@@ -54,8 +54,7 @@ def prepare_source(run: RunDir, spec: Spec) -> Source:
     """Load the run's data and model and check the compress section against them.
 
     Raises:
-        UserInputError: data without validation rows (the choice is made on val, never on
-            test), structured pruning of a family it does not support, a teacher run dir
+        UserInputError: structured pruning of a family it does not support, a teacher run dir
             without a model, a student whose outputs do not fit, static quantization without
             training rows, a budget of the wrong kind for the task.
     """

@@ -2,8 +2,8 @@
 
 The dynamo exporter keeps a recurrent model's sequence axis dynamic by capturing
 ``aten.lstm`` / ``aten.gru`` through a ``while_loop`` decomposition. PyTorch (2.13, and its
-main branch as read on 2026-12-06) installs that decomposition around the capture by assigning it into
-the operator's ``py_kernels`` (``torch.export._patches._register_rnn_while_loop_decomposition``)
+main branch as read on 2026-12-06) installs that decomposition around the capture by assigning
+it into the operator's ``py_kernels`` (``torch.export._patches._register_rnn_while_loop_decomposition``)
 but leaves the operator's ``_dispatch_cache`` as it was: the memo of which kernel each dispatch
 key (``AutogradCPU`` here) resolves to. The first export fills that memo, and by the time it
 returns the ONNX exporter's own retracing has left the default decomposition there, a Python

@@ -175,7 +175,8 @@ table{border-collapse:collapse;margin:10px 0;font-size:13px}caption{text-align:l
 font-weight:600;padding:4px 0}td,th{border:1px solid #ddd;padding:4px 8px;text-align:left}
 th{background:#f1f4f8}.missing{color:#8a6d3b;background:#fcf8e3;padding:6px 10px;
 border-radius:4px}.failed{color:#fff;background:#b02a37;padding:10px 14px;
-border-radius:6px;margin:18px 0}.ok{color:#2a7a3b;font-weight:600}.finding{border-left:4px solid #e76f51;
+border-radius:6px;margin:18px 0}.ok{color:#2a7a3b;font-weight:600}
+.finding{border-left:4px solid #e76f51;
 padding:2px 12px;margin:10px 0}.finding h3{margin:6px 0;font-size:15px}code{background:#f3f3f3;
 padding:1px 4px;border-radius:3px}pre{background:#f6f6f6;padding:8px;overflow:auto}
 """

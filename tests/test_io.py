@@ -8,10 +8,12 @@ import os
 import pytest
 
 from honed.io import (
+    LineWriter,
     append_line,
     atomic_write_bytes,
     atomic_write_json,
     deferred_folder_syncs,
+    make_folder,
     read_lines,
 )
 
@@ -76,3 +78,28 @@ def test_deferred_folder_syncs_fsync_each_folder_once_at_the_end(tmp_path, fsync
     fsynced.clear()
     atomic_write_bytes(tmp_path / "d", b"4")  # outside a block: the folder at once, as before
     assert len(fsynced) == 2 and fsynced[1] == str(tmp_path)
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to name fds")
+def test_a_new_folder_or_file_syncs_the_folder_that_holds_its_name(tmp_path, fsynced):
+    assert make_folder(tmp_path / "a" / "b") == tmp_path / "a" / "b"
+    assert fsynced == [str(tmp_path), str(tmp_path / "a")]  # outermost first
+    fsynced.clear()
+    make_folder(tmp_path / "a" / "b")  # there already: nothing to sync
+    assert fsynced == []
+    with deferred_folder_syncs():
+        make_folder(tmp_path / "trials" / "0007")
+        atomic_write_bytes(tmp_path / "trials" / "0007" / "spec.yaml", b"x")
+        assert len(fsynced) == 1  # only the file so far
+    assert fsynced[1:] == [str(tmp_path), str(tmp_path / "trials"), str(tmp_path / "trials" / "0007")]
+    fsynced.clear()
+    append_line(tmp_path / "new" / "log.jsonl", {"epoch": 1})  # the line, then the folder
+    assert fsynced == [str(tmp_path), str(tmp_path / "new" / "log.jsonl"), str(tmp_path / "new")]
+    fsynced.clear()
+    append_line(tmp_path / "new" / "log.jsonl", {"epoch": 2})  # the name is there already
+    assert fsynced == [str(tmp_path / "new" / "log.jsonl")]
+    fsynced.clear()
+    writer = LineWriter(tmp_path / "new" / "history.jsonl")
+    writer.write({"epoch": 1})
+    writer.close()
+    assert fsynced == [str(tmp_path / "new" / "history.jsonl"), str(tmp_path / "new")]

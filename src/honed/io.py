@@ -2,7 +2,9 @@
 
 A crash at any moment leaves either the old file or the new one, never half of one. Inside
 :func:`deferred_folder_syncs` the folder's fsync that makes the rename itself durable waits for
-the end of the block, one per folder however many files were written there. A kill
+the end of the block, one per folder however many files were written there. A folder these
+functions create (:func:`make_folder`) has its name made durable the same way, by a fsync of
+the folder that holds it. A kill
 between the temp file's creation and the rename leaves the temp file behind; its name
 (``.NAME.PID.RANDOM.tmp``) holds the writer's process id, so that
 :func:`remove_stale_temp_files` can tell a dead writer's leftover from a live writer's file.
@@ -24,7 +26,7 @@ from typing import Any
 
 __all__ = ["atomic_write_bytes", "atomic_write_text", "atomic_write_json", "append_line",
            "rewrite_lines", "LineWriter", "read_lines", "remove_stale_temp_files",
-           "deferred_folder_syncs"]
+           "deferred_folder_syncs", "make_folder"]
 
 #: ``.NAME.PID.RANDOM.tmp``; before the process id was in it, ``.NAME.RANDOM.tmp``
 _TEMP_NAME = re.compile(r"^\.(?P<target>.+?)(?:\.(?P<pid>\d+))?\.[a-z0-9_]{8}\.tmp$")
@@ -71,7 +73,7 @@ def deferred_folder_syncs() -> Iterator[None]:
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically, creating parent folders."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.{os.getpid()}.",
                                suffix=".tmp")
     try:
@@ -86,11 +88,36 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
+    _sync_folder(path.parent)
+
+
+def make_folder(path: str | os.PathLike) -> Path:
+    """Create the folder ``path`` and its missing parents so that a power cut keeps their names.
+
+    ``mkdir`` alone leaves a new folder's name in the page cache of the folder that holds it:
+    after a power cut the folder, and every file fsynced in it, can be gone. Each folder that
+    holds a new one is fsynced (at the end of :func:`deferred_folder_syncs` inside one).
+    """
+    path = Path(path)
+    if path.is_dir():
+        return path
+    new, probe = [], path
+    while not probe.exists() and probe.parent != probe:
+        new.append(probe)
+        probe = probe.parent
+    path.mkdir(parents=True, exist_ok=True)
+    for folder in reversed(new):
+        _sync_folder(folder.parent)
+    return path
+
+
+def _sync_folder(folder: Path) -> None:
+    """fsync ``folder`` now, or at the end of the enclosing :func:`deferred_folder_syncs`."""
     pending = _PENDING_FOLDERS.get()
     if pending is None:
-        _fsync_dir(path.parent)
+        _fsync_dir(folder)
     else:
-        pending.add(path.parent)
+        pending.add(folder)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -104,13 +131,19 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> None:
 
 
 def append_line(path: str | os.PathLike, record: Mapping[str, Any]) -> None:
-    """Append one JSON line and fsync it, so that a kill never loses a finished line."""
+    """Append one JSON line and fsync it, so that a kill never loses a finished line.
+
+    The line that creates the file also syncs the folder, so that the file's name is durable.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
+    new = not path.exists()
     with open(path, "a", encoding="utf-8") as handle:
         handle.write(json.dumps(dict(record), default=_json_default) + "\n")
         handle.flush()
         os.fsync(handle.fileno())
+    if new:
+        _sync_folder(path.parent)
 
 
 def rewrite_lines(path: str | os.PathLike, records: list[Mapping[str, Any]]) -> None:
@@ -124,7 +157,7 @@ def rewrite_lines(path: str | os.PathLike, records: list[Mapping[str, Any]]) -> 
         atomic_write_text(path, "".join(json.dumps(dict(r), default=_json_default) + "\n"
                                         for r in records))
         return
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     path.write_bytes(b"")
 
 
@@ -133,12 +166,14 @@ class LineWriter:
 
     What a per-epoch log needs: each line reaches the operating system at once (a killed
     process loses none), with no open, close or fsync per line (on a loaded machine those cost
-    more than an epoch of a small model). :meth:`close` fsyncs.
+    more than an epoch of a small model). :meth:`close` fsyncs (and the folder, when the writer
+    created the file, so that its name is durable too).
     """
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        make_folder(self.path.parent)
+        self._created = not self.path.exists()
         self._handle = open(self.path, "a", encoding="utf-8")  # noqa: SIM115 - kept open
 
     def write(self, record: Mapping[str, Any]) -> None:
@@ -154,6 +189,8 @@ class LineWriter:
             os.fsync(self._handle.fileno())
         finally:
             self._handle.close()
+        if self._created:
+            _sync_folder(self.path.parent)
 
 
 def read_lines(path: str | os.PathLike) -> list[dict[str, Any]]:

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from honed.errors import UserInputError
-from honed.io import atomic_write_bytes, atomic_write_json, atomic_write_text
+from honed.io import atomic_write_bytes, atomic_write_json, atomic_write_text, make_folder
 
 from .attributions import Attributions
 from .figures import example_figure, example_titles, importance_figure, per_class_figure
@@ -41,7 +41,7 @@ def write_global(out: Path, summary: dict[str, Any], x: np.ndarray, y: np.ndarra
                  tokens: np.ndarray | None = None) -> list[Path]:
     """``importance.json``, ``attributions.npz`` (the drawn test examples) and the page; for
     text (``tokens``: each example's token texts) also ``examples.json``, tokens and scores."""
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     arrays = {"x": x, "values": found.values, "grouped": grouped, "explained": found.targets,
               "labels": np.asarray(y), "outputs": outputs}
     if tokens is not None:
@@ -69,7 +69,7 @@ def write_local(out: Path, summary: dict[str, Any], x: np.ndarray, ids: list[str
     ``local.npz`` and ``local.html``."""
     from honed.report.figures.base import figure
 
-    out.mkdir(parents=True, exist_ok=True)
+    make_folder(out)
     names = summary["groups"]
     if tokens is None:
         scores = [{"attributions": {n: float(v) for n, v in zip(names, values, strict=True)}}

@@ -28,7 +28,7 @@ from honed.data import make_augment, prepare_data, prepare_folds
 from honed.data.dataset import PreparedData
 from honed.data.preprocess import save_preprocess
 from honed.errors import HonedError, NonFiniteLossError, UserInputError
-from honed.io import atomic_write_json, atomic_write_text, deferred_folder_syncs
+from honed.io import atomic_write_json, atomic_write_text, deferred_folder_syncs, make_folder
 from honed.models import count_parameters, save_model
 from honed.search.objectives import Objective, measure_latency_ms, model_size_mb
 from honed.search.repeats import earlier_trial, repeat_attrs, repeat_value
@@ -135,8 +135,7 @@ class TrialObjective:
         if earlier is not None:  # trained already, with the same seed: reuse its values
             set_trial_user_attrs(trial, {**self.attrs, **repeat_attrs(earlier)})
             return repeat_value(earlier)
-        folder = trial_dir(self.study_dir, trial.number)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = make_folder(trial_dir(self.study_dir, trial.number))
         atomic_write_text(folder / "spec.yaml", dump_spec(spec))
         # one commit for all: "dir" once spec.yaml is there; which worker ran it, where, with
         # how many torch threads (parallel studies, timings); the steps it plans (a display's

@@ -16,7 +16,7 @@ from rich.console import Console
 from honed.cpu import sharing_env
 from honed.data import prepare_data
 from honed.errors import HonedError, UserInputError
-from honed.io import atomic_write_text, remove_stale_temp_files
+from honed.io import atomic_write_text, make_folder, remove_stale_temp_files
 from honed.rundir import RunDir
 from honed.search.auto_lr import expand_auto_lr
 from honed.search.coarse_to_fine import run_coarse_to_fine
@@ -170,7 +170,7 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
                           timeout=timeout, workers=workers)
     search = setup.search
     remove_stale_temp_files(setup.study_dir)  # what killed writes of trial files left
-    setup.study_dir.mkdir(parents=True, exist_ok=True)
+    make_folder(setup.study_dir)
     study = create_or_load_study(setup.url, setup.name, setup.objectives, sampler=None,
                                  pruner=setup.pruner(), raw_spec=template.raw)
     setup.use_sampler(study)

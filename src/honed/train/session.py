@@ -17,7 +17,7 @@ from honed.data import make_augment, prepare_data
 from honed.data.dataset import PreparedData
 from honed.data.preprocess import save_preprocess
 from honed.errors import SpecError, UserInputError
-from honed.io import atomic_write_json, atomic_write_text
+from honed.io import atomic_write_json, atomic_write_text, make_folder
 from honed.models import (
     backbone_names,
     count_parameters,
@@ -89,7 +89,7 @@ def train_spec(spec: SpecTemplate | Spec, *, out_dir: str | Path, resume: bool =
 
     started = time.perf_counter()
     if not resume and main:
-        run.root.mkdir(parents=True, exist_ok=True)
+        make_folder(run.root)
         atomic_write_text(run.spec, dump_spec(spec))
     result = fit(model, data, train=spec.train, seed=spec.seed, augment=augment, out_dir=run.root,
                  resume=resume, progress=progress and main, distributed=distributed,

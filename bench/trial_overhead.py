@@ -9,6 +9,9 @@ sampling, spec resolution and validation, model build, the trial's files (spec, 
 weights, metrics; fsynced) and the storage round trips. Target: under 50 ms (median).
 ``--count`` also prints, per trial, the SQL commits and fsyncs by where they come from
 (``bench/trial_counts.py``); the counting itself costs time, so take timings without it.
+``--reads`` also prints the CPU time of one read of the finished study's trials (what a sampler,
+the worker loop, the surplus check and the repeat check each do once a trial), with no trial
+running and with one (a running trial is read again from the database every time).
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ import argparse
 import json
 import statistics
 import tempfile
+import time
+import warnings
 from pathlib import Path
 
 import optuna
@@ -41,6 +46,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=30)
     parser.add_argument("--count", action="store_true",
                         help="print the SQL commits and fsyncs per trial, by origin")
+    parser.add_argument("--reads", action="store_true",
+                        help="print the CPU time of one read of the study's trials")
     args = parser.parse_args()
     raw = overhead_spec(args.trials)
     with tempfile.TemporaryDirectory() as folder:
@@ -60,6 +67,7 @@ def main() -> None:
             fit = sum(json.loads(line)["seconds"] for line in history.read_text().splitlines())
             walls.append(wall)
             overheads.append(wall - fit)
+        reads = read_costs(outcome.study) if args.reads else None
     skip = overheads[1:]  # the first trial pays one-off imports and data preparation
     print(f"{len(overheads)} complete trials of one epoch each")
     print(f"  trial wall time      median {statistics.median(walls) * 1e3:7.1f} ms")
@@ -67,6 +75,26 @@ def main() -> None:
           f"p90 {sorted(skip)[int(0.9 * (len(skip) - 1))] * 1e3:7.1f} ms (target < 50 ms)")
     if counts is not None:
         print(counts.table(len(outcome.study.trials)))
+    if reads is not None:
+        print(f"  one read of the {len(outcome.study.trials)} trials, CPU: "
+              f"{reads[0] * 1e3:.2f} ms with none running, {reads[1] * 1e3:.2f} ms with one")
+
+
+def read_costs(study: optuna.Study, repeats: int = 200) -> tuple[float, float]:
+    """CPU seconds of one ``study.get_trials`` with no trial running, then with one."""
+
+    def one_read() -> float:
+        start = time.process_time()
+        for _ in range(repeats):
+            study.get_trials(deepcopy=False)
+        return (time.process_time() - start) / repeats
+
+    idle = one_read()
+    with warnings.catch_warnings():  # "heartbeats are meant for optimize": no worker here
+        warnings.simplefilter("ignore", UserWarning)
+        # a trial with its parameters, left running (the temp folder goes with it)
+        study.ask(fixed_distributions=study.trials[0].distributions)
+    return idle, one_read()
 
 
 if __name__ == "__main__":

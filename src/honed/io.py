@@ -4,9 +4,8 @@ A crash at any moment leaves either the old file or the new one, never half of o
 :func:`deferred_folder_syncs` the folder's fsync that makes the rename itself durable waits for
 the end of the block, one per folder however many files were written there. A folder these
 functions create (:func:`make_folder`) has its name made durable the same way, by a fsync of
-the folder that holds it. A kill
-between the temp file's creation and the rename leaves the temp file behind; its name
-(``.NAME.PID.RANDOM.tmp``) holds the writer's process id, so that
+the folder that holds it. A kill between the temp file's creation and the rename leaves the
+temp file behind; its name (``.NAME.PID.RANDOM.tmp``) holds the writer's process id, so that
 :func:`remove_stale_temp_files` can tell a dead writer's leftover from a live writer's file.
 """
 

@@ -38,6 +38,8 @@ def test_space_is_a_valid_spec(name, tmp_path):
     if name == "mnist1d_families":  # the strong point, not the first option of each choice
         assert (default.model.family, default.model.channels, default.model.kernel_size,
                 default.train.batch_size) == ("cnn", [32, 64, 64], 3, 32)
+    if name == "mnist_augment":  # three blocks: two, the first option, reach 0.84 alone
+        assert (default.model.family, default.model.channels) == ("cnn", [32, 64, 128])
 
 
 def test_peers_are_valid_search_sections():

@@ -91,7 +91,8 @@ def test_a_new_folder_or_file_syncs_the_folder_that_holds_its_name(tmp_path, fsy
         make_folder(tmp_path / "trials" / "0007")
         atomic_write_bytes(tmp_path / "trials" / "0007" / "spec.yaml", b"x")
         assert len(fsynced) == 1  # only the file so far
-    assert fsynced[1:] == [str(tmp_path), str(tmp_path / "trials"), str(tmp_path / "trials" / "0007")]
+    trial = tmp_path / "trials" / "0007"
+    assert fsynced[1:] == [str(tmp_path), str(trial.parent), str(trial)]
     fsynced.clear()
     append_line(tmp_path / "new" / "log.jsonl", {"epoch": 1})  # the line, then the folder
     assert fsynced == [str(tmp_path), str(tmp_path / "new" / "log.jsonl"), str(tmp_path / "new")]

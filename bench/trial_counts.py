@@ -6,8 +6,9 @@ out). Each commit is filed under the Optuna storage method that committed and th
 outside the storage (a honed function, or Optuna's own trial loop); each is a *write* commit
 when its transaction ran an INSERT, UPDATE or DELETE (in write-ahead-log mode with
 ``synchronous=FULL`` each of those is one fsync of ``study.db-wal``, done inside SQLite's C code
-and so not seen by the ``os.fsync`` wrapper), else a read. Each fsync is filed under the file it synced (``trials/NNNN/`` folded into ``trial/``,
-a temp file under the name it becomes) and the honed function that asked for it.
+and so not seen by the ``os.fsync`` wrapper), else a read. Each fsync is filed under the file
+it synced (``trials/NNNN/`` folded into ``trial/``, a temp file under the name it becomes) and
+the honed function that asked for it.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from honed.errors import UserInputError
+from honed.interrupts import raise_if_interrupted
 from honed.io import remove_stale_temp_files
 from honed.rundir import RunDir
 from honed.spec.schema import SearchSpec
@@ -191,6 +192,7 @@ def run_pipeline(context: RunContext, stages: Sequence[Stage] | None = None) -> 
     reports: list[StageReport] = []
     stages = default_stages() if stages is None else list(stages)
     for index, stage in enumerate(stages):
+        raise_if_interrupted()
         if not stage.enabled(context):
             reports.append(StageReport(stage.name, "off"))
             continue

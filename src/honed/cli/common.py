@@ -11,6 +11,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from honed.interrupts import interrupt_on
+
 __all__ = ["add_spec_arguments", "add_search_arguments", "search_options", "load_template",
            "default_out", "metrics_table", "print_baselines", "sigterm_interrupts", "console",
            "err_console"]
@@ -26,12 +28,7 @@ def sigterm_interrupts() -> None:
     epoch, a worker its trial in progress); further signals are ignored so that nothing cuts
     that short.
     """
-    def interrupt(signum, frame):
-        signal.signal(signal.SIGTERM, signal.SIG_IGN)
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
+    interrupt_on(signal.SIGTERM, once=True)
 
 
 def add_spec_arguments(parser: argparse.ArgumentParser) -> None:

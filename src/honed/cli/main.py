@@ -59,6 +59,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``honed`` console script; returns the exit code."""
     from honed.errors import HonedError, UserInputError
+    from honed.interrupts import handling_interrupts
 
     parser = build_parser()
     args, extra = parser.parse_known_args(argv)
@@ -70,7 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if extra:
         args.overrides = [*args.overrides, *extra]
     try:
-        return int(args.handler(args) or 0)
+        with handling_interrupts():
+            return int(args.handler(args) or 0)
     except UserInputError as exc:
         print(f"honed {args.command}: error: {_one_line(exc)}", file=sys.stderr)
         return 2

@@ -19,6 +19,7 @@ import optuna
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
+from honed.interrupts import raise_if_interrupted
 from honed.search.objective import CATCH, TrialObjective
 from honed.search.retry import FAIL_REASON_ATTR, INTERRUPTED_ATTR, requeue_interrupted
 from honed.search.study import SURPLUS, counted_trials, is_queued
@@ -105,6 +106,7 @@ def work(study: optuna.Study, objective: TrialObjective, *, trials: int,
     with StaleTrialSweeper(study):
         try:
             while deadline is None or time.time() < deadline:
+                raise_if_interrupted()
                 every = study.get_trials(deepcopy=False)
                 waiting = any(t.state == TrialState.WAITING for t in every)
                 counted = counted_trials(every)

@@ -14,6 +14,7 @@ from torch import nn
 
 from honed.data.dataset import PreparedData
 from honed.errors import NonFiniteLossError
+from honed.interrupts import raise_if_interrupted
 from honed.models.transfer import hold_frozen_norms
 from honed.spec.schema import TrainSpec
 from honed.train.batch import pick_batch_size
@@ -195,6 +196,7 @@ class Trainer:
         total, seen = 0.0, 0
         l1, l2 = self.config.l1, self.config.l2
         for x, y in self.feed.batches(batches):
+            raise_if_interrupted()  # a Ctrl-C that a finalizer swallowed
             if self.augment is not None:
                 x, y = self.augment(x, y, self.generators["augment"])
             x, y = self._rows(x, y)

@@ -23,7 +23,6 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import signal
-import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,7 +48,7 @@ from honed.train.distributed import (
     process_group,
 )
 from honed.train.fit import fit
-from honed.train.launch import _free_port, _rank_failed, run_rank
+from honed.train.launch import _free_port, _rank_failed, exit_rank, run_rank
 from honed.train.precision import pick_device
 from honed.train.session import build_model, transfer_options
 from honed.train.trainer import FitResult
@@ -177,7 +176,7 @@ def _child(rank: int, nproc: int, spec: Spec, source: SpecData, options: dict[st
     _exit_with_parent()
     code, _ = run_rank(_child_fit, spec, rank=rank, world_size=nproc, local_rank=rank,
                        timeout=timeout, source=source, options=options)
-    sys.exit(code)
+    exit_rank(code)
 
 
 def _child_fit(spec: Spec, *, distributed, source: SpecData, options: dict[str, Any]):

@@ -22,10 +22,11 @@ import sys
 import traceback
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from honed.cpu import sharing_env
 from honed.errors import DistributedError, HonedError, UserInputError
+from honed.interrupts import interrupt_on
 from honed.rundir import RunDir
 from honed.spec.schema import Spec
 from honed.spec.template import SpecTemplate
@@ -128,29 +129,23 @@ def run_rank(train: Callable[..., Any], spec: Spec, *, rank: int, world_size: in
 def _spawned_rank(rank: int, spec: Spec, env: dict[str, str], options: dict[str, Any],
                   timeout: float | None) -> None:
     os.environ.update(env, RANK=str(rank), LOCAL_RANK=str(rank))
-    _interrupt_once()
+    interrupt_on(signal.SIGINT, signal.SIGTERM, once=True)  # one KeyboardInterrupt: rank 0 saves
     code, _ = run_rank(train_spec, spec, rank=rank, world_size=int(env["WORLD_SIZE"]),
                        local_rank=rank, timeout=timeout, **options)
-    sys.exit(code)
+    exit_rank(code)
 
 
-def _interrupt_once() -> None:
-    """SIGINT or SIGTERM: one KeyboardInterrupt (rank 0 saves), later signals ignored.
+def exit_rank(code: int) -> NoReturn:
+    """End a spawned rank with ``code`` and without the interpreter's teardown.
 
-    Ignored by a Python handler, not SIG_IGN: a signal already pending when the first one is
-    handled (the terminal's SIGINT, then the launcher's SIGTERM) would otherwise surface as
-    ``OSError: Signal 15 ignored due to race condition``.
+    In teardown a C++ thread of torch that still holds a tensor takes the GIL of a finalizing
+    interpreter, and the rank aborts ("terminate called without an active exception", SIGABRT)
+    after a fit that finished well: seen in CI. What the rank wrote is closed and synced by
+    now; only the standard streams may still hold output.
     """
-    def ignore(signum, frame):
-        pass
-
-    def interrupt(signum, frame):
-        signal.signal(signal.SIGTERM, ignore)
-        signal.signal(signal.SIGINT, ignore)
-        raise KeyboardInterrupt
-
-    signal.signal(signal.SIGTERM, interrupt)
-    signal.signal(signal.SIGINT, interrupt)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _rank_failed(rank: int, nproc: int, code: int | None, signal_name: str | None) -> HonedError:

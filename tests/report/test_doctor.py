@@ -9,8 +9,10 @@ import pytest
 
 from honed.cli.main import main
 from honed.errors import UserInputError
+from honed.report.checks import lr_low
 from honed.report.checks.base import already_set
 from honed.report.doctor import diagnose, format_diagnosis, summary_lines
+from honed.report.evidence import Evidence
 from honed.spec.yaml_io import read_yaml
 from tests.report.corpus import CASES, build_case
 
@@ -216,3 +218,21 @@ def test_a_model_at_chance_where_a_baseline_learns_is_told_to_train_longer(tmp_p
     assert finding.verdict.startswith("no learning yet") and "logistic" in finding.verdict
     assert "do the features predict" not in finding.verdict
     assert finding.changes == ["train.epochs=20", "train.optimizer.lr=auto"]
+
+
+def test_tiny_updates_with_a_falling_loss_do_not_claim_a_flat_loss(tmp_path):
+    # seen on the MNIST subset: the loss fell 74% while the updates stayed tiny
+    history = [{"epoch": e, "train": {"loss": loss, "accuracy": accuracy},
+                "val": {"loss": loss, "accuracy": accuracy}}
+               for e, (loss, accuracy) in enumerate(
+                   [(2.2, 0.2), (1.4, 0.45), (0.9, 0.6), (0.57, 0.7)], start=1)]
+    probes = [{"epoch": e, "update_ratio": {"conv.0": 5e-5, "head": 4e-5}} for e in (1, 2, 3, 4)]
+    evidence = Evidence(tmp_path, {"train": {"optimizer": {"lr": 0.002}}},
+                        {"task": "classification"}, history, probes)
+    finding = lr_low.check(evidence)
+    assert finding.verdict == "learning rate likely too low: tiny updates, still far from a fit"
+    assert "(-74.1%)" in finding.evidence and "train.optimizer.lr=0.02" in finding.changes
+    flat = [{**line, "train": {"loss": 2.2 - 0.01 * i, "accuracy": 0.2}}
+            for i, line in enumerate(history + history[-1:])]
+    finding = lr_low.check(Evidence(tmp_path, evidence.spec, evidence.metrics, flat, probes))
+    assert finding.verdict == "learning rate too low: the loss barely moves"

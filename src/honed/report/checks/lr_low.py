@@ -1,4 +1,4 @@
-"""A learning rate too low: tiny updates and a loss that barely moves."""
+"""A learning rate too low: a loss that barely moves, or tiny updates far from a fit."""
 
 from __future__ import annotations
 
@@ -47,8 +47,10 @@ def check(evidence: Evidence) -> Finding | None:
     changes = (["train.optimizer.lr=auto", f"train.optimizer.lr={lr * 10:g}",
                 f"train.optimizer.lr={{float: [{lr * 3:g}, {lr * 300:g}], log: true}}"]
                if lr else ["train.optimizer.lr=auto"])
-    return Finding("lr_low", "learning rate too low: the loss barely moves", "; ".join(parts),
-                   changes)
+    # tiny updates alone, with a loss that did fall: the lr is likely low, but not flat-lining
+    verdict = ("learning rate too low: the loss barely moves" if flat else
+               "learning rate likely too low: tiny updates, still far from a fit")
+    return Finding("lr_low", verdict, "; ".join(parts), changes)
 
 
 def _far_from_fit(evidence: Evidence) -> bool:

@@ -47,8 +47,8 @@ def check(evidence: Evidence) -> Finding | None:
     changes = (["train.optimizer.lr=auto", f"train.optimizer.lr={lr * 10:g}",
                 f"train.optimizer.lr={{float: [{lr * 3:g}, {lr * 300:g}], log: true}}"]
                if lr else ["train.optimizer.lr=auto"])
-    # tiny updates alone, with a loss that did fall: the lr is likely low, but not flat-lining
-    verdict = ("learning rate too low: the loss barely moves" if flat else
+    # tiny updates with a loss that did fall: the lr is likely low, but the loss moves
+    verdict = ("learning rate too low: the loss barely moves" if change > -FLAT else
                "learning rate likely too low: tiny updates, still far from a fit")
     return Finding("lr_low", verdict, "; ".join(parts), changes)
 

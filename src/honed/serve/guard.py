@@ -19,6 +19,8 @@ import asyncio
 import json
 import logging
 
+from .coalesce import CoalescingTransport
+
 __all__ = ["guarded_protocol", "default_max_connections", "FD_RESERVE"]
 
 log = logging.getLogger("honed.serve")
@@ -73,7 +75,7 @@ def guarded_protocol(base: type[asyncio.Protocol], *, header_timeout: float,
 
         def connection_made(self, transport) -> None:
             full = len(self.connections) >= max_connections
-            super().connection_made(transport)
+            super().connection_made(CoalescingTransport(transport, self.loop))
             if full:
                 log.warning("%d connections open, the most allowed (--max-connections); "
                             "refusing new ones", max_connections)

@@ -108,3 +108,26 @@ def test_errors_fail_only_their_request_and_close_drains():
 
     good, (bad,) = run(main())
     assert good == [2] and isinstance(bad, ValueError)
+
+
+def test_a_slow_request_after_a_quick_one_times_out_on_its_own_deadline():
+    # one timer serves every request: set for the first, it must move on to the second
+    release = threading.Event()
+
+    def maybe_slow(payloads):
+        if "slow" in payloads:
+            release.wait(60)
+        return payloads
+
+    async def main():
+        batcher = MicroBatcher(maybe_slow, max_batch=1, window_ms=0, timeout_s=0.2)
+        await batcher.start()
+        quick = await batcher.submit("quick")
+        with pytest.raises(RequestTimeout):
+            await batcher.submit("slow")
+        release.set()
+        after = await batcher.submit("after")
+        await batcher.close()
+        return quick, after
+
+    assert run(main()) == ("quick", "after")

@@ -77,6 +77,10 @@ class MicroBatcher:
         self._executor: ThreadPoolExecutor | None = None
         self._closing = False
         self._full: asyncio.Future | None = None  # set while the worker gathers a batch
+        # (deadline, future) of every request not answered yet, oldest first: requests are
+        # answered in the order they came, so one timer for the oldest covers them all
+        self._deadlines: deque[tuple[float, asyncio.Future]] = deque()
+        self._timer: asyncio.TimerHandle | None = None
 
     async def start(self) -> None:
         """Start the worker task on the running loop."""
@@ -103,13 +107,28 @@ class MicroBatcher:
         self._wake.set()
         if self._full is not None and self.queued_rows >= self.max_batch:
             _release(self._full)
-        # a timer that fails the future is cheaper than wait_for, which wraps it in a task;
-        # the worker skips futures that are already done
-        timer = loop.call_later(self.timeout_s, _expire, item.future)
-        try:
-            return await item.future
-        finally:
-            timer.cancel()
+        self._watch(loop, item.future)
+        return await item.future
+
+    def _watch(self, loop: asyncio.AbstractEventLoop, future: asyncio.Future) -> None:
+        """Fail ``future`` with :class:`RequestTimeout` if it is not done in ``timeout_s``.
+
+        One timer per batcher, not per request (a timer each cost about as much as the rest of
+        the queueing): it is set for the oldest deadline, and requests finish in order."""
+        deadlines = self._deadlines
+        while deadlines and deadlines[0][1].done():
+            deadlines.popleft()
+        deadlines.append((loop.time() + self.timeout_s, future))
+        if self._timer is None:
+            self._timer = loop.call_at(deadlines[0][0], self._expire_due, loop)
+
+    def _expire_due(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        deadlines, now = self._deadlines, loop.time()
+        while deadlines and (deadlines[0][1].done() or deadlines[0][0] <= now):
+            _expire(deadlines.popleft()[1])  # the worker skips futures that are done
+        if deadlines:
+            self._timer = loop.call_at(deadlines[0][0], self._expire_due, loop)
 
     def flush(self) -> None:
         """Stop gathering: what is queued runs now, and later requests run as they come
@@ -130,6 +149,10 @@ class MicroBatcher:
         if self._executor is not None:
             self._executor.shutdown(wait=True)
             self._executor = None
+        if self._timer is not None:  # every request is answered by now
+            self._timer.cancel()
+            self._timer = None
+        self._deadlines.clear()
 
     def _take(self) -> list[_Item]:
         batch: list[_Item] = []

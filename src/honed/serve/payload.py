@@ -154,8 +154,8 @@ def check_inputs(inputs: Any, preprocess: Mapping[str, Any]) -> Any:
         array = array[..., None]  # (N, T) for a one-channel sequence
     if array is None or array.shape[1:] != shape or array.ndim != len(shape) + 1:
         raise FieldError(*_first_bad_sample(inputs, shape))
-    finite = np.isfinite(array).reshape(len(array), -1).all(axis=1)
-    if not finite.all():
+    if not np.isfinite(array).all():  # one reduction; per sample only to name the first
+        finite = np.isfinite(array).reshape(len(array), -1).all(axis=1)
         i = int(np.argmin(finite))
         raise FieldError(["body", "inputs", i], "holds NaN or infinite values")
     if preprocess["kind"] == "table":

@@ -75,6 +75,9 @@ def serve(bundle: str | Path, *, host: str = "127.0.0.1", port: int = 8000,
     app = create_app(runtime, settings)
     config = uvicorn.Config(app, host=host, port=port, log_level=log_level, lifespan="on",
                             access_log=False, server_header=False,
+                            # uvicorn's X-Forwarded-* rewrite of the client address runs on
+                            # every request, and nothing here logs or reads that address
+                            proxy_headers=False,
                             timeout_graceful_shutdown=int(settings.timeout_s) + 5,
                             timeout_keep_alive=settings.keep_alive_s, http=_protocol(settings),
                             backlog=_backlog(settings))

@@ -2,6 +2,7 @@
 
     python bench/serve_wrk.py BUNDLE --baseline-src /tmp/main/src [--rounds 3]
         [--seconds 10] [--connections 64] [--server-cpu 0] [--wrk-cpu 1]
+        [--variants today,standard,json,npy] [--previous-src OTHER/src]
 
 Each round starts, loads and stops one server per variant, in turn (the first to go rotates
 from round to round), so that a shared machine's load swings hit every variant alike:
@@ -11,7 +12,9 @@ from round to round), so that a shared machine's load swings hit every variant a
   installed;
 - ``standard``: the baseline source with them (what ``uvicorn[standard]`` alone changes);
 - ``json``: this tree, single-record JSON requests (``{"inputs": [sample]}``);
-- ``npy``: this tree, the same sample as an ``application/x-npy`` body.
+- ``npy``: this tree, the same sample as an ``application/x-npy`` body;
+- ``previous`` (with ``--previous-src``): another tree's server, JSON requests, e.g. main
+  before a change to this tree, so that the change is measured in the same run.
 
 ``wrk -t1 -cC -dS --latency`` posts one real sample back to back (a Lua script sets the method,
 body and content type), after a 2 s warm-up run. ``--server-cpu``/``--wrk-cpu`` pin the server
@@ -115,7 +118,10 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--server-cpu", help="cores for the server (taskset -c)")
     parser.add_argument("--wrk-cpu", help="cores for wrk (taskset -c)")
-    parser.add_argument("--variants", default="today,standard,json,npy")
+    parser.add_argument("--variants", default="today,standard,json,npy",
+                        help="which to run, in order (add 'previous' with --previous-src)")
+    parser.add_argument("--previous-src", type=Path,
+                        help="the src folder of the 'previous' variant")
     parser.add_argument("--server-args", nargs=argparse.REMAINDER, default=[],
                         help="extra `honed serve` options for every server (last)")
     args = parser.parse_args()
@@ -138,7 +144,13 @@ def main() -> None:
         "npy": {"pythonpath": str(SRC),
                 "script": _lua(folder, "npy", npy.getvalue(), "application/x-npy")},
     }
+    if args.previous_src is not None:
+        variants["previous"] = {"pythonpath": str(args.previous_src.resolve()),
+                                "script": folder / "json.lua"}
     chosen = args.variants.split(",")
+    if unknown := [name for name in chosen if name not in variants]:
+        parser.error(f"unknown variant(s) {', '.join(unknown)}; 'previous' needs "
+                     "--previous-src")
     print(f"wrk -t1 -c{args.connections} -d{args.seconds:g}s, {args.rounds} round(s), "
           f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
     print(f"{'round':>5} {'variant':<8} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7} "

@@ -2,7 +2,7 @@
 
 import asyncio
 
-from honed.serve.coalesce import CoalescingTransport
+from honed.serve.coalesce import HOLD_BYTES, CoalescingTransport
 
 
 class Recording(asyncio.Transport):
@@ -78,5 +78,19 @@ def test_nothing_is_written_to_a_transport_that_closed_within_the_turn():
         raw.closed = True  # the peer went away before the end of the turn
         await asyncio.sleep(0)
         assert raw.sent == []
+
+    asyncio.run(run())
+
+
+def test_a_large_answer_is_written_without_waiting_for_the_turn():
+    async def run():
+        raw = Recording()
+        transport = CoalescingTransport(raw, asyncio.get_running_loop())
+        transport.write(b"h" * 100)
+        transport.write(b"b" * HOLD_BYTES)  # the transport's flow control sees it now
+        assert raw.sent == [b"h" * 100 + b"b" * HOLD_BYTES]
+        transport.write(b"tail")
+        await asyncio.sleep(0)
+        assert raw.sent[1:] == [b"tail"]
 
     asyncio.run(run())

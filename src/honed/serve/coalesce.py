@@ -5,14 +5,19 @@ and uvicorn writes each to the socket as it comes: two ``send`` system calls per
 and two TCP segments that wake the client twice. :class:`CoalescingTransport` holds what is
 written during one turn of the event loop and writes it all at the end of that turn, so a
 response that is sent without waiting in between leaves in one call. Nothing waits longer
-than the turn in which it was written, and ``close`` writes what is held first.
+than the turn in which it was written, ``close`` writes what is held first, and once
+:data:`HOLD_BYTES` are held they go at once, so a large answer meets the transport's own flow
+control (its ``pause_writing``) as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 
-__all__ = ["CoalescingTransport"]
+__all__ = ["CoalescingTransport", "HOLD_BYTES"]
+
+#: the most held before writing without waiting for the end of the turn
+HOLD_BYTES = 64 * 1024
 
 
 class CoalescingTransport:
@@ -36,6 +41,8 @@ class CoalescingTransport:
             self._loop.call_soon(self.flush)
         self._held.append(data)
         self._size += len(data)
+        if self._size >= HOLD_BYTES:
+            self.flush()
 
     def writelines(self, chunks) -> None:
         for data in chunks:

@@ -59,6 +59,8 @@ PEERS = {
     "honed": {},
     "honed-c2f": {"strategy": "coarse-to-fine"},
     "honed-hyperband": {"pruner": "hyperband"},
+    # honed's default search without its pruner: what the auto pruner's one cut adds
+    "honed-nopruner": {"pruner": "none"},
     # what Optuna's docs teach: TPESampler() and MedianPruner() with their defaults, the
     # validation accuracy reported after every epoch, no trial queued at a default point
     "optuna-tpe-median": {"sampler": "default", "start_at_default": False,

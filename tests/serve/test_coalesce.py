@@ -1,8 +1,14 @@
-"""The transport wrapper that joins the writes of one event-loop turn into one send."""
+"""The transport wrapper that joins the writes of one event-loop turn into one send, alone
+and under the real server."""
 
 import asyncio
+import json
+import socket
+
+import pytest
 
 from honed.serve.coalesce import HOLD_BYTES, CoalescingTransport
+from tests.serve.test_runtime import IRIS_ROW
 
 
 class Recording(asyncio.Transport):
@@ -94,3 +100,32 @@ def test_a_large_answer_is_written_without_waiting_for_the_turn():
         assert raw.sent[1:] == [b"tail"]
 
     asyncio.run(run())
+
+
+def _answer(stream) -> tuple[int, dict]:
+    """One HTTP/1.1 response read off ``stream``: status and JSON body (by content-length)."""
+    status = int(stream.readline().split()[1])
+    length = 0
+    while (line := stream.readline()) not in (b"\r\n", b""):
+        name, _, value = line.decode("latin-1").partition(":")
+        if name.strip().lower() == "content-length":
+            length = int(value)
+    return status, json.loads(stream.read(length))
+
+
+@pytest.mark.parametrize("http", ["h11", "httptools"])
+def test_pipelined_requests_come_back_whole_and_in_order(bundles, start_server, http):
+    # three requests in one packet: their answers, each held and joined within a turn, must
+    # still leave one after the other, each complete
+    server = start_server(bundles["iris"], "--http", http)
+    body = json.dumps({"records": [IRIS_ROW]}).encode()
+    predict = (b"POST /v1/predict HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n"
+               b"content-length: %d\r\n\r\n" % len(body)) + body
+    health = b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n"
+    with socket.create_connection(("127.0.0.1", server.port), timeout=60) as sock:
+        sock.sendall(predict + health + predict)
+        stream = sock.makefile("rb")
+        answers = [_answer(stream) for _ in range(3)]
+    assert [status for status, _ in answers] == [200, 200, 200]
+    assert len(answers[0][1]["predictions"]) == 1 and answers[2][1] == answers[0][1]
+    assert answers[1][1]["status"] == "ok"

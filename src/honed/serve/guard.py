@@ -53,7 +53,8 @@ def _answer(status: str, detail: str, extra: bytes = b"") -> bytes:
 
 def guarded_protocol(base: type[asyncio.Protocol], *, header_timeout: float,
                      max_connections: int) -> type[asyncio.Protocol]:
-    """``base`` (uvicorn's h11 or httptools protocol) with the guard described above.
+    """``base`` (uvicorn's h11 or httptools protocol) with the guard described above, writing
+    through a :class:`~honed.serve.coalesce.CoalescingTransport` (one send per response).
 
     Args:
         base: The uvicorn HTTP protocol class to extend.

@@ -75,11 +75,21 @@ def frozen_mid_trial(url, name, coordinator):
     pid = int(trial.user_attrs["worker"].rsplit(":", 1)[1])
     assert pid in descendants(coordinator.pid)  # one of honed tune's workers, not honed tune
     os.kill(pid, signal.SIGSTOP)
+    # kill() returns before the stop takes effect: a worker inside a syscall (an fsync of its
+    # commit) runs on until it leaves it, so read the trial only once the worker is stopped
+    wait_until(lambda: _process_state(pid) in ("T", "t"), what="the worker to stop",
+               interval=0.01)
     now = next(t for t in trials_of(url, name) if t.number == trial.number)
     if now.state == TrialState.RUNNING:
         return trial, pid
     os.kill(pid, signal.SIGCONT)
     return None
+
+
+def _process_state(pid: int) -> str:
+    """The one-letter state in ``/proc/PID/stat`` (``T``: stopped by a signal)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()[0]
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])

@@ -71,25 +71,66 @@ PEERS = {
 }
 
 
+#: the keys of a space file that are the benchmark's, not the spec's
+BENCH_KEYS = ("target", "trial_s", "min_epochs", "extends")
+
+
 def load_space(name: str) -> dict:
+    """The space ``name`` as written, with the space it ``extends`` (if any) under it.
+
+    ``extends: OTHER`` takes OTHER's file and replaces what this one writes, mapping by
+    mapping (so ``train: {epochs: 60}`` changes the epochs only); the data are OTHER's.
+    """
     path = SPACE_DIR / f"{name}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in SPACE_DIR.glob("*.yaml"))
         raise SystemExit(f"unknown space {name!r}; known: {known}")
-    return yaml.safe_load(path.read_text())
+    space = yaml.safe_load(path.read_text())
+    base = space.get("extends")
+    return _merged(load_space(base), space) if base else space
+
+
+def _merged(base: dict, over: dict) -> dict:
+    merged = dict(base)
+    for key, value in over.items():
+        both = isinstance(value, dict) and isinstance(base.get(key), dict)
+        merged[key] = _merged(base[key], value) if both else value
+    return merged
+
+
+def space_with_data(name: str, data_dir: str | Path) -> dict:
+    """The space ``name`` with its ``data`` pointing at its generated file (written if missing)."""
+    space = load_space(name)
+    root = name
+    while (base := load_space(root).get("extends")) and base != root:
+        root = base
+    space["data"] = {**space["data"], **materialize(root, Path(data_dir))}
+    return space
+
+
+def spec_part(space: dict) -> dict:
+    """The space without the benchmark's own keys: what honed reads."""
+    return {k: v for k, v in space.items() if k not in BENCH_KEYS}
+
+
+def search_section(space: dict, peer: str, seed: int, budget: float) -> dict:
+    """The ``search:`` section of ``peer`` on ``space``: all trials it can run in ``budget``."""
+    search = {"trials": 100000, "timeout": budget, **PEERS[peer], "seed": seed,
+              "objectives": ["val.accuracy:max"]}
+    if "min_epochs" in space and search.get("pruner") == "hyperband":
+        # epochs as the fidelity: the first bracket judges trials after min_epochs
+        search["pruner"] = {"name": "hyperband", "min_resource": space["min_epochs"]}
+    if search.get("strategy") == "coarse-to-fine":  # its first phase is a share of the trials
+        search["trials"] = max(10, round(budget / space["trial_s"]))
+    return search
 
 
 def one_search(space_name: str, peer: str, seed: int, budget: float, data_dir: str,
                keep: str | None) -> dict:
-    space = load_space(space_name)
-    target, trial_s = space.pop("target"), space.pop("trial_s")
-    space["data"] = {**space["data"], **materialize(space_name, Path(data_dir))}
-    search = {"trials": 100000, "timeout": budget, **PEERS[peer], "seed": seed,
-              "objectives": ["val.accuracy:max"]}
-    if search.get("strategy") == "coarse-to-fine":  # its first phase is a share of the trials
-        search["trials"] = max(10, round(budget / trial_s))
+    space = space_with_data(space_name, data_dir)
+    search = search_section(space, peer, seed, budget)
     name = f"{space_name}-{peer}-{seed}-{budget:.0f}"
-    raw = {"name": name, "seed": seed, **space,
+    raw = {"name": name, "seed": seed, **spec_part(space),
            "train": {**space["train"], "threads": 1}, "search": search}
     with tempfile.TemporaryDirectory() as scratch:
         out = Path(keep or scratch) / name
@@ -116,7 +157,7 @@ def one_search(space_name: str, peer: str, seed: int, budget: float, data_dir: s
                 test = test_accuracy(trial_dir(out / "study", number))
                 incumbents.append([round(at, 2), value, test])
     return {"space": space_name, "peer": peer, "seed": seed, "budget": budget,
-            "target": target, "trials": len(study.trials),
+            "target": space["target"], "trials": len(study.trials),
             "complete": [[round(at, 2), value] for at, value, _ in complete],
             "incumbents": incumbents,
             "finished_utc": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")}
@@ -154,7 +195,7 @@ def run(args: argparse.Namespace) -> None:
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=Path(__file__).parent).stdout.strip()
     for space in args.spaces:  # write the data once, before the workers race to it
-        materialize(space, Path(args.data_dir))
+        space_with_data(space, args.data_dir)
     print(f"{len(jobs)} searches of {args.budget:.0f}s, {args.lanes} lane(s), "
           f"{len(done)} already in {out}", flush=True)
     with ProcessPoolExecutor(args.lanes, mp_context=multiprocessing.get_context("spawn")) as pool:

@@ -44,7 +44,7 @@ from pathlib import Path
 import numpy as np
 import optuna
 import yaml
-from search_quality import MARKS, PEERS, load_space
+from search_quality import MARKS, PEERS, load_space, spec_part
 from search_quality_summary import summarize
 from search_replay_pool import PoolError, build_pool, read_pool
 from search_replay_snap import Snapper
@@ -88,8 +88,8 @@ def load_pool(path: Path, space: str | None = None, budget: float = 0.0) -> Pool
     space = space or rows[0]["space"]
     raw = (yaml.safe_load(Path(space).read_text()) if Path(space).is_file()
            else load_space(space))
-    target = raw.pop("target", math.nan)
-    raw.pop("trial_s", None)
+    target = raw.get("target", math.nan)
+    raw = spec_part(raw)
     raw["data"] = {"source": "replay-has-no-data.npz", **raw.get("data", {})}
     template = spec_from_dict(raw)
     count = max(r["config"] for r in rows) + 1

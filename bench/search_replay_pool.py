@@ -37,8 +37,7 @@ from typing import Any
 
 import optuna
 from pruner_replay import as_ran  # this folder is on sys.path when a script here runs
-from search_quality import load_space
-from search_quality_data import materialize
+from search_quality import space_with_data, spec_part
 from search_speed import test_accuracy
 
 from honed.data import prepare_data
@@ -68,7 +67,7 @@ class Capped(BaseException):
 
 def pool_spec(space: dict, *, name: str, seed: int, epochs: int | None = None) -> dict:
     """The raw spec of one pool run: the space, a fixed split, one thread, one unpruned trial."""
-    space = {k: v for k, v in space.items() if k not in ("target", "trial_s")}
+    space = spec_part(space)
     data = space.get("data", {})
     train = {**space["train"], "threads": 1, **({"epochs": epochs} if epochs else {})}
     return {"name": name, "seed": seed, **space,
@@ -104,8 +103,7 @@ def read_pool(path: Path) -> list[dict]:
 def train_one(space_name: str, config: int, params: dict, seed: int, data_dir: str,
               epochs: int | None, keep: str | None, cap: float) -> dict:
     """Train one config with one seed as a one-trial search; its line of the pool."""
-    space = load_space(space_name)
-    space["data"] = {**space["data"], **materialize(space_name, Path(data_dir))}
+    space = space_with_data(space_name, data_dir)
     raw = pool_spec(space, name=f"pool-c{config:04d}-s{seed}", seed=seed, epochs=epochs)
     template = spec_from_dict(raw)
     began = time.perf_counter()  # what a search's first trial pays to prepare its data
@@ -167,8 +165,7 @@ def build_pool(space_name: str, *, configs: int, seeds: int, out: Path, lanes: i
                keep: str | None = None, cap: float = 1500.0) -> int:
     """Append the missing (config, seed) lines to ``out``; returns how many ran."""
     data_dir = data_dir or str(Path(tempfile.gettempdir()) / "honed-sq-data")
-    space = load_space(space_name)
-    space["data"] = {**space["data"], **materialize(space_name, Path(data_dir))}
+    space = space_with_data(space_name, data_dir)
     points = pool_configs(spec_from_dict(pool_spec(space, name="pool", seed=0)), configs,
                           draw_seed=draw_seed)
     text = out.read_text() if out.exists() else ""

@@ -8,12 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
 sys.path.insert(0, str(BENCH))
 
-from search_quality import PEERS, jobs_for  # noqa: E402
+from search_quality import PEERS, jobs_for, load_space, search_section, spec_part  # noqa: E402
 from search_quality_data import materialize  # noqa: E402
 from search_quality_summary import bootstrap_ci, shipped, time_to_test  # noqa: E402
 
@@ -22,31 +21,49 @@ from honed.spec import spec_from_dict  # noqa: E402
 #: what search_quality_data.materialize adds to a space's data (a generated file); the spaces
 #: it adds nothing to name their built-in source themselves
 SOURCES = {"mnist1d_families": {"source": "builtin:mnist1d"},
+           "mnist1d_fidelity": {"source": "builtin:mnist1d"},
            "table_preprocess": {"source": "t.csv", "target": "label"},
            "mnist_augment": {}, "digits_smoke": {}}
 
 
+def test_every_space_file_is_checked_here():
+    assert sorted(p.stem for p in (BENCH / "spaces").glob("*.yaml")) == sorted(SOURCES)
+
+
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_space_is_a_valid_spec(name, tmp_path):
-    raw = yaml.safe_load((BENCH / "spaces" / f"{name}.yaml").read_text())
-    assert raw.pop("target") > 0 and raw.pop("trial_s") > 0
+    space = load_space(name)
+    assert space["target"] > 0 and space["trial_s"] > 0
+    raw = spec_part(space)
     if not SOURCES[name]:
         assert materialize(name, tmp_path) == {} and raw["data"]["source"].startswith(
             "builtin:")
     raw["data"] = {**raw["data"], **SOURCES[name]}
     default = spec_from_dict(raw).default
-    if name == "mnist1d_families":  # the strong point, not the first option of each choice
+    if name.startswith("mnist1d_"):  # the strong point, not the first option of each choice
         assert (default.model.family, default.model.channels, default.model.kernel_size,
                 default.train.batch_size) == ("cnn", [32, 64, 64], 3, 32)
     if name == "mnist_augment":  # three blocks: two, the first option, reach 0.84 alone
         assert (default.model.family, default.model.channels) == ("cnn", [32, 64, 128])
 
 
+def test_the_fidelity_space_is_the_families_space_with_epochs_5_to_60():
+    families, fidelity = load_space("mnist1d_families"), load_space("mnist1d_fidelity")
+    assert fidelity["train"] == {**families["train"], "epochs": 60}
+    assert fidelity["model"] == families["model"] and fidelity["data"] == families["data"]
+    assert search_section(fidelity, "honed-hyperband", 0, 600)["pruner"] == {
+        "name": "hyperband", "min_resource": 5}
+    assert search_section(families, "honed-hyperband", 0, 600)["pruner"] == "hyperband"
+    assert search_section(fidelity, "honed", 0, 600).get("pruner") is None  # auto, a tenth
+    assert search_section(fidelity, "honed-c2f", 0, 600)["trials"] == round(600 / 45)
+
+
 def test_peers_are_valid_search_sections():
-    raw = yaml.safe_load((BENCH / "spaces" / "digits_smoke.yaml").read_text())
-    del raw["target"], raw["trial_s"]
+    raw = spec_part(load_space("digits_smoke"))
     for search in PEERS.values():
         spec_from_dict({**raw, "search": {"timeout": 60, **search}})
+    pruner = search_section(load_space("mnist1d_fidelity"), "honed-hyperband", 0, 60)["pruner"]
+    spec_from_dict({**raw, "search": {"pruner": pruner}})
 
 
 def test_peers_alternate_within_a_seed():

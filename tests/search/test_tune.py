@@ -134,3 +134,21 @@ def test_sampler_seeds_stay_below_2_to_the_32_for_any_worker_and_start(tmp_path)
     seeds = [setup.sampler_seed(worker, start=start) for worker in (0, 3) for start in (0, 50_000)]
     assert all(0 <= seed < 2**32 for seed in seeds) and len(set(seeds)) == 4
     setup.sampler(3, start=50_000)  # Optuna takes it (a seed past 2**32 raised in NumPy)
+
+
+@pytest.mark.parametrize(("epochs", "most"), [(12, 12), ({"int": [5, 60]}, 60),
+                                              ({"int": [5, 60], "default": 20}, 60),
+                                              ({"choice": [10, 30, 60]}, 60)])
+def test_the_pruners_resource_is_the_most_epochs_a_trial_can_train(tmp_path, epochs, most):
+    from honed.search.tune import prepare_study
+    from honed.spec import spec_from_dict
+
+    raw = {"name": "fidelity", "data": {"source": "builtin:iris"},
+           "model": {"family": "mlp", "hidden": {"int": [4, 8]}},
+           "train": {"epochs": epochs, "threads": 1},
+           "search": {"trials": 2, "pruner": "hyperband"}}
+    hyperband = prepare_study(spec_from_dict(raw), out_dir=tmp_path / "h").pruner()
+    assert hyperband._max_resource == most
+    raw["search"]["pruner"] = "auto"  # the one cut at a tenth of them (0-based step)
+    auto = prepare_study(spec_from_dict(raw), out_dir=tmp_path / "a").pruner()
+    assert auto.pruner._min_resource == max(1, round(most / 10))

@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import optuna
 
 from honed.spec.space import Dimension, option_label
 
-__all__ = ["suggest", "choice_labels", "distribution"]
+if TYPE_CHECKING:
+    from honed.spec.template import SpecTemplate
+
+__all__ = ["suggest", "choice_labels", "distribution", "most_epochs"]
 
 _PLAIN = (str, int, float, bool, type(None))
 
@@ -58,3 +61,15 @@ def suggest(trial: optuna.Trial, dim: Dimension, bounds: Mapping[str, Any] | Non
     if isinstance(dist, optuna.distributions.IntDistribution):
         return trial.suggest_int(dim.name, dist.low, dist.high, step=dist.step, log=dist.log)
     return trial.suggest_float(dim.name, dist.low, dist.high, step=dist.step, log=dist.log)
+
+
+def most_epochs(template: SpecTemplate) -> int:
+    """The most epochs a trial of ``template`` can train: the pruners' resource.
+
+    ``train.epochs`` searched (``{int: [5, 60]}`` or a choice) gives its largest value, so
+    that Hyperband's brackets reach the longest trials and the auto pruner cuts at a tenth of
+    them; written once, it is that number.
+    """
+    searched = [max(dim.candidates()) for dim in template.dimensions
+                if dim.path == "train.epochs"]
+    return max([template.default.train.epochs, *searched])

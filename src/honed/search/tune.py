@@ -38,6 +38,7 @@ from honed.search.pruners import create_pruner
 from honed.search.repeats import describe_repeats
 from honed.search.results import write_results
 from honed.search.samplers import create_sampler, grid_points, trial_target
+from honed.search.space import most_epochs
 from honed.search.stop import DeadlineNotice, describe_stop, stop_reason
 from honed.search.storage import STORAGE_VARIABLE, check_storage, open_storage, settle, sqlite_url
 from honed.search.study import TARGET, create_or_load_study, finished_count
@@ -106,7 +107,7 @@ class StudySetup:
 
     def pruner(self):
         # with cross-validation a step is a fold, not an epoch (Hyperband's max_resource)
-        steps = self.search.cv or self.template.default.train.epochs
+        steps = self.search.cv or most_epochs(self.template)
         return create_pruner(self.search.pruner, epochs=steps, objectives=len(self.objectives))
 
     def objective(self) -> TrialObjective:

@@ -83,3 +83,36 @@ def test_bootstrap_interval_brackets_the_mean_and_excludes_zero_only_when_clear(
     assert 0 < low <= 0.015 <= high
     low, high = bootstrap_ci([0.02, -0.02, 0.01, -0.01, 0.0])
     assert low < 0 < high
+
+
+def test_honed_and_tpe_median_draw_the_same_first_random_points():
+    """Common random numbers: seeded alike, honed's trial n + 1 (after its default point) and
+    TPE + Median's trial n take the same point while both samplers are in their random
+    start-up, so the two searches differ by the default point, the pruners and the modelled
+    trials, not by the luck of their first draws."""
+    import optuna
+
+    from honed.search.default_first import enqueue_default
+    from honed.search.samplers import create_sampler
+    from honed.search.space import suggest
+    from honed.spec.schema import SamplerSpec
+
+    template = spec_from_dict({"name": "crn", **spec_part(load_space("mnist_augment"))})
+
+    def points(peer: str, count: int) -> list[dict]:
+        search = search_section(load_space("mnist_augment"), peer, 3, 600)
+        sampler = create_sampler(SamplerSpec(name=search.get("sampler", "auto")),
+                                 dimensions=template.dimensions, seed=3)
+        study = optuna.create_study(direction="maximize", sampler=sampler)
+        if search.get("start_at_default", True):
+            enqueue_default(study, template.dimensions)
+        drawn = []
+        for value in range(count):
+            trial = study.ask()
+            template.resolve(lambda dim, trial=trial: suggest(trial, dim))
+            drawn.append(dict(trial.params))
+            study.tell(trial, value / 10)
+        return drawn
+
+    honed, tpe_median = points("honed", 4), points("optuna-tpe-median", 3)
+    assert honed[1:] == tpe_median and honed[0] != tpe_median[0]

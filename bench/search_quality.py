@@ -81,13 +81,29 @@ def load_space(name: str) -> dict:
     ``extends: OTHER`` takes OTHER's file and replaces what this one writes, mapping by
     mapping (so ``train: {epochs: 60}`` changes the epochs only); the data are OTHER's.
     """
+    return _load(name, ())[0]
+
+
+def space_with_data(name: str, data_dir: str | Path) -> dict:
+    """The space ``name`` with its ``data`` pointing at its generated file (written if missing)."""
+    space, root = _load(name, ())
+    space["data"] = {**space["data"], **materialize(root, Path(data_dir))}
+    return space
+
+
+def _load(name: str, below: tuple[str, ...]) -> tuple[dict, str]:
+    """The merged space and the name of the space at the bottom of its ``extends`` chain."""
+    if name in below:
+        raise SystemExit(f"spaces extend each other in a circle: {' -> '.join((*below, name))}")
     path = SPACE_DIR / f"{name}.yaml"
     if not path.is_file():
         known = sorted(p.stem for p in SPACE_DIR.glob("*.yaml"))
         raise SystemExit(f"unknown space {name!r}; known: {known}")
     space = yaml.safe_load(path.read_text())
-    base = space.get("extends")
-    return _merged(load_space(base), space) if base else space
+    if not space.get("extends"):
+        return space, name
+    base, root = _load(space["extends"], (*below, name))
+    return _merged(base, space), root
 
 
 def _merged(base: dict, over: dict) -> dict:
@@ -96,16 +112,6 @@ def _merged(base: dict, over: dict) -> dict:
         both = isinstance(value, dict) and isinstance(base.get(key), dict)
         merged[key] = _merged(base[key], value) if both else value
     return merged
-
-
-def space_with_data(name: str, data_dir: str | Path) -> dict:
-    """The space ``name`` with its ``data`` pointing at its generated file (written if missing)."""
-    space = load_space(name)
-    root = name
-    while (base := load_space(root).get("extends")) and base != root:
-        root = base
-    space["data"] = {**space["data"], **materialize(root, Path(data_dir))}
-    return space
 
 
 def spec_part(space: dict) -> dict:

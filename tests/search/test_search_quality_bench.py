@@ -85,26 +85,26 @@ def test_bootstrap_interval_brackets_the_mean_and_excludes_zero_only_when_clear(
     assert low < 0 < high
 
 
-def test_honed_and_tpe_median_draw_the_same_first_random_points():
+def test_honed_and_tpe_median_draw_the_same_first_random_points(tmp_path):
     """Common random numbers: seeded alike, honed's trial n + 1 (after its default point) and
     TPE + Median's trial n take the same point while both samplers are in their random
     start-up, so the two searches differ by the default point, the pruners and the modelled
-    trials, not by the luck of their first draws."""
+    trials, not by the luck of their first draws. Each sampler is the one honed's search makes
+    from the peer's search section (``StudySetup.sampler``), seeded as a fresh study's."""
     import optuna
 
     from honed.search.default_first import enqueue_default
-    from honed.search.samplers import create_sampler
     from honed.search.space import suggest
-    from honed.spec.schema import SamplerSpec
+    from honed.search.tune import prepare_study
 
-    template = spec_from_dict({"name": "crn", **spec_part(load_space("mnist_augment"))})
+    space = load_space("mnist_augment")
 
     def points(peer: str, count: int) -> list[dict]:
-        search = search_section(load_space("mnist_augment"), peer, 3, 600)
-        sampler = create_sampler(SamplerSpec(name=search.get("sampler", "auto")),
-                                 dimensions=template.dimensions, seed=3)
-        study = optuna.create_study(direction="maximize", sampler=sampler)
-        if search.get("start_at_default", True):
+        raw = {"name": "crn", **spec_part(space), "search": search_section(space, peer, 3, 600)}
+        template = spec_from_dict(raw)
+        setup = prepare_study(template, out_dir=tmp_path / peer)
+        study = optuna.create_study(direction="maximize", sampler=setup.sampler())
+        if setup.search.start_at_default:
             enqueue_default(study, template.dimensions)
         drawn = []
         for value in range(count):

@@ -13,6 +13,7 @@ from optuna.trial import TrialState
 
 from honed.search.objective import TrialObjective
 from honed.search.objectives import parse_objectives
+from honed.search.repeats import REPEAT_OF_ATTR
 from honed.search.reporting import STEPS_ATTR
 from honed.search.storage import open_storage, sqlite_url
 from honed.search.trial_attrs import private_api_missing, set_trial_user_attrs
@@ -25,7 +26,8 @@ ATTRS = {"dir": "/runs/x/trials/0000", "worker": "host:12", "host": "host", "dev
 
 SPEC = {"name": "attrs", "data": {"source": "builtin:iris"},
         "model": {"family": "mlp", "hidden": {"int": [8, 16]}},
-        "train": {"epochs": 1, "batch_size": 32, "optimizer": {"name": "adamw", "lr": 0.02}}}
+        "train": {"epochs": 1, "batch_size": 32,
+                  "optimizer": {"name": "adamw", "lr": {"float": [0.01, 0.05]}}}}
 
 
 class WriteCommits:
@@ -107,7 +109,8 @@ def test_other_storages_get_every_key_one_by_one(tmp_path, make):
 @pytest.mark.parametrize("cv", [None, 2])
 def test_a_trial_writes_its_user_attributes_in_two_commits(tmp_path, cv):
     # start (dir, where, threads, planned steps) and end (best_epoch); one commit per key
-    # before: 8 a trial, one fit (dir, 4 where, threads, steps, best_epoch)
+    # before: 8 a trial, one fit (dir, 4 where, threads, steps, best_epoch). A float lr: two
+    # trials at one point would make the second a repeat (honed.search.repeats), one commit
     storage = sqlite_storage(tmp_path)
     study = optuna.create_study(storage=storage, direction="maximize",
                                 pruner=optuna.pruners.NopPruner())
@@ -117,6 +120,7 @@ def test_a_trial_writes_its_user_attributes_in_two_commits(tmp_path, cv):
     counted = WriteCommits(storage.engine)
     study.optimize(objective, n_trials=2)
     assert [t.state for t in study.trials] == [TrialState.COMPLETE] * 2
+    assert not any(REPEAT_OF_ATTR in t.user_attrs for t in study.trials)
     per_trial = 2 + (cv or 0)  # cv: each fold's values (honed.cv.folds) too
     assert counted.user_attrs == 2 * per_trial
     attrs = study.trials[0].user_attrs

@@ -35,12 +35,14 @@ class WriteCommits:
 
     def __init__(self, engine):
         self.writes = self.user_attrs = 0  # heartbeats commit from a thread: kept per connection
+        self.attr_statements = 0  # statements that wrote user attributes
         sqlalchemy.event.listen(engine, "before_cursor_execute", self._execute)
         sqlalchemy.event.listen(engine, "commit", self._commit)
 
     def _execute(self, conn, cursor, statement, parameters, context, executemany):
         words = statement.split()
         if words[0].upper() in ("INSERT", "UPDATE", "DELETE"):
+            self.attr_statements += "trial_user_attributes" in words[1:3]
             conn.info.setdefault("wrote", set()).add(
                 words[2].strip('"') if words[0].upper() == "INSERT" else words[1])
 
@@ -78,6 +80,7 @@ def test_every_key_lands_in_one_commit(tmp_path, backend, request):
     counted = WriteCommits(storage.engine)
     set_trial_user_attrs(trial, ATTRS)
     assert (counted.writes, counted.user_attrs) == (1, 1)
+    assert counted.attr_statements == 1  # one upsert of all 7 keys, not one per key
     assert trial.user_attrs == ATTRS  # what the running trial sees
     again = optuna.load_study(study_name="s", storage=open_storage(url))
     assert again.trials[0].user_attrs == ATTRS  # what another process reads

@@ -19,8 +19,9 @@ the trial that trained it.
 - Only COMPLETE trials are reused: a pruned trial was stopped on what the study held then, and
   a failed one may have failed for its worker (a kill); both train again.
 - Two workers that draw the same point while neither has finished both train it (the check
-  reads the finished trials of the shared storage, on one host or many); the later one is an
-  ordinary trial, and :func:`distinct` still lists the point once.
+  reads the finished trials of the shared storage, on one host or many, as they were when the
+  trial started: it shares the sampler's read, :func:`honed.search.study.trials_as_asked`);
+  the later one is an ordinary trial, and :func:`distinct` still lists the point once.
 - A ``seed`` that is a search dimension is a parameter: the same point with another seed is
   not a repeat.
 """
@@ -33,6 +34,8 @@ from typing import Any
 
 import optuna
 from optuna.trial import FrozenTrial, TrialState
+
+from honed.search.study import trials_as_asked
 
 __all__ = ["REPEAT_OF_ATTR", "earlier_trial", "repeat_attrs", "repeat_value", "distinct",
            "repeat_count", "describe_repeats"]
@@ -47,7 +50,7 @@ def earlier_trial(trial: optuna.Trial) -> FrozenTrial | None:
     The earliest COMPLETE trial with the same parameters and finite values that trained itself.
     """
     params = trial.params
-    for done in trial.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+    for done in trials_as_asked(trial.study, states=(TrialState.COMPLETE,)):
         if (done.params == params and REPEAT_OF_ATTR not in done.user_attrs
                 and done.values and all(math.isfinite(v) for v in done.values)):
             return done

@@ -27,7 +27,8 @@ from honed.search.objectives import Objective
 from honed.search.storage import open_storage
 
 __all__ = ["create_or_load_study", "load_study", "finished_count", "counted_trials",
-           "fingerprint", "retried", "is_queued", "wait_for_study", "SURPLUS", "TARGET"]
+           "fingerprint", "retried", "is_queued", "wait_for_study", "trials_as_asked", "SURPLUS",
+           "TARGET"]
 
 _FINGERPRINT = "honed.fingerprint"
 #: user attribute of a trial started when the study already held enough trials
@@ -156,6 +157,20 @@ def counted_trials(trials: Sequence[FrozenTrial], *, in_flight: bool = False
     again = _retried_numbers(trials)
     return [t for t in trials if t.state in states and not (
         t.state == TrialState.FAIL and (t.number in again or t.user_attrs.get(SURPLUS, False)))]
+
+
+def trials_as_asked(study: optuna.Study, states: Sequence[TrialState] | None = None
+                    ) -> list[FrozenTrial]:
+    """The study's trials as read once for the trial now running: the sampler's own read.
+
+    Optuna reads a study's trials once per trial for its sampler and keeps the list until the
+    next ``ask`` or ``tell`` (``Study._get_trials(use_cache=True)``, private: Optuna 5.1). The
+    checks honed makes when a trial starts (surplus, repeat) share that read instead of making
+    two more, each a round of queries (``bench/trial_overhead.py``). The first call after an
+    ``ask`` makes the read, so the list holds the running trial and every trial created before
+    it. Not to be changed: it is the sampler's list.
+    """
+    return study._get_trials(deepcopy=False, states=states, use_cache=True)
 
 
 def finished_count(study: optuna.Study, *, in_flight: bool = False) -> int:

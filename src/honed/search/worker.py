@@ -22,7 +22,7 @@ from optuna.trial import TrialState
 from honed.interrupts import raise_if_interrupted
 from honed.search.objective import CATCH, TrialObjective
 from honed.search.retry import FAIL_REASON_ATTR, INTERRUPTED_ATTR, requeue_interrupted
-from honed.search.study import SURPLUS, counted_trials, is_queued
+from honed.search.study import SURPLUS, counted_trials, is_queued, trials_as_asked
 from honed.search.sweeper import StaleTrialSweeper
 from honed.train.threads import usable_cores  # re-exported: the search's callers use it here
 
@@ -146,7 +146,7 @@ def _surplus(trial: optuna.Trial, limit: int) -> bool:
     Queued trials (retries) are always ahead; fresh ones are ordered by number, so of two
     workers that raced for the last slot exactly the later trial steps back.
     """
-    every = trial.study.get_trials(deepcopy=False)
+    every = trials_as_asked(trial.study)  # the sampler then reuses this read
     me = next((t for t in every if t._trial_id == trial._trial_id), None)
     if me is None or is_queued(me):
         return False

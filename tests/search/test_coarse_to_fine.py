@@ -15,6 +15,7 @@ from honed.search.coarse_to_fine import (
     NARROWING_ATTR,
     PHASE_ATTR,
     coarse_count,
+    coarse_until,
     fine_sampler,
     narrow,
     narrowing_table,
@@ -158,8 +159,8 @@ SPEC = {
 }
 
 
-def start(tmp_path, trials):
-    template = spec_from_dict(SPEC)
+def start(tmp_path, trials, **search):
+    template = spec_from_dict({**SPEC, "search": {**SPEC["search"], **search}})
     setup = prepare_study(template, out_dir=tmp_path / "run", trials=trials)
     setup.study_dir.mkdir(parents=True, exist_ok=True)
     study = create_or_load_study(setup.url, setup.name, setup.objectives, sampler=None,
@@ -218,6 +219,34 @@ def test_phase_one_stops_at_the_deadline_without_narrowing(tmp_path):
     run_coarse_to_fine(setup, study, deadline=time.time() - 1)
     assert NARROWING_ATTR not in study.user_attrs
     assert not study.trials  # the next run starts phase 1 afresh
+
+
+def test_phase_one_has_a_share_of_the_time_too():
+    assert coarse_until(1600.0, 600.0, 0.4) == pytest.approx(1240.0)  # 4 of 10 minutes
+    assert coarse_until(None, 600.0, 0.4) is None and coarse_until(1600.0, None, 0.4) is None
+
+
+def test_phase_one_ends_at_its_share_of_the_time_once_its_floor_has_ended(tmp_path):
+    # 0.9 of 9 trials would make all 9 coarse; but phase 1's share of the time is over before
+    # it starts, so it stops at its floor, 6 dimensions + 1 = 7 trials, and phase 2 runs 2
+    setup, study = start(tmp_path, trials=9, coarse_fraction=0.9)
+    run_coarse_to_fine(setup, study, deadline=None, phase_one_until=time.time() - 1)
+    trials = study.get_trials()
+    assert [t.user_attrs[PHASE_ATTR] for t in trials] == ["coarse"] * 7 + ["fine"] * 2
+    assert study.user_attrs[COARSE_ATTR] == 7
+    assert all(inside(t.params, study.user_attrs[NARROWING_ATTR]) for t in trials[7:])
+
+
+def test_the_workers_of_one_tune_share_the_end_of_phase_one(tmp_path):
+    from honed.search.tune import worker_command
+
+    setup, _ = start(tmp_path, trials=9, timeout="10m")
+    command, _ = worker_command(setup, setup.template, threads=1, deadline=1600.0)
+    assert command[command.index("--deadline") + 1] == "1600.0"
+    assert command[command.index("--coarse-until") + 1] == "1240.0"  # 0.4 of 10 minutes
+    setup, _ = start(tmp_path / "default", trials=9, timeout="10m", strategy="default")
+    command, _ = worker_command(setup, setup.template, threads=1, deadline=1600.0)
+    assert "--coarse-until" not in command
 
 
 def test_the_table_shows_conditional_names_whole():

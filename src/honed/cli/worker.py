@@ -29,6 +29,7 @@ def add_parser(commands) -> None:
                         "the study, for workers started with it, as in a Slurm array or a "
                         "Kubernetes Job (default: not at all)")
     parser.add_argument("--deadline", type=float, help=argparse.SUPPRESS)
+    parser.add_argument("--coarse-until", type=float, help=argparse.SUPPRESS)
     parser.add_argument("--index", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--parent", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--base-dir", help=argparse.SUPPRESS)
@@ -42,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
 
     from honed.errors import UserInputError
     from honed.search.auto_lr import expand_auto_lr
-    from honed.search.coarse_to_fine import run_coarse_to_fine
+    from honed.search.coarse_to_fine import coarse_until, run_coarse_to_fine
     from honed.search.storage import STORAGE_VARIABLE, check_storage
     from honed.search.study import TARGET, load_study, wait_for_study
     from honed.search.tune import prepare_study
@@ -79,13 +80,16 @@ def run(args: argparse.Namespace) -> int:
     # seeded for the study's size: a continued study must not replay the first session's draws
     setup.use_sampler(study, index)
     trials = setup.limit(args.trials or study.user_attrs.get(TARGET) or setup.search.trials)
-    deadline = args.deadline
+    deadline, phase_one_until = args.deadline, args.coarse_until
     if deadline is None and setup.search.timeout:
         deadline = time.time() + setup.search.timeout
+        phase_one_until = coarse_until(deadline, setup.search.timeout,
+                                       setup.search.coarse_fraction)
     label = worker_label(index)  # in every worker's log: which host and GPUs it ran on
     err_console.print(f"{label}: joined study {setup.name}", markup=False)
     if setup.search.strategy == "coarse-to-fine":
-        run_coarse_to_fine(setup, study, deadline=deadline, worker=index, trials=trials)
+        run_coarse_to_fine(setup, study, deadline=deadline, worker=index, trials=trials,
+                           phase_one_until=phase_one_until)
         err_console.print(f"{label}: done", markup=False)
         return 0
     ran = work(study, setup.objective(), trials=trials, deadline=deadline)

@@ -3,6 +3,9 @@
 Phase 1 (``coarse``) draws quasi-random points (Optuna's ``QMCSampler``, scrambled Sobol or
 Halton) over the whole space: ``search.coarse_fraction`` of ``search.trials``, at least
 ``max(5, D + 1)`` for ``D`` dimensions (fewer points than a simplex cannot span the space).
+With ``search.timeout`` phase 1 also ends once ``coarse_fraction`` of the time has passed
+(:func:`coarse_until`) and that floor of trials has ended: a study sized by its time rather
+than its trials count (``trials: 100000, timeout: 10m``) still narrows.
 The space is then narrowed around the top trials (:func:`narrow`) and phase 2 (``fine``)
 searches it with TPE. Both phases live in one study: each trial carries the user attr
 ``honed.phase``, the study carries ``honed.narrowing`` ({name: {"from": ..., "to": ...}}) and
@@ -42,7 +45,7 @@ if TYPE_CHECKING:
     from honed.search.tune import StudySetup
 
 __all__ = ["narrow", "run_coarse_to_fine", "narrowing_table", "coarse_count", "top_trials",
-           "fine_sampler", "PHASE_ATTR", "NARROWING_ATTR", "COARSE_ATTR"]
+           "fine_sampler", "coarse_until", "PHASE_ATTR", "NARROWING_ATTR", "COARSE_ATTR"]
 
 PHASE_ATTR, NARROWING_ATTR, COARSE_ATTR = "honed.phase", "honed.narrowing", "honed.coarse_trials"
 MIN_TOP = 3  # fewer top trials than this say little about where the good region is
@@ -54,6 +57,18 @@ def coarse_count(trials: int, fraction: float, dimensions: list[Dimension]) -> i
     """Phase-1 trials: ``ceil(fraction * trials)``, at least ``max(5, D + 1)``, at most all."""
     share = math.ceil(fraction * trials - 1e-9)  # 0.28 * 25 is 7.000000000000001
     return min(trials, max(share, 5, len(flatten(dimensions)) + 1))
+
+
+def coarse_until(deadline: float | None, timeout: float | None, fraction: float) -> float | None:
+    """When phase 1's share of the time ends: ``deadline - (1 - fraction) * timeout``; or None.
+
+    ``honed tune`` computes it once and hands it to its workers (``honed worker
+    --coarse-until``), so they end phase 1 together; a worker started alone with its own
+    timeout gets ``fraction`` of its own time.
+    """
+    if deadline is None or not timeout:
+        return None
+    return deadline - (1.0 - fraction) * timeout
 
 
 def top_trials(study: optuna.Study, top_fraction: float) -> list[FrozenTrial]:
@@ -176,6 +191,7 @@ def _fmt(bounds: list) -> str:
 
 def run_coarse_to_fine(setup: StudySetup, study: optuna.Study, *, deadline: float | None,
                        worker: int = 0, trials: int | None = None,
+                       phase_one_until: float | None = None,
                        console: Console | None = None) -> None:
     """Run (or continue) both phases until the study holds ``trials`` trials.
 
@@ -189,6 +205,8 @@ def run_coarse_to_fine(setup: StudySetup, study: optuna.Study, *, deadline: floa
         worker: this worker's index (seeds phase 2's TPE apart from the other workers').
         trials: the study's size; None for ``search.trials``. Every worker must give the same
             number, which also sets the size of phase 1.
+        phase_one_until: ``time.time()`` at which phase 1's share of the time ends
+            (:func:`coarse_until`; the same for every worker); None: its trials alone end it.
         console: where to print the narrowing table when phase 1 ends; None prints nothing.
     """
     dims, search = setup.template.dimensions, setup.search
@@ -198,18 +216,20 @@ def run_coarse_to_fine(setup: StudySetup, study: optuna.Study, *, deadline: floa
     record = study.user_attrs.get(NARROWING_ATTR)
     if record is None:
         coarse = coarse_count(trials, search.coarse_fraction, dims)
+        least = min(coarse, max(5, len(flatten(dims)) + 1))
         # one seed for every worker: they then share one QMC sequence (Optuna keeps its index
         # in the study); conditional dimensions are drawn at random, which is no mistake here
         study.sampler = optuna.samplers.QMCSampler(
             qmc_type=search.sampler.qmc_type, scramble=True, seed=seed,
             warn_independent_sampling=False)
         objective = _objective(setup, None, "coarse")
-        if not _finish(study, objective, coarse, deadline) or finished_count(study) < coarse:
+        if not _finish(study, objective, deadline, trials=coarse, least=least,
+                       cut=phase_one_until):
             return  # out of time: the next run goes on with phase 1
         record = study.user_attrs.get(NARROWING_ATTR)  # another worker's, if it was quicker
         if record is None:
             record = _record(dims, narrow(study, dims))
-            study.set_user_attr(COARSE_ATTR, coarse)
+            study.set_user_attr(COARSE_ATTR, finished_count(study))
             study.set_user_attr(NARROWING_ATTR, record)
         if console is not None:
             console.print(narrowing_table(study))
@@ -231,16 +251,26 @@ def _objective(setup: StudySetup, bounds: dict[str, Any] | None, phase: str):
     return objective
 
 
-def _finish(study: optuna.Study, objective, trials: int, deadline: float | None) -> bool:
-    """Run phase 1 and wait until no trial of it is running or queued; False past the deadline."""
+def _finish(study: optuna.Study, objective, deadline: float | None, *, trials: int,
+            least: int, cut: float | None) -> bool:
+    """Run phase 1 until ``trials`` have ended (from ``cut`` on, ``least``) and none of it is
+    running or queued; False when the deadline comes first."""
     with StaleTrialSweeper(study):  # a dead worker's trial is failed and re-queued, not awaited
         while True:
-            work(study, objective, trials=trials, deadline=deadline)
+            timed_out = cut is not None and time.time() >= cut
+            goal = least if timed_out else trials
+            work(study, objective, trials=goal, deadline=deadline if cut is None or timed_out
+                 else cut)
             busy = (TrialState.RUNNING, TrialState.WAITING)
             # a quicker worker that already narrowed is running phase-2 trials: stop waiting
-            if NARROWING_ATTR in study.user_attrs or not study.get_trials(deepcopy=False,
-                                                                          states=busy):
+            if NARROWING_ATTR in study.user_attrs:
                 return True
+            if not study.get_trials(deepcopy=False, states=busy):
+                if finished_count(study) >= goal:
+                    return True
+                if cut is None or timed_out:  # work() gave up at the deadline
+                    return False
+                continue  # phase 1's time is up: go on until `least` have ended
             if deadline is not None and time.time() >= deadline:
                 return False
             time.sleep(_POLL)

@@ -19,7 +19,7 @@ from honed.errors import HonedError, UserInputError
 from honed.io import atomic_write_text, make_folder, remove_stale_temp_files
 from honed.rundir import RunDir
 from honed.search.auto_lr import expand_auto_lr
-from honed.search.coarse_to_fine import run_coarse_to_fine
+from honed.search.coarse_to_fine import coarse_until, run_coarse_to_fine
 from honed.search.default_first import (
     default_point_status,
     describe_default_point,
@@ -187,7 +187,8 @@ def tune(template: SpecTemplate, *, out_dir: str | Path, storage: str | None = N
             if search.workers > 1:
                 _run_workers(setup, deadline, template)
             elif search.strategy == "coarse-to-fine":
-                run_coarse_to_fine(setup, study, deadline=deadline, console=Console(
+                run_coarse_to_fine(setup, study, deadline=deadline, phase_one_until=coarse_until(
+                    deadline, search.timeout, search.coarse_fraction), console=Console(
                     stderr=True, highlight=False) if progress else None)
             else:
                 work(study, setup.objective(), trials=search.trials, deadline=deadline)
@@ -239,6 +240,9 @@ def worker_command(setup: StudySetup, template: SpecTemplate, *, threads: int,
                "--parent", str(os.getpid())]
     if deadline is not None:
         command += ["--deadline", str(deadline)]
+        until = coarse_until(deadline, setup.search.timeout, setup.search.coarse_fraction)
+        if setup.search.strategy == "coarse-to-fine" and until is not None:
+            command += ["--coarse-until", str(until)]
     env = {**os.environ, "OMP_NUM_THREADS": str(threads), "MKL_NUM_THREADS": str(threads),
            STORAGE_VARIABLE: setup.url, **sharing_env(processes)}
     return command, env

@@ -71,7 +71,9 @@ class SearchSpec(Section):
         "default", description="`coarse-to-fine`: Sobol points first, then TPE in the space "
                                "narrowed around the best of them.")
     coarse_fraction: Annotated[float, Field(gt=0.0, lt=1.0)] = Field(
-        0.4, description="`coarse-to-fine`: the share of the trials in the first phase.")
+        0.4, description="`coarse-to-fine`: the share of the trials in the first phase; with "
+                         "`timeout`, the first phase also ends after this share of the time "
+                         "(once max(5, D + 1) of its trials have ended).")
     cv: Annotated[int, Field(ge=2, le=50)] | None = Field(
         None, description="k-fold cross-validation over train+val as the objective; null: "
                           "the val split.")

@@ -6,10 +6,9 @@
     python bench/search_quality.py --summary search_quality.jsonl [more.jsonl ...]
 
 Spaces are honed specs in bench/spaces/*.yaml (plus ``target``: the secondary figure's
-validation accuracy, ``trial_s``: a trial's rough length, which sets coarse-to-fine's trial
-count, ``min_epochs``: hyperband's ``min_resource`` where epochs are the fidelity, and
-``extends``: another space this one changes). Every search gets one torch thread; ``--lanes
-2`` runs two at a time. Within a seed the peers run in an order rotated by the seed, so that
+validation accuracy, ``min_epochs``: hyperband's ``min_resource`` where epochs are the
+fidelity, and ``extends``: another space this one changes). Every search gets one torch
+thread; ``--lanes 2`` runs two at a time. Within a seed the peers run in an order rotated by the seed, so that
 machine load falls on all of them alike.
 
 Each search runs for ``--budget`` seconds and records, for every trial that became the best so
@@ -74,7 +73,7 @@ PEERS = {
 
 
 #: the keys of a space file that are the benchmark's, not the spec's
-BENCH_KEYS = ("target", "trial_s", "min_epochs", "extends")
+BENCH_KEYS = ("target", "min_epochs", "extends")
 
 
 def load_space(name: str) -> dict:
@@ -128,8 +127,6 @@ def search_section(space: dict, peer: str, seed: int, budget: float) -> dict:
     if "min_epochs" in space and search.get("pruner") == "hyperband":
         # epochs as the fidelity: the first bracket judges trials at step min_epochs
         search["pruner"] = {"name": "hyperband", "min_resource": space["min_epochs"]}
-    if search.get("strategy") == "coarse-to-fine":  # its first phase is a share of the trials
-        search["trials"] = max(10, round(budget / space["trial_s"]))
     return search
 
 

@@ -33,7 +33,7 @@ def test_every_space_file_is_checked_here():
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_space_is_a_valid_spec(name, tmp_path):
     space = load_space(name)
-    assert space["target"] > 0 and space["trial_s"] > 0
+    assert space["target"] > 0
     raw = spec_part(space)
     if not SOURCES[name]:
         assert materialize(name, tmp_path) == {} and raw["data"]["source"].startswith(
@@ -55,7 +55,8 @@ def test_the_fidelity_space_is_the_families_space_with_epochs_5_to_60():
         "name": "hyperband", "min_resource": 5}
     assert search_section(families, "honed-hyperband", 0, 600)["pruner"] == "hyperband"
     assert search_section(fidelity, "honed", 0, 600).get("pruner") is None  # auto, a tenth
-    assert search_section(fidelity, "honed-c2f", 0, 600)["trials"] == round(600 / 45)
+    # sized by its time, as a user would write it: phase 1 ends after 0.4 of the budget
+    assert search_section(fidelity, "honed-c2f", 0, 600)["trials"] == 100000
 
 
 def test_peers_are_valid_search_sections():

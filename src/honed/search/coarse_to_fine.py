@@ -56,7 +56,12 @@ _POLL = 1.0
 def coarse_count(trials: int, fraction: float, dimensions: list[Dimension]) -> int:
     """Phase-1 trials: ``ceil(fraction * trials)``, at least ``max(5, D + 1)``, at most all."""
     share = math.ceil(fraction * trials - 1e-9)  # 0.28 * 25 is 7.000000000000001
-    return min(trials, max(share, 5, len(flatten(dimensions)) + 1))
+    return min(trials, max(share, coarse_floor(dimensions)))
+
+
+def coarse_floor(dimensions: list[Dimension]) -> int:
+    """The fewest phase-1 trials worth narrowing from: ``max(5, D + 1)`` (a simplex's points)."""
+    return max(5, len(flatten(dimensions)) + 1)
 
 
 def coarse_until(deadline: float | None, timeout: float | None, fraction: float) -> float | None:
@@ -216,7 +221,7 @@ def run_coarse_to_fine(setup: StudySetup, study: optuna.Study, *, deadline: floa
     record = study.user_attrs.get(NARROWING_ATTR)
     if record is None:
         coarse = coarse_count(trials, search.coarse_fraction, dims)
-        least = min(coarse, max(5, len(flatten(dims)) + 1))
+        least = min(coarse, coarse_floor(dims))
         # one seed for every worker: they then share one QMC sequence (Optuna keeps its index
         # in the study); conditional dimensions are drawn at random, which is no mistake here
         study.sampler = optuna.samplers.QMCSampler(

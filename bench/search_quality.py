@@ -8,8 +8,8 @@
 Spaces are honed specs in bench/spaces/*.yaml (plus ``target``: the secondary figure's
 validation accuracy, ``min_epochs``: hyperband's ``min_resource`` where epochs are the
 fidelity, and ``extends``: another space this one changes). Every search gets one torch
-thread; ``--lanes 2`` runs two at a time. Within a seed the peers run in an order rotated by the seed, so that
-machine load falls on all of them alike.
+thread; ``--lanes 2`` runs two at a time. Within a seed the peers run in an order rotated by
+the seed, so that machine load falls on all of them alike.
 
 Each search runs for ``--budget`` seconds and records, for every trial that became the best so
 far (by validation accuracy), when it completed and the test accuracy of its model. The model

@@ -262,9 +262,9 @@ def _finish(study: optuna.Study, objective, deadline: float | None, *, trials: i
     running or queued; False when the deadline comes first."""
     with StaleTrialSweeper(study):  # a dead worker's trial is failed and re-queued, not awaited
         while True:
-            timed_out = cut is not None and time.time() >= cut
-            goal = least if timed_out else trials
-            work(study, objective, trials=goal, deadline=deadline if cut is None or timed_out
+            past_cut = cut is not None and time.time() >= cut
+            goal = least if past_cut else trials
+            work(study, objective, trials=goal, deadline=deadline if cut is None or past_cut
                  else cut)
             busy = (TrialState.RUNNING, TrialState.WAITING)
             # a quicker worker that already narrowed is running phase-2 trials: stop waiting
@@ -273,7 +273,7 @@ def _finish(study: optuna.Study, objective, deadline: float | None, *, trials: i
             if not study.get_trials(deepcopy=False, states=busy):
                 if finished_count(study) >= goal:
                     return True
-                if cut is None or timed_out:  # work() gave up at the deadline
+                if cut is None or past_cut:  # work() gave up at the deadline
                     return False
                 continue  # phase 1's time is up: go on until `least` have ended
             if deadline is not None and time.time() >= deadline:

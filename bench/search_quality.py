@@ -17,11 +17,13 @@ a search ships at a mark B (2, 5, 10, 20 minutes) is the best trial completed by
 of 20 minutes answers every shorter budget (a search stopped at B would also finish the trial
 it had started; this count leaves that trial out, for every peer alike).
 
-Results go to ``--out`` as JSON lines, one per (space, peer, seed, budget): a run skips the
-lines already there, and ``--summary`` merges files from several machines. The summary gives
-per space and mark the median shipped test accuracy, the paired difference against
-``--reference`` (mean, bootstrap 95% interval over seeds), the time each peer took to ship
-the reference's accuracy at that mark as a fraction of the mark, and time to ``target``.
+Results go to ``--out`` as JSON lines, one per (space, peer, seed, budget), each with the
+commit and the processor (``cpu``) it ran on: a run skips the lines already there, and
+``--summary`` merges files from several machines (and says so when a space's lines come from
+more than one processor: pair peers that ran on one). The summary gives per space and mark
+the median shipped test accuracy, the paired difference against ``--reference`` (mean,
+bootstrap 95% interval over seeds), the time each peer took to ship the reference's accuracy
+at that mark as a fraction of the mark, and time to ``target``.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ import argparse
 import datetime
 import json
 import multiprocessing
+import platform
 import subprocess
 import tempfile
 import time
@@ -183,6 +186,17 @@ def jobs_for(spaces: list[str], peers: list[str], seeds: range) -> list[tuple[st
     return jobs
 
 
+def cpu_model() -> str:
+    """The processor's name, as ``/proc/cpuinfo`` gives it (or what ``platform`` knows)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
 def read_lines(paths: list[Path]) -> list[dict]:
     rows = []
     for path in paths:
@@ -199,6 +213,7 @@ def run(args: argparse.Namespace) -> None:
             if (*j, args.budget) not in done]
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
                             text=True, cwd=Path(__file__).parent).stdout.strip()
+    cpu = cpu_model()  # machines differ between runs: a pair across two mixes the machine in
     for space in args.spaces:  # write the data once, before the workers race to it
         space_with_data(space, args.data_dir)
     print(f"{len(jobs)} searches of {args.budget:.0f}s, {args.lanes} lane(s), "
@@ -213,7 +228,7 @@ def run(args: argparse.Namespace) -> None:
             except Exception as error:  # report it and go on: the other searches still count
                 print(f"{space} {peer} seed {seed}: failed: {error!r}", flush=True)
                 continue
-            row["commit"] = commit
+            row["commit"], row["cpu"] = commit, cpu
             with out.open("a") as handle:  # one line per search, appended whole
                 handle.write(json.dumps(row) + "\n")
             last = row["incumbents"][-1] if row["incumbents"] else [None, None, None]

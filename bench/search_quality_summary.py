@@ -8,7 +8,7 @@ from collections import defaultdict
 
 import numpy as np
 
-__all__ = ["summarize", "shipped", "bootstrap_ci"]
+__all__ = ["summarize", "shipped", "bootstrap_ci", "machines"]
 
 
 def shipped(row: dict, mark: float) -> float:
@@ -42,6 +42,9 @@ def summarize(rows: list[dict], *, reference: str, marks: list[float]) -> None:
         if have is None or row["budget"] > have["budget"]:
             runs[row["space"]][row["peer"]][row["seed"]] = row
     for space, peers in runs.items():
+        if mixed := machines(peers):
+            print(f"\n{space}: lines from more than one machine ({mixed}); a paired difference "
+                  "across machines holds the machines' difference too")
         ref = peers.get(reference, {})
         budget = min(r["budget"] for p in peers.values() for r in p.values())
         target = next(iter(next(iter(peers.values())).values()))["target"]
@@ -74,6 +77,18 @@ def summarize(rows: list[dict], *, reference: str, marks: list[float]) -> None:
                       f"[{low:+.4f}, {high:+.4f}] {wtl:>8s} {_median(ratios):10.2f} "
                       f"{sum(r <= 1 / 3 for r in ratios):3d}/{len(ratios):<2d} "
                       f"{_median(reach):7.0f}s {sum(r <= mark for r in reach)}/{len(reach)}")
+
+
+def machines(peers: dict[str, dict[int, dict]]) -> str | None:
+    """Which peers ran on which processor (each line's ``cpu``), when there are several."""
+    where: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+    for peer, seeds in peers.items():
+        for row in seeds.values():
+            where[row.get("cpu", "not recorded")][peer] += 1
+    if len(where) < 2:
+        return None
+    return "; ".join(f"{cpu}: " + ", ".join(f"{peer} {n}" for peer, n in counts.items())
+                     for cpu, counts in where.items())
 
 
 def _median(values: list[float]) -> float:

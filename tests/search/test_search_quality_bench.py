@@ -14,7 +14,13 @@ sys.path.insert(0, str(BENCH))
 
 from search_quality import PEERS, jobs_for, load_space, search_section, spec_part  # noqa: E402
 from search_quality_data import materialize  # noqa: E402
-from search_quality_summary import bootstrap_ci, shipped, time_to_test  # noqa: E402
+from search_quality_summary import (  # noqa: E402
+    bootstrap_ci,
+    machines,
+    shipped,
+    summarize,
+    time_to_test,
+)
 
 from honed.spec import spec_from_dict  # noqa: E402
 
@@ -84,6 +90,23 @@ def test_bootstrap_interval_brackets_the_mean_and_excludes_zero_only_when_clear(
     assert 0 < low <= 0.015 <= high
     low, high = bootstrap_ci([0.02, -0.02, 0.01, -0.01, 0.0])
     assert low < 0 < high
+
+
+def test_summary_says_when_lines_come_from_more_than_one_machine(capsys):
+    def line(peer, seed, cpu=None):
+        row = {"space": "s", "peer": peer, "seed": seed, "budget": 600.0, "target": 0.9,
+               "complete": [[10.0, 0.9]], "incumbents": [[10.0, 0.9, 0.88 + seed / 100]]}
+        return {**row, "cpu": cpu} if cpu else row
+
+    one = [line(p, s, "Xeon") for p in ("honed", "tpe") for s in range(3)]
+    assert machines({"honed": {0: one[0]}, "tpe": {0: one[3]}}) is None
+    summarize(one, reference="tpe", marks=[600])
+    assert "more than one machine" not in capsys.readouterr().out
+
+    mixed = [line("honed", s) for s in range(3)] + [line("tpe", s, "Xeon") for s in range(3)]
+    summarize(mixed, reference="tpe", marks=[600])
+    out = capsys.readouterr().out
+    assert "s: lines from more than one machine (not recorded: honed 3; Xeon: tpe 3)" in out
 
 
 def test_honed_and_tpe_median_draw_the_same_first_random_points(tmp_path):

@@ -64,6 +64,8 @@ def interleaved(paths: dict[str, Path], shape, batch: int, *, threads: int, roun
 
 
 def measure(run_dir: Path, overrides: list[str], *, threads: int, rounds: int) -> dict:
+    from search_quality import cpu_model
+
     from honed.compress import compress_run, load_variant
     from honed.export.onnx import export_onnx
     from honed.models import load_model
@@ -100,14 +102,15 @@ def measure(run_dir: Path, overrides: list[str], *, threads: int, rounds: int) -
             figures[f"ms{b}"] = statistics.median(own)
             figures[f"x{b}"] = statistics.median(r / o for r, o in zip(ref, own, strict=True))
         rows.append(figures)
-    return {"run": str(run_dir), "overrides": overrides, "threads": threads, "rounds": rounds,
+    return {"run": str(run_dir), "cpu": cpu_model(), "overrides": overrides,
+            "threads": threads, "rounds": rounds,
             "compress_seconds": round(seconds, 1), "chosen": table["chosen"],
             "why": table.get("why"), "rows": rows}
 
 
 def show(result: dict) -> None:
-    print(f"{result['run']}  ({result['rounds']} interleaved rounds, {result['threads']} "
-          f"thread(s); compress took {result['compress_seconds']} s)")
+    print(f"{result['run']} on {result['cpu']}  ({result['rounds']} interleaved rounds, "
+          f"{result['threads']} thread(s); compress took {result['compress_seconds']} s)")
     print(f"  {'variant':<28} {'acc':>6} {'drop':>7} {'MACs/':>6} {'ms@1':>6} {'ms@64':>6} "
           f"{'x@1':>5} {'x@64':>5}")
     for r in result["rows"]:

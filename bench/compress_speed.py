@@ -64,7 +64,7 @@ def interleaved(paths: dict[str, Path], shape, batch: int, *, threads: int, roun
 
 
 def measure(run_dir: Path, overrides: list[str], *, threads: int, rounds: int) -> dict:
-    from search_quality import cpu_model
+    from machine import cpu_model
 
     from honed.compress import compress_run, load_variant
     from honed.export.onnx import export_onnx

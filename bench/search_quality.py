@@ -32,7 +32,6 @@ import argparse
 import datetime
 import json
 import multiprocessing
-import platform
 import subprocess
 import tempfile
 import time
@@ -41,6 +40,7 @@ from pathlib import Path
 
 import optuna
 import yaml
+from machine import cpu_model
 from search_quality_data import materialize
 from search_quality_summary import summarize
 from search_speed import test_accuracy
@@ -184,17 +184,6 @@ def jobs_for(spaces: list[str], peers: list[str], seeds: range) -> list[tuple[st
         for space in spaces:
             jobs += [(space, peer, seed) for peer in peers[turn:] + peers[:turn]]
     return jobs
-
-
-def cpu_model() -> str:
-    """The processor's name, as ``/proc/cpuinfo`` gives it (or what ``platform`` knows)."""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def read_lines(paths: list[Path]) -> list[dict]:
